@@ -1,0 +1,42 @@
+"""symgrad: exact, readable, verified and fast gradients of symbolically declared networks.
+
+>>> import symgrad as sg
+>>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+>>> net.grad("x1").latex()
+'2 x_{2} \\\\left(x_{1} x_{2} - 3\\\\right)'
+"""
+
+from .derive import ChainPath, Derivative, Gradients, LocalFactor
+from .errors import (
+    CycleError,
+    LossError,
+    ParseError,
+    ShapeError,
+    SpecError,
+    SymgradError,
+    UnknownSymbolError,
+    UnusedParameterWarning,
+)
+from .network import LayerSpec, Network, Step, mlp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChainPath",
+    "CycleError",
+    "Derivative",
+    "Gradients",
+    "LayerSpec",
+    "LocalFactor",
+    "LossError",
+    "Network",
+    "ParseError",
+    "ShapeError",
+    "SpecError",
+    "Step",
+    "SymgradError",
+    "UnknownSymbolError",
+    "UnusedParameterWarning",
+    "__version__",
+    "mlp",
+]

@@ -1,0 +1,253 @@
+"""LaTeX in the seeds' notation.
+
+Names: ``w7`` → ``w_{7}``, ``fhat1`` → ``\\hat{f}_{1}``, ``W1_2_3`` → ``w^{(1)}_{23}``,
+``u2_1`` → ``u^{(2)}_{1}``; functions print as the user named them (``g(u_{1})``) or
+by their usual symbol (``\\sigma``). Sums print positive terms first, so the error
+term reads (f̂1 − f1) as a hand derivation writes it, and products print in chain
+order: the adjoint coming down from the loss first, then the local factor.
+
+>>> import sympy
+>>> from symgrad.network import real_symbol
+>>> symbol_latex(real_symbol("fhat1")), symbol_latex(real_symbol("W1_2_3"))
+('\\\\hat{f}_{1}', 'w^{(1)}_{23}')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+
+from . import functions as fn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .derive import ChainPath, Derivative
+
+__all__ = ["derivative_latex", "expr_latex", "name_latex", "symbol_latex", "SymgradLatexPrinter"]
+
+_LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
+_LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
+_HAT = re.compile(r"^([A-Za-z]+?)hat(\d*)$")  # fhat1, yhat
+_INDEXED = re.compile(r"^([A-Za-z]+?)_?(\d+)$")  # w7, w_10, x1
+_OPERATOR_NAMES = {"lse": r"\operatorname{lse}"}
+
+
+def _base_latex(base: str) -> str:
+    if base in _OPERATOR_NAMES:
+        return _OPERATOR_NAMES[base]
+    # sympy knows the Greek names (theta → \theta); anything else stays as written.
+    return sympy.latex(sympy.Symbol(base))
+
+
+def name_latex(name: str) -> str:
+    """LaTeX for a symbol name, in the seeds' notation.
+
+    >>> name_latex("w10"), name_latex("b2_1"), name_latex("theta1_1_2"), name_latex("Loss")
+    ('w_{10}', 'b^{(2)}_{1}', '\\\\theta^{(1)}_{12}', 'Loss')
+    """
+    if name.startswith("bar_"):
+        inner = name_latex(name[4:])
+        m = re.match(r"^(\\?[A-Za-z]+(?:\{[^}]*\})?)(.*)$", inner)
+        return rf"\bar{{{m.group(1)}}}{m.group(2)}" if m else rf"\bar{{{inner}}}"
+    m = _LAYERED_MATRIX.match(name)
+    if m:
+        base, layer, i, j = m.groups()
+        sep = "," if len(i) > 1 or len(j) > 1 else ""
+        return f"{_base_latex(base.lower() if base == 'W' else base)}^{{({layer})}}_{{{i}{sep}{j}}}"
+    m = _LAYERED_VECTOR.match(name)
+    if m:
+        base, layer, i = m.groups()
+        return f"{_base_latex(base)}^{{({layer})}}_{{{i}}}"
+    m = _HAT.match(name)
+    if m:
+        base, idx = m.groups()
+        return rf"\hat{{{_base_latex(base)}}}" + (f"_{{{idx}}}" if idx else "")
+    m = _INDEXED.match(name)
+    if m:
+        base, idx = m.groups()
+        if base in _OPERATOR_NAMES:
+            return f"{_base_latex(base)}^{{({idx})}}"
+        return f"{_base_latex(base)}_{{{idx}}}"
+    return _base_latex(name)
+
+
+def symbol_latex(symbol: sympy.Symbol) -> str:
+    """LaTeX for one symbol (see :func:`name_latex`)."""
+    return name_latex(symbol.name)
+
+
+class SymgradLatexPrinter(LatexPrinter):
+    """sympy's LaTeX printer with the seeds' names, functions and term order."""
+
+    def _print_Symbol(self, expr, style="plain"):
+        return name_latex(expr.name)
+
+    _print_Dummy = _print_Symbol
+
+    def _function_name(self, func) -> str:
+        kind = fn.kind_of(func)
+        if kind and func is fn.ACTIVATIONS.get(kind, fn.ACTIVATIONS["sigmoid"]).builtin:
+            return fn.ACTIVATIONS[kind].latex
+        if kind == "logsumexp":
+            return r"\operatorname{logsumexp}"
+        name = func.__name__
+        return _base_latex(name) if len(name) == 1 or sympy.latex(sympy.Symbol(name)).startswith("\\") else rf"\operatorname{{{name}}}"
+
+    def _call(self, name: str, args) -> str:
+        inner = ", ".join(self._print(a) for a in args)
+        if len(args) == 1 and (args[0].is_Atom or isinstance(args[0], sympy.Function)):
+            return f"{name}({inner})"
+        return rf"{name}\left({inner}\right)"
+
+    def _print_Elementwise(self, expr, exp=None):
+        text = self._call(self._function_name(type(expr)), expr.args)
+        return f"{text}^{{{exp}}}" if exp else text
+
+    def _print_Function(self, expr, exp=None):
+        if isinstance(expr, (fn.Elementwise, fn.logsumexp)):
+            return self._print_Elementwise(expr, exp)
+        return super()._print_Function(expr, exp)
+
+    def _print_logsumexp(self, expr, exp=None):
+        return self._print_Elementwise(expr, exp)
+
+    def _print_Heaviside(self, expr, exp=None):
+        text = self._call(r"\operatorname{step}", expr.args[:1])
+        return f"{text}^{{{exp}}}" if exp else text
+
+    def _as_ordered_terms(self, expr, order=None):
+        # Positive terms first, so (f̂1 − f1) and (1 − g(u)) read as in the seeds.
+        terms = list(super()._as_ordered_terms(expr, order=order))
+        return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
+
+    def _print_Mul(self, expr):
+        # Plain products print as: coefficient, single factors, then bracketed sums,
+        # e.g. 2 x_2 (x_1 x_2 − 3) and g(u_1) (1 − g(u_1)). Fractions go to sympy.
+        coeff, factors = expr.as_coeff_mul()
+        if any(f.is_Pow and f.exp.is_negative for f in factors) or not coeff.is_Integer:
+            return super()._print_Mul(expr)
+        singles = [f for f in factors if not f.is_Add]
+        sums = [f for f in factors if f.is_Add]
+        parts = [self.parenthesize(f, sympy.printing.precedence.PRECEDENCE["Mul"], strict=False) for f in singles]
+        parts += [rf"\left({self._print(f)}\right)" for f in sums]
+        body = " ".join(parts)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return "- " + body
+        return f"{self._print(coeff)} {body}"
+
+
+_PRINTER = SymgradLatexPrinter()
+
+
+def expr_latex(expr: sympy.Expr) -> str:
+    """LaTeX of any expression with symgrad's names and order.
+
+    >>> from symgrad.network import real_symbol
+    >>> fhat1, f1 = real_symbol("fhat1"), real_symbol("f1")
+    >>> expr_latex(fhat1 - f1)
+    '\\\\hat{f}_{1} - f_{1}'
+    """
+    return _PRINTER.doprint(expr)
+
+
+def _factor(expr: sympy.Expr) -> str:
+    text = expr_latex(expr)
+    return rf"\left({text}\right)" if expr.is_Add else text
+
+
+# --------------------------------------------------------------------------- derivatives
+
+
+def _chain_ordered(derivative: "Derivative") -> str:
+    """The factored derivative printed from the sweep: adjoint first, then the local factor."""
+    sweep = derivative._sweep
+    # Each piece is (latex, brackets): brackets is "" for a product, "()" for a single
+    # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
+    memo: dict[sympy.Symbol, tuple[str, str]] = {}
+
+    def adjoint(t) -> tuple[str, str]:
+        """The inlined adjoint of step ``t``; '' for the loss itself (its adjoint is 1)."""
+        if t == sweep.loss:
+            return "", ""
+        if t not in memo:
+            terms = [product(c, v) for c, v in sweep.consumers[t]]
+            memo[t] = terms[0] if len(terms) == 1 else (" + ".join(text for text, _ in terms), "[]")
+        return memo[t]
+
+    def product(c, v) -> tuple[str, str]:
+        text, brackets = adjoint(c)
+        if not text:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
+            return expr_latex(v), "()" if v.is_Add else ""
+        parts = [rf"\left{brackets[0]}{text}\right{brackets[1]}" if brackets else text]
+        if v != 1:
+            parts.append(_factor(v))
+        return r" \cdot ".join(parts), ""
+
+    terms = [product(c, v)[0] for c, v in sweep.consumers.get(derivative.param, [])]
+    return " + ".join(terms) if terms else "0"
+
+
+def _is_activation_of(expr: sympy.Expr, s: sympy.Symbol) -> bool:
+    return isinstance(expr, sympy.Function) and len(expr.args) == 1 and expr.args[0] == s
+
+
+def _partial(of: sympy.Symbol, wrt: sympy.Symbol, network) -> str:
+    expr = network.step_map.get(of)
+    if expr is not None and _is_activation_of(expr, wrt):
+        return rf"\frac{{d {_PRINTER._function_name(type(expr))}}}{{d {symbol_latex(wrt)}}}"
+    return rf"\frac{{\partial {symbol_latex(of)}}}{{\partial {symbol_latex(wrt)}}}"
+
+
+def _coarse(path: "ChainPath", network) -> list[tuple[sympy.Symbol, sympy.Symbol]]:
+    """The path's nodes with each pre-activation merged into its activation (seed 002's first line)."""
+    nodes = list(path.nodes)
+    keep = [nodes[0]]
+    for above, node in zip(nodes, nodes[1:-1]):
+        expr = network.step_map.get(above)
+        if not (expr is not None and _is_activation_of(expr, node)):
+            keep.append(node)
+    keep.append(nodes[-1])
+    return list(zip(keep, keep[1:]))
+
+
+def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
+    """LaTeX of a derivative: ``factored``, ``expanded``, or ``chain`` (a multi-line derivation).
+
+    >>> from symgrad import Network
+    >>> net = Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+    >>> derivative_latex(net.grad("x1"))
+    '2 x_{2} \\\\left(x_{1} x_{2} - 3\\\\right)'
+    """
+    if form == "factored":
+        return _chain_ordered(derivative)
+    if form == "expanded":
+        return expr_latex(derivative.expanded)
+    if form == "chain":
+        return _chain_lines(derivative)
+    from .errors import SymgradError
+
+    raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded' or 'chain')", token=str(form))
+
+
+def _chain_lines(derivative: "Derivative") -> str:
+    net = derivative.network
+    paths = derivative.paths
+    lhs = rf"\frac{{\partial {symbol_latex(net.loss)}}}{{\partial {symbol_latex(derivative.param)}}}"
+    if not paths:
+        return rf"\begin{{aligned}}{lhs} &= 0\end{{aligned}}"
+    coarse = " + ".join(r" \cdot ".join(_partial(a, b, net) for a, b in _coarse(p, net)) for p in paths)
+    fine = " + ".join(r" \cdot ".join(_partial(f.of, f.wrt, net) for f in p.factors) for p in paths)
+    valued = " + ".join(r" \cdot ".join(_factor(f.value) for f in p.factors) for p in paths)
+    lines = [coarse]
+    if fine != coarse:
+        lines.append(fine)
+    lines.append(valued)
+    factored = _chain_ordered(derivative)
+    if len(paths) > 1 and factored != valued:
+        lines.append(factored)
+    body = (r" \\" + "\n" + "&= ").join(lines)
+    return rf"\begin{{aligned}}" + "\n" + f"{lhs} &= {body}" + "\n" + r"\end{aligned}"
