@@ -26,7 +26,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import sympy
+from sympy.core.parameters import distribute
 
+from .canonical import product as canonical_product
 from .errors import SymgradError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,18 +48,23 @@ def local_partials(expr: sympy.Expr, wrt: set[sympy.Symbol] | frozenset) -> dict
 
     Equal to ``{s: expr.diff(s)}`` but linear in the size of ``expr``: ``diff`` walks
     the whole expression once per symbol, which is quadratic for a wide layer's sum.
+    Each term's factors are multiplied once, without distributing a number over a
+    sum, so the result keeps the textbook form 2·x2·(x1·x2 − 3).
 
     >>> x, y = sympy.symbols("x y")
     >>> local_partials(3*x*y + sympy.sin(x), {x, y})
     {x: 3*y + cos(x), y: 3*x}
+    >>> local_partials((x*y - 3)**2, {x})
+    {x: 2*y*(x*y - 3)}
     """
     lists: dict[sympy.Symbol, list] = {}
-    _accumulate(expr, wrt, sympy.S.One, lists)
-    return {s: sympy.Add(*terms) for s, terms in lists.items()}
+    _accumulate(expr, wrt, (), lists)
+    with distribute(False):
+        return {s: sympy.Add(*[sympy.Mul(*factors) for factors in terms]) for s, terms in lists.items()}
 
 
-def _accumulate(expr, wrt, outer, lists) -> None:
-    """Add ``outer · ∂expr/∂s`` to ``lists[s]`` for every ``s`` in ``wrt``."""
+def _accumulate(expr, wrt, outer: tuple, lists) -> None:
+    """Add ``Π outer · ∂expr/∂s`` (as a factor tuple) to ``lists[s]`` for every ``s`` in ``wrt``."""
     if expr.is_Symbol:
         if expr in wrt:
             lists.setdefault(expr, []).append(outer)
@@ -71,24 +78,23 @@ def _accumulate(expr, wrt, outer, lists) -> None:
         args = expr.args
         for i, factor in enumerate(args):
             if factor.free_symbols & wrt:
-                rest = sympy.Mul(*(args[:i] + args[i + 1 :]))
-                _accumulate(factor, wrt, outer * rest, lists)
+                _accumulate(factor, wrt, outer + args[:i] + args[i + 1 :], lists)
     elif expr.is_Pow:
         base, exp = expr.args
         if base.free_symbols & wrt:
-            _accumulate(base, wrt, outer * exp * base ** (exp - 1), lists)
+            _accumulate(base, wrt, outer + (exp, base ** (exp - 1)), lists)
         if exp.free_symbols & wrt:
-            _accumulate(exp, wrt, outer * expr * sympy.log(base), lists)
+            _accumulate(exp, wrt, outer + (expr, sympy.log(base)), lists)
     elif isinstance(expr, sympy.Function):
         for k, arg in enumerate(expr.args, start=1):
             if arg.free_symbols & wrt:
-                _accumulate(arg, wrt, outer * expr.fdiff(k), lists)
+                _accumulate(arg, wrt, outer + (expr.fdiff(k),), lists)
     else:
         # Anything else (Piecewise, Derivative…): sympy's own rule, one symbol at a time.
         for s in expr.free_symbols & wrt:
             d = expr.diff(s)
             if d != 0:
-                lists.setdefault(s, []).append(outer * d)
+                lists.setdefault(s, []).append(outer + (d,))
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -155,8 +161,8 @@ class Sweep:
                 if not uses:
                     continue  # nothing downstream depends on it
                 self.bar[t] = sympy.Dummy(f"bar_{t.name}", real=True)
-                self.adjoint_program.append((self.bar[t], sympy.Add(*[self._bar_of(c) * v for c, v in uses])))
-                inline[t] = sympy.Add(*[inline[c] * v for c, v in uses])
+                self.adjoint_program.append((self.bar[t], sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])))
+                inline[t] = sympy.Add(*[canonical_product(inline[c], v) for c, v in uses])
             partials = local_partials(st.expr, st.expr.free_symbols & active)
             self.edges[t] = [(s, v) for s, v in partials.items() if v != 0]
             for s, v in self.edges[t]:
@@ -169,8 +175,8 @@ class Sweep:
         self.factored: dict[sympy.Symbol, sympy.Expr] = {}
         for p in network.params:
             uses = self.consumers.get(p, [])
-            self.gradient_program[p] = sympy.Add(*[self._bar_of(c) * v for c, v in uses])
-            self.factored[p] = sympy.Add(*[inline[c] * v for c, v in uses])
+            self.gradient_program[p] = sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])
+            self.factored[p] = sympy.Add(*[canonical_product(inline[c], v) for c, v in uses])
         self.inline = inline
 
     def _bar_of(self, t: sympy.Symbol) -> sympy.Expr:
@@ -211,7 +217,8 @@ def reverse_sweep(network: "Network") -> Sweep:
     >>> sweep.factored
     {a: b + 1, b: a}
     """
-    return Sweep(network)
+    with distribute(False):  # keep 2·(h − y), as written by hand, rather than 2h − 2y
+        return Sweep(network)
 
 
 # --------------------------------------------------------------------------- public results
@@ -229,8 +236,8 @@ class Derivative:
     >>> d = net.grad("w1")
     >>> d.factored, d.expanded
     (x*(h - y), x*(w1*x - y))
-    >>> d.latex()
-    'x \\\\left(h - y\\\\right)'
+    >>> d.latex()  # in chain order: the error term first, then the local factor
+    '\\\\left(h - y\\\\right) \\\\cdot x'
     """
 
     def __init__(self, network: "Network", param: sympy.Symbol, sweep: Sweep):

@@ -34,6 +34,7 @@ import sympy
 from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rationalize
 
 from . import functions as fn
+from .canonical import product as canonical_product
 from .errors import (
     CycleError,
     LossError,
@@ -301,7 +302,7 @@ class LayerSpec:
             fused = l == L and self.loss == "softmax_cross_entropy"
             us = []
             for i in range(1, self.sizes[l] + 1):
-                terms = [self.weight(l, i, j) * x for j, x in enumerate(prev, start=1)]
+                terms = [canonical_product(self.weight(l, i, j), x) for j, x in enumerate(prev, start=1)]
                 if self.bias:
                     terms.append(self.bias_symbol(l, i))
                 u = real_symbol(f"u{l}_{i}")
@@ -372,7 +373,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
         acts = tuple(activation)
         if len(acts) != n_layers:
             raise ShapeError(
-                f"mlp with sizes {list(sizes)} has {n_layers} layers but {len(acts)} activations were given",
+                f"mlp with sizes {list(sizes)} has {n_layers} layers but {len(acts)} activation(s) were given: {list(acts)}",
                 token=str(list(acts)),
             )
     for l, a in enumerate(acts, start=1):

@@ -1,0 +1,123 @@
+"""Shared fixtures: the seed networks, high-precision evaluation and golden files.
+
+Golden files live in tests/golden/. To regenerate them after an intended change:
+
+    SYMGRAD_UPDATE_GOLDEN=1 python -m pytest tests/
+
+then review the diff (`git diff tests/golden`) before committing.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import mpmath
+import pytest
+import sympy
+
+import symgrad as sg
+from symgrad.functions import kind_of
+from symgrad.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+SEED_SPECS = ["datawhale", "quadratic", "xor", "mlp_3_4_2", "blog_2_3_2_l1", "deep_4_layer"]
+
+
+def seed_network(name: str) -> sg.Network:
+    return load_spec(EXAMPLES / f"{name}.toml").network
+
+
+@pytest.fixture
+def datawhale() -> sg.Network:
+    return seed_network("datawhale")
+
+
+@pytest.fixture
+def quadratic() -> sg.Network:
+    return seed_network("quadratic")
+
+
+def random_point(net: sg.Network, rng: random.Random) -> dict:
+    """Values for every leaf symbol: parameters and inputs in (−1, 1), targets in (0.05, 0.95)."""
+    values = {s: rng.uniform(-1, 1) for s in net.params + net.inputs}
+    values.update({s: rng.uniform(0.05, 0.95) for s in net.targets})
+    return values
+
+
+def evaluate(expr: sympy.Expr, values: dict, dps: int = 40) -> mpmath.mpf:
+    """``expr`` at ``values`` in mpmath with ``dps`` digits.
+
+    Walks the expression as a DAG (equal subtrees evaluated once), which keeps the
+    fully substituted losses of the seed networks cheap; symgrad's own functions are
+    evaluated from their definitions, not from its derivative table.
+    """
+    with mpmath.workdps(dps):
+        leaves = {s: mpmath.mpf(repr(v)) for s, v in values.items()}
+        return _mp(sympy.sympify(expr), leaves, {})
+
+
+_MP_FUNCTIONS = {
+    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+    "relu": lambda x: max(mpmath.mpf(0), x),
+    "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)),
+    "tanh": mpmath.tanh,
+    "exp": mpmath.exp,
+    "log": mpmath.log,
+    "abs": abs,
+    "sqrt": mpmath.sqrt,
+}
+
+
+def _mp(e, leaves, memo):
+    if e in memo:
+        return memo[e]
+    if e.is_Symbol:
+        value = leaves[e]
+    elif e.is_Number:
+        value = mpmath.mpf(e.p) / e.q if e.is_Rational else mpmath.mpf(str(e))
+    else:
+        args = [_mp(a, leaves, memo) for a in e.args]
+        kind = kind_of(type(e))
+        if e.is_Add:
+            value = mpmath.fsum(args)
+        elif e.is_Mul:
+            value = mpmath.fprod(args)
+        elif e.is_Pow:
+            value = args[0] ** args[1]
+        elif kind in _MP_FUNCTIONS:
+            value = _MP_FUNCTIONS[kind](args[0])
+        elif kind == "logsumexp":
+            value = mpmath.log(mpmath.fsum(mpmath.exp(a) for a in args))
+        elif isinstance(e, sympy.Heaviside):
+            h0 = args[1] if len(args) > 1 else mpmath.mpf(0.5)
+            value = mpmath.mpf(1) if args[0] > 0 else (mpmath.mpf(0) if args[0] < 0 else h0)
+        elif isinstance(e, sympy.sign):
+            value = mpmath.sign(args[0])
+        elif isinstance(e, sympy.Max):
+            value = max(args)
+        else:
+            raise NotImplementedError(f"no mpmath rule for {type(e).__name__}")
+    memo[e] = value
+    return value
+
+
+def assert_close_hp(a, b, rel: float = 1e-25) -> None:
+    scale = max(abs(a), abs(b), mpmath.mpf(1e-30))
+    assert abs(a - b) <= rel * scale, f"{a} != {b}"
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare ``text`` with tests/golden/<name>, or rewrite it when SYMGRAD_UPDATE_GOLDEN=1."""
+    path = GOLDEN / name
+    if os.environ.get("SYMGRAD_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"missing golden file {path}; run with SYMGRAD_UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, f"{path} differs; if the change is intended, regenerate with SYMGRAD_UPDATE_GOLDEN=1"
