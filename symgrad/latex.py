@@ -233,6 +233,12 @@ def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
     raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded' or 'chain')", token=str(form))
 
 
+def _valued(path: "ChainPath") -> str:
+    """A route's evaluated factors, leaving out the unit ones (∂u/∂b = 1) as a hand derivation does."""
+    factors = [f.value for f in path.factors if f.value != 1] or [sympy.S.One]
+    return r" \cdot ".join(_factor(v) for v in factors)
+
+
 def _chain_lines(derivative: "Derivative") -> str:
     net = derivative.network
     paths = derivative.paths
@@ -241,7 +247,7 @@ def _chain_lines(derivative: "Derivative") -> str:
         return rf"\begin{{aligned}}{lhs} &= 0\end{{aligned}}"
     coarse = " + ".join(r" \cdot ".join(_partial(a, b, net) for a, b in _coarse(p, net)) for p in paths)
     fine = " + ".join(r" \cdot ".join(_partial(f.of, f.wrt, net) for f in p.factors) for p in paths)
-    valued = " + ".join(r" \cdot ".join(_factor(f.value) for f in p.factors) for p in paths)
+    valued = " + ".join(_valued(p) for p in paths)
     lines = [coarse]
     if fine != coarse:
         lines.append(fine)
