@@ -18,11 +18,13 @@ from .errors import (
     UnusedParameterWarning,
 )
 from .network import LayerSpec, Network, Step, mlp
+from .verify import Counterexample, Verdict, verify, verify_value
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ChainPath",
+    "Counterexample",
     "CycleError",
     "Derivative",
     "Gradients",
@@ -37,6 +39,9 @@ __all__ = [
     "SymgradError",
     "UnknownSymbolError",
     "UnusedParameterWarning",
+    "Verdict",
     "__version__",
     "mlp",
+    "verify",
+    "verify_value",
 ]
