@@ -1,0 +1,504 @@
+"""The three-way gradient check, and its report.
+
+At a few random points (away from kinks), three independent computations of the
+gradient must agree: the *symbolic* one (the derived formulas, compiled by
+``net.compile(jit=False)``), the *numeric backprop* of :mod:`symgrad.backprop`, and
+*finite differences* of the loss. A fourth column, ``grad=``, is anyone's own gradient
+code, checked against the others. Every column is compared with the numeric backprop,
+which is exact up to rounding and shares no code with the symbolic path.
+
+Default tolerances (``|value − backprop| ≤ atol + rtol·|backprop|``):
+
+* symbolic and user columns: ``rtol=1e-8, atol=1e-10``. Two float64 evaluations of
+  the same derivative in different operation orders agree to ~1e-15 relative; 1e-8
+  leaves seven orders of magnitude for cancellation inside sums, while a real mistake
+  (a dropped factor, a wrong sign, a 1% slip) is off by 1e-2 or more.
+* finite differences, the loosest leg: ``fd_rtol=1e-5``, ``fd_atol=1e-6·max(1, |L|)``.
+  With steps ε^(1/3)·max(1, |θ|) the error is ≈ 6e-12·|f'''| (truncation) plus
+  ≈ 4e-11·|L| (rounding, hence the loss in the absolute term); the tolerance keeps
+  a factor of 10⁴ or more for curved losses, and still catches a 1% error in any
+  component larger than 1e-4.
+
+>>> import symgrad as sg
+>>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+>>> rep = check(net, seed=0)
+>>> rep.ok, [r.param for r in rep.rows]
+(True, ['x1', 'x2'])
+>>> bad = check(net, grad=lambda p, x, y: (None, [2 * p[1] * (p[0] * p[1] - 3), p[0]]), seed=0)
+>>> bad.ok, bad.worst.param, bad.exit_code
+(False, 'x2', 1)
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from . import functions as fn
+from .backprop import as_arrays, forward, numeric_loss
+from .errors import ShapeError, SpecError, SymgradError
+from .finite_diff import central_difference, directional_derivative
+
+__all__ = ["CheckReport", "CheckRow", "DirectionalRow", "check", "check_spec"]
+
+RTOL, ATOL = 1e-8, 1e-10
+FD_RTOL, FD_ATOL = 1e-5, 1e-6
+#: Random points are resampled until every kink argument (relu, abs, …) is this far from 0,
+#: so that finite-difference steps (at most ~7e-4 with Richardson) never cross a kink.
+KINK_MARGIN = 1e-2
+#: Above this many parameters, finite differences go along random directions instead.
+FD_MAX_PARAMS = 300
+
+_LEG_TITLES = {"user": "user", "symbolic": "symbolic", "backprop": "backprop", "finite_diff": "finite diff"}
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One parameter's values at the point where its columns disagree most (the first point if none do).
+
+    ``abs_err``/``rel_err`` are the largest disagreement with the backprop column and
+    ``leg`` the column it comes from; ``score`` is that error over its tolerance (> 1 fails);
+    ``suspects`` names the column(s) most likely wrong (``backprop`` itself when every
+    other column agrees against it).
+    """
+
+    param: str
+    symbolic: float | None
+    backprop: float
+    finite_diff: float | None
+    user: float | None
+    abs_err: float
+    rel_err: float
+    ok: bool
+    leg: str
+    point: int
+    score: float
+    suspects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DirectionalRow:
+    """A finite-difference derivative along a random unit direction, against ``g·v`` of each column."""
+
+    point: int
+    finite_diff: float
+    values: dict
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return all(abs(v - self.finite_diff) <= self.tolerance for v in self.values.values())
+
+
+@dataclass
+class CheckReport:
+    """The result of :func:`check`: ``ok``, one :class:`CheckRow` per parameter (``rows``, in
+    ``net.params`` order), the points used, and notes. ``str()`` is a table, worst first."""
+
+    network: str
+    rows: list[CheckRow]
+    points: list[dict]
+    legs: tuple[str, ...]
+    symbolic_method: str
+    tolerances: dict
+    directional: list[DirectionalRow] = field(default_factory=list)
+    loss_errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows) and all(d.ok for d in self.directional) and not self.loss_errors
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every column agrees, 1 otherwise (what ``symgrad check`` exits with)."""
+        return 0 if self.ok else 1
+
+    @property
+    def failed(self) -> list[CheckRow]:
+        return sorted((r for r in self.rows if not r.ok), key=lambda r: -r.score)
+
+    @property
+    def worst(self) -> CheckRow:
+        """The row furthest outside its tolerance (or closest to it, when all pass)."""
+        return max(self.rows, key=lambda r: r.score)
+
+    def _headline(self) -> str:
+        if self.ok:
+            return f"OK: all {len(self.rows)} parameters agree"
+        parts = []
+        if self.failed:
+            w = self.failed[0]
+            parts.append(
+                f"{len(self.failed)} of {len(self.rows)} parameters disagree; worst {w.param}: "
+                f"{_LEG_TITLES[w.leg]} differs from backprop by {w.abs_err:.3g} ({w.rel_err:.3g} relative) at point {w.point}"
+                + (f"; suspect: {' or '.join(_LEG_TITLES[s] for s in w.suspects)}" if w.suspects else "")
+            )
+        bad_dirs = [d for d in self.directional if not d.ok]
+        if bad_dirs:
+            parts.append(f"{len(bad_dirs)} of {len(self.directional)} directional finite differences disagree")
+        parts += self.loss_errors
+        return "FAIL: " + "; ".join(parts)
+
+    def _columns(self) -> list[str]:
+        return [leg for leg in ("user", "symbolic", "backprop", "finite_diff") if leg in self.legs]
+
+    def table(self, max_rows: int | None = None) -> str:
+        """The report as text; ``max_rows`` limits the rows shown (worst first)."""
+        cols = self._columns()
+        rows = sorted(self.rows, key=lambda r: -r.score)
+        width = max([5] + [len(r.param) for r in rows])
+        head = f"{'':4} {'param':<{width}}" + "".join(f" {_LEG_TITLES[c]:>17}" for c in cols) + f" {'abs err':>9} {'rel err':>9}"
+        lines = [
+            f"gradient check of {self.network!r}: {len(self.rows)} parameters, {len(self.points)} point(s), symbolic = {self.symbolic_method}",
+            self._headline(),
+            head,
+        ]
+        shown = rows if max_rows is None else rows[:max_rows]
+        for r in shown:
+            cells = "".join(f" {_fmt(getattr(r, c)):>17}" for c in cols)
+            lines.append(f"{'ok' if r.ok else 'FAIL':<4} {r.param:<{width}}{cells} {r.abs_err:9.2e} {r.rel_err:9.2e}")
+        if len(shown) < len(rows):
+            lines.append(f"... {len(rows) - len(shown)} more rows (all within tolerance)" if all(r.ok for r in rows[len(shown):]) else f"... {len(rows) - len(shown)} more rows")
+        for d in self.directional:
+            vals = ", ".join(f"{_LEG_TITLES[k]} {v:.9g}" for k, v in d.values.items())
+            lines.append(f"{'ok' if d.ok else 'FAIL':<4} direction at point {d.point}: finite diff {d.finite_diff:.9g} vs {vals}")
+        t = self.tolerances
+        lines.append(
+            f"tolerance: |column - backprop| <= {t['atol']:g} + {t['rtol']:g}*|backprop| (user, symbolic); "
+            f"<= {t['fd_atol']:g}*max(1, |L|) + {t['fd_rtol']:g}*|backprop| (finite differences)"
+        )
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table(max_rows=40)
+
+    def _repr_html_(self) -> str:
+        cols = self._columns()
+        esc = html.escape
+        head = "".join(f"<th>{esc(_LEG_TITLES[c])}</th>" for c in cols)
+        body = []
+        for r in sorted(self.rows, key=lambda r: -r.score):
+            style = "" if r.ok else ' style="background:#fdd"'
+            cells = "".join(f"<td>{esc(_fmt(getattr(r, c)))}</td>" for c in cols)
+            body.append(f"<tr{style}><td>{'ok' if r.ok else '<b>FAIL</b>'}</td><td>{esc(r.param)}</td>{cells}<td>{r.abs_err:.2e}</td><td>{r.rel_err:.2e}</td></tr>")
+        notes = "".join(f"<p>{esc(n)}</p>" for n in self.loss_errors + self.notes)
+        return (
+            f"<p><b>gradient check of {esc(self.network)}</b> ({len(self.points)} point(s), symbolic = {esc(self.symbolic_method)}): "
+            f"{esc(self._headline())}</p><table><tr><th></th><th>param</th>{head}<th>abs err</th><th>rel err</th></tr>"
+            + "".join(body)
+            + f"</table>{notes}"
+        )
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.10g}"
+
+
+# --------------------------------------------------------------------------- the columns
+
+
+def _lambdified(net):
+    """The symbolic gradients evaluated with ``sympy.lambdify``, used while ``net.compile`` is unavailable.
+
+    One straight-line function, as the derivation wrote it: the forward steps, the
+    adjoint steps of the reverse sweep, then each derivative in adjoints
+    (``Derivative.in_adjoints``), all rewritten in elementary functions. This equals
+    evaluating ``Derivative.expanded`` but stays linear in the network's size, where
+    the expanded (or inlined) forms grow with the product of the layer widths.
+    DiracDelta (the derivative of a step function) is 0 away from its kink.
+    """
+    grads = net.gradients()
+    program = [(st.target, st.expr) for st in net.steps] + list(grads.sweep.adjoint_program)
+    program = [(s, fn.to_elementary(e)) for s, e in program]
+    exprs = [net.loss] + [fn.to_elementary(d.in_adjoints) for d in grads]
+    try:
+        f = sympy.lambdify(
+            [*net.params, *net.inputs, *net.targets],
+            exprs,
+            modules=[{"DiracDelta": lambda *a: 0.0}, "numpy"],
+            cse=lambda e: (program, e),  # the program's own steps serve as the common subexpressions
+        )
+    except NotImplementedError as exc:  # sympy's printer meets something it cannot print, e.g. an unevaluated Derivative
+        unprintable = next((e for _, e in program + [(None, x) for x in exprs] if e.atoms(sympy.Derivative)), None)
+        raise SymgradError(
+            f"the symbolic gradients of {net.name!r} cannot be evaluated numerically ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+            + (f"; they contain {next(iter(unprintable.atoms(sympy.Derivative)))}" if unprintable is not None else ""),
+            token=net.name,
+        ) from None
+
+    def grad(theta, x, y):
+        with np.errstate(all="ignore"):
+            out = f(*theta, *x, *y)
+        return float(out[0]), np.array(out[1:], dtype=np.float64)
+
+    return grad
+
+
+def _symbolic_column(net, symbolic, notes):
+    """The symbolic column's callable ``(θ, x, y) -> (loss, grad)`` and a description of it."""
+    if symbolic is None:
+        return None, "not computed"
+    if symbolic not in ("auto", "compiled", "jit", "lambdify"):
+        raise SymgradError(f"symbolic must be 'auto', 'compiled', 'jit', 'lambdify' or None, not {symbolic!r}", token=str(symbolic))
+    if symbolic != "lambdify":
+        jit = symbolic == "jit"
+        try:
+            f = net.compile(jit=jit)
+        except (ImportError, SymgradError) as exc:
+            if symbolic != "auto":
+                raise
+            notes.append(f"net.compile(jit=False) is unavailable ({exc}); the symbolic gradients were evaluated with lambdify")
+        else:
+            def call(theta, x, y):
+                return f(theta, x if net.inputs else None, y if net.targets else None)
+
+            return call, f"compiled (jit={jit})"
+    return _lambdified(net), "lambdify"
+
+
+def _user_column(net, grad):
+    P = len(net.params)
+
+    def call(theta, x, y):
+        out = grad(theta.copy(), x.copy() if net.inputs else None, y.copy() if net.targets else None)
+        loss = None
+        if isinstance(out, (tuple, list)) and len(out) == 2 and (out[0] is None or np.ndim(out[0]) == 0) and np.size(out[1]) == P:
+            loss, out = out
+        g = np.asarray(out, dtype=np.float64)
+        if g.size != P or max(g.shape, default=P) != P:
+            raise ShapeError(
+                f"grad= returned an array of shape {g.shape}; expected ({P},), one value per parameter in net.params order", token="grad"
+            )
+        return (None if loss is None else float(loss)), g.reshape(P)
+
+    return call
+
+
+def _sample(net, params, x, y, count, rng, margin, notes):
+    """The points: given values where given, random elsewhere, resampled away from kinks and overflow."""
+    given = [v is not None or not syms for v, syms in ((params, net.params), (x, net.inputs), (y, net.targets))]
+    if all(given):
+        count = 1
+    points = []
+    for k in range(count):
+        for _ in range(1000):
+            theta = rng.uniform(-1, 1, len(net.params)) if params is None else params
+            xs = rng.uniform(-1, 1, len(net.inputs)) if x is None else x
+            ys = rng.uniform(0, 1, len(net.targets)) if y is None else y
+            theta, xs, ys = as_arrays(net, theta, xs, ys)
+            f = forward(net, theta, xs, ys)
+            with np.errstate(all="ignore"):
+                loss, g = f.loss, f.backward()
+            finite = math.isfinite(loss) and np.all(np.isfinite(g))
+            if all(given):
+                if not finite:
+                    raise SymgradError(f"the loss or its gradient is not finite at the given point (loss = {loss})", token="params")
+                where, gap = f.nearest_kink
+                if gap < margin:
+                    notes.append(f"the given point is {gap:.2g} from the kink of {where}; finite differences may disagree there")
+            if all(given) or (finite and f.kink_distance >= margin):
+                points.append(dict(params=theta, x=xs, y=ys, loss=loss, backprop=g))
+                break
+        else:
+            raise SymgradError(f"found no point where the loss is finite and {margin:g} away from every kink in 1000 tries", token=net.name)
+    return points
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def _tolerances(leg, ref, loss, t):
+    if leg == "finite_diff":
+        return t["fd_atol"] * max(1.0, abs(loss)) + t["fd_rtol"] * np.abs(ref)
+    return t["atol"] + t["rtol"] * np.abs(ref)
+
+
+def _score(err, tol) -> float:
+    """Error over tolerance: above 1 fails; a NaN (a column that gave NaN) fails too."""
+    if err <= tol:
+        return float(err / tol) if tol > 0 else 0.0
+    return float(err / tol) if tol > 0 and math.isfinite(err) else math.inf
+
+
+def _rows(net, points, legs, t):
+    """One row per parameter, at the point and column where it is furthest outside its tolerance."""
+    rows = []
+    for i, p in enumerate(net.params):
+        best = None
+        for k, pt in enumerate(points):
+            ref = pt["backprop"][i]
+            scores = {
+                leg: _score(abs(pt[leg][i] - ref), _tolerances(leg, ref, pt["loss"], t))
+                for leg in legs
+                if leg != "backprop" and pt.get(leg) is not None
+            }
+            leg = max(scores, key=scores.get, default="")
+            score = scores.get(leg, 0.0)
+            if best is None or score > best[0]:
+                best = (score, k, leg, scores)
+        score, k, leg, scores = best
+        pt = points[k]
+        value = {c: (float(pt[c][i]) if pt.get(c) is not None else None) for c in ("symbolic", "backprop", "finite_diff", "user")}
+        err = abs(value[leg] - value["backprop"]) if leg else 0.0
+        scale = max(abs(value[leg]), abs(value["backprop"])) if leg else 0.0
+        rows.append(
+            CheckRow(
+                param=p.name,
+                **value,
+                abs_err=err,
+                rel_err=err / scale if scale else 0.0,
+                ok=score <= 1.0,
+                leg=leg,
+                point=k,
+                score=score,
+                suspects=_suspects(value, scores, pt["loss"], t),
+            )
+        )
+    return rows
+
+
+def _suspects(value, scores, loss, t):
+    """The columns most likely wrong, by who agrees with whom.
+
+    A column that disagrees with backprop is the suspect when some other column sides
+    with backprop against it; when the only other witness is too loose to tell (finite
+    differences within their tolerance of both), backprop is suspected too; and when
+    every other column disagrees with backprop but they agree among themselves, backprop
+    alone is the suspect.
+    """
+
+    def agree(a, b):
+        loose = "finite_diff" in (a, b)
+        scale = max(abs(value[a]), abs(value[b]))
+        tol = t["fd_atol"] * max(1.0, abs(loss)) + t["fd_rtol"] * scale if loose else t["atol"] + t["rtol"] * scale
+        return abs(value[a] - value[b]) <= tol
+
+    bad = [leg for leg, s in scores.items() if s > 1.0]
+    if len(scores) >= 2 and len(bad) == len(scores) and all(agree(a, b) for a in bad for b in bad):
+        return ("backprop",)
+    out = []
+    for leg in bad:
+        witnesses = [w for w in scores if w not in bad]
+        out += [leg] if any(not agree(w, leg) for w in witnesses) else [leg, "backprop"]
+    return tuple(dict.fromkeys(out))
+
+
+def check(
+    net,
+    grad=None,
+    params=None,
+    x=None,
+    y=None,
+    points: int = 3,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    seed=None,
+    *,
+    fd_rtol: float = FD_RTOL,
+    fd_atol: float = FD_ATOL,
+    symbolic: str | None = "auto",
+    fd: str | None = "auto",
+    richardson: bool = False,
+    directions: int = 8,
+    kink_margin: float = KINK_MARGIN,
+) -> CheckReport:
+    """Compare the symbolic gradient, the numeric backprop, finite differences and ``grad`` (if given).
+
+    ``grad`` is any callable ``(params, x, y) -> (loss, grad)`` (or just ``grad``; ``loss``
+    may be None), receiving 1-D float64 arrays (``x``/``y`` None when the network has none).
+    ``params``, ``x``, ``y`` fix those values; what is not given is drawn at random at each
+    of ``points`` points (parameters and inputs uniform in [−1, 1], targets in [0, 1]),
+    resampled until every kink is ``kink_margin`` away. ``symbolic``: ``"auto"`` (the
+    compiled gradient, ``net.compile(jit=False)``, else lambdify), ``"compiled"``, ``"jit"``,
+    ``"lambdify"`` or None. ``fd``: ``"full"`` (one central difference per parameter),
+    ``"directional"`` (``directions`` random directions per point), ``"auto"`` (full up to
+    300 parameters) or None. Tolerances: see the module docstring.
+
+    >>> import symgrad as sg
+    >>> rep = check(sg.mlp([2, 2, 1], activation="relu"), seed=1)
+    >>> rep.ok, len(rep.rows), rep.rows[0].param
+    (True, 9, 'W1_1_1')
+    """
+    if fd not in ("auto", "full", "directional", None):
+        raise SymgradError(f"fd must be 'auto', 'full', 'directional' or None, not {fd!r}", token=str(fd))
+    if not (isinstance(points, int) and points >= 1):
+        raise SymgradError(f"points must be a positive integer, not {points!r}", token=str(points))
+    rng = np.random.default_rng(seed)
+    notes: list[str] = []
+    tol = dict(rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol)
+    pts = _sample(net, params, x, y, points, rng, kink_margin, notes)
+    sym, method = _symbolic_column(net, symbolic, notes)
+    user = _user_column(net, grad) if grad is not None else None
+    if fd == "auto":
+        fd = "full" if len(net.params) <= FD_MAX_PARAMS else "directional"
+    legs = tuple(leg for leg, on in (("user", user), ("symbolic", sym), ("backprop", True), ("finite_diff", fd == "full")) if on)
+    loss_errors, directional = [], []
+    for k, pt in enumerate(pts):
+        theta, xs, ys = pt["params"], pt["x"], pt["y"]
+        for leg, column in (("symbolic", sym), ("user", user)):
+            if column is None:
+                continue
+            loss, g = column(theta, xs, ys)
+            pt[leg] = g
+            if loss is not None and not abs(loss - pt["loss"]) <= atol + rtol * abs(pt["loss"]):
+                loss_errors.append(f"{_LEG_TITLES[leg]} loss {loss:.10g} differs from backprop's {pt['loss']:.10g} at point {k}")
+
+        def f(t):
+            return numeric_loss(net, t, xs, ys)
+
+        if fd == "full":
+            pt["finite_diff"] = central_difference(f, theta, richardson=richardson)
+        elif fd == "directional":
+            columns = [c for c in ("user", "symbolic", "backprop") if pt.get(c) is not None]
+            tol_dir = fd_atol * max(1.0, abs(pt["loss"])) + fd_rtol * float(np.linalg.norm(pt["backprop"]))
+            for _ in range(directions):
+                v = rng.standard_normal(len(theta))
+                v /= np.linalg.norm(v)
+                d = directional_derivative(f, theta, v, richardson=richardson)
+                directional.append(DirectionalRow(k, float(d), {c: float(pt[c] @ v) for c in columns}, tol_dir))
+    return CheckReport(
+        network=net.name,
+        rows=_rows(net, pts, legs, tol),
+        points=[{key: pt[key] for key in ("params", "x", "y", "loss")} for pt in pts],
+        legs=legs,
+        symbolic_method=method,
+        tolerances=tol,
+        directional=directional,
+        loss_errors=loss_errors,
+        notes=notes,
+    )
+
+
+def check_spec(spec, **overrides) -> CheckReport:
+    """Check the network of a loaded spec file (:func:`symgrad.spec.load_spec`).
+
+    The spec's ``[check]`` table holds :func:`check`'s keyword arguments (``points = 5``,
+    ``seed = 0``, ``rtol = 1e-9``...), a key check does not know being a SpecError;
+    ``overrides`` take precedence. Without ``params`` there, the spec's ``[point]`` (if any)
+    is the point checked. ``symgrad check SPEC`` prints the report and exits with
+    ``report.exit_code``.
+
+    >>> from symgrad.spec import spec_from_dict
+    >>> spec = spec_from_dict({"network": {"expr": "(x1*x2 - 3)**2 + 1", "params": "x1 x2"},
+    ...                        "check": {"points": 2, "seed": 0}})
+    >>> rep = check_spec(spec)
+    >>> rep.ok, len(rep.points), rep.exit_code
+    (True, 2, 0)
+    """
+    options = dict(spec.extra.get("check", {}))
+    known = sorted(set(inspect.signature(check).parameters) - {"net", "grad"})
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise SpecError(f"[check] has an unknown key {unknown[0]!r} (known: {', '.join(known)})", token=unknown[0])
+    options.update(overrides)
+    net, point = spec.network, spec.point
+    if point is not None and options.get("params") is None:
+        options.update(params=point.params, x=point.x if net.inputs else None, y=point.y if net.targets else None)
+    return check(net, **options)
