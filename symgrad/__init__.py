@@ -6,6 +6,8 @@
 '2 x_{2} \\\\left(x_{1} x_{2} - 3\\\\right)'
 """
 
+from .backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
+from .check import CheckReport, CheckRow, check, check_spec
 from .derive import ChainPath, Derivative, Gradients, LocalFactor
 from .errors import (
     CycleError,
@@ -17,6 +19,9 @@ from .errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
+from .finite_diff import central_difference, directional_derivative, fd_gradient
+from .jacobian import jacobian
+from .matrix_form import MatrixForm
 from .network import LayerSpec, Network, Step, mlp
 from .verify import Counterexample, Verdict, verify, verify_value
 
@@ -24,6 +29,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ChainPath",
+    "CheckReport",
+    "CheckRow",
     "Counterexample",
     "CycleError",
     "Derivative",
@@ -31,6 +38,7 @@ __all__ = [
     "LayerSpec",
     "LocalFactor",
     "LossError",
+    "MatrixForm",
     "Network",
     "ParseError",
     "ShapeError",
@@ -41,7 +49,16 @@ __all__ = [
     "UnusedParameterWarning",
     "Verdict",
     "__version__",
+    "central_difference",
+    "check",
+    "check_spec",
+    "directional_derivative",
+    "fd_gradient",
+    "jacobian",
     "mlp",
+    "numeric_backprop",
+    "numeric_backprop_batch",
+    "numeric_loss",
     "verify",
     "verify_value",
 ]

@@ -30,6 +30,7 @@ from sympy.core.parameters import distribute
 
 from .canonical import product as canonical_product
 from .errors import SymgradError
+from .functions import logsumexp
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -85,6 +86,10 @@ def _accumulate(expr, wrt, outer: tuple, lists) -> None:
             _accumulate(base, wrt, outer + (exp, base ** (exp - 1)), lists)
         if exp.free_symbols & wrt:
             _accumulate(exp, wrt, outer + (expr, sympy.log(base)), lists)
+    elif isinstance(expr, (sympy.Heaviside, sympy.sign)):
+        # Step functions: derivative 0 wherever it exists (everywhere but the kink), as
+        # every autodiff framework takes it; sympy's DiracDelta would only block codegen.
+        return
     elif isinstance(expr, sympy.Function):
         for k, arg in enumerate(expr.args, start=1):
             if arg.free_symbols & wrt:
@@ -164,6 +169,9 @@ class Sweep:
                 self.adjoint_program.append((self.bar[t], sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])))
                 inline[t] = sympy.Add(*[canonical_product(inline[c], v) for c, v in uses])
             partials = local_partials(st.expr, st.expr.free_symbols & active)
+            if isinstance(st.expr, logsumexp):
+                # ∂lse/∂u_k = exp(u_k − lse): name the step rather than repeat its whole sum.
+                partials = {s: v.xreplace({st.expr: t}) for s, v in partials.items()}
             self.edges[t] = [(s, v) for s, v in partials.items() if v != 0]
             for s, v in self.edges[t]:
                 self.consumers.setdefault(s, []).append((t, v))

@@ -703,6 +703,12 @@ class Network:
             raise SymgradError(f"compiled gradients are not available: {exc}") from None
         return compile_network(self, **options)
 
+    def matrix_form(self):
+        """The layer-level (δ-recursion) gradient formulas of a layered network (``symgrad.matrix_form``)."""
+        from .matrix_form import matrix_form
+
+        return matrix_form(self)
+
     def __repr__(self) -> str:
         n_steps = len(self._steps) if self._steps is not None else "unexpanded"
         return f"<Network {self.name!r}: {len(self.params)} params, {len(self.inputs)} inputs, {len(self.targets)} targets, steps={n_steps}>"
