@@ -8,6 +8,7 @@
 
 from .backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
 from .check import CheckReport, CheckRow, check, check_spec
+from .codegen import compile_network
 from .derive import ChainPath, Derivative, Gradients, LocalFactor
 from .errors import (
     CycleError,
@@ -20,9 +21,11 @@ from .errors import (
     UnusedParameterWarning,
 )
 from .finite_diff import central_difference, directional_derivative, fd_gradient
+from .gradfn import GradFn
 from .jacobian import jacobian
 from .matrix_form import MatrixForm
 from .network import LayerSpec, Network, Step, mlp
+from .train import History, gradient_descent
 from .verify import Counterexample, Verdict, verify, verify_value
 
 __version__ = "0.1.0"
@@ -34,7 +37,9 @@ __all__ = [
     "Counterexample",
     "CycleError",
     "Derivative",
+    "GradFn",
     "Gradients",
+    "History",
     "LayerSpec",
     "LocalFactor",
     "LossError",
@@ -52,8 +57,10 @@ __all__ = [
     "central_difference",
     "check",
     "check_spec",
+    "compile_network",
     "directional_derivative",
     "fd_gradient",
+    "gradient_descent",
     "jacobian",
     "mlp",
     "numeric_backprop",

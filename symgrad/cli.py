@@ -1,4 +1,4 @@
-"""The ``symgrad`` command.
+"""The ``symgrad`` command: derive, report, compile, check, verify and train, each on a TOML spec.
 
 Exit codes: 0 ok, 1 a check or verification failed, 2 unusable input (an error is
 printed as one line; ``--debug`` shows the traceback).
@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
+
+import numpy as np
 
 from .errors import SymgradError
 from .latex import expr_latex, symbol_latex
-from .spec import load_spec
+from .spec import Spec, load_spec
 
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
-_DERIVE_EXAMPLE = """example:
-  symgrad derive examples/datawhale.toml --param w1 --form chain
-"""
+
+# --------------------------------------------------------------------------- commands
 
 
 def _cmd_derive(args: argparse.Namespace) -> int:
@@ -46,6 +48,135 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check(spec: Spec, args: argparse.Namespace):
+    from .check import check_spec
+
+    # The spec's [check] table and [point] apply unless the command line overrides them;
+    # the command checks the numba kernel itself unless the spec asks otherwise.
+    overrides = {k: v for k, v in (("points", args.points), ("seed", args.seed)) if v is not None}
+    if "symbolic" not in spec.extra.get("check", {}):
+        overrides["symbolic"] = "jit"
+    return check_spec(spec, **overrides)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import format_for_path, render_report
+
+    spec = load_spec(args.spec)
+    rep = None if args.no_check else _check(spec, args)
+    fmt = format_for_path(args.output) if args.output else args.format
+    text = render_report(spec.network, fmt=fmt, check_report=rep, title=f"Gradients of {spec.name}", description=spec.description)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output} ({fmt}, {len(spec.network.params)} parameters)" + ("" if rep is None else f"; check: {'OK' if rep.ok else 'FAILED'}"))
+    else:
+        print(text, end="")
+    return EXIT_OK if rep is None or rep.ok else EXIT_FAILED
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    net = spec.network
+    dtype = np.float32 if args.dtype == "float32" else np.float64
+    f = net.compile(dtype=dtype, jit=not args.no_jit)
+    print(f"compiled {spec.name}: {len(net.params)} parameters ({', '.join(p.name for p in net.params[:8])}{', ...' if len(net.params) > 8 else ''})")
+    if args.output:
+        path = f.save(args.output)
+        print(f"wrote {path} (needs only numpy and numba)")
+    if spec.point is not None:
+        point = spec.point
+        loss, g = f(point.params, point.x if net.inputs else None, point.y if net.targets else None)
+        print(f"at the spec's point: loss = {loss:.12g}")
+        for p, v in zip(net.params, g):
+            print(f"  dL/d{p.name} = {v:.12g}")
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    rep = _check(spec, args)
+    print(rep)
+    return rep.exit_code
+
+
+def _parse_at(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    out = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SymgradError(f"--at expects name=value pairs separated by commas, got {item!r}", token=item)
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise SymgradError(f"--at: {value!r} is not a number (for {name.strip()!r})", token=value) from None
+    return out
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify, verify_value
+
+    spec = load_spec(args.spec)
+    net = spec.network
+    claims = [c for c in (args.latex, args.expr, args.value) if c is not None]
+    if len(claims) != 1:
+        raise SymgradError("give exactly one of --latex, --expr or --value", token="--latex")
+    if args.value is not None:
+        # Passed as written: "4.50" claims three significant digits, "4.5" two.
+        verdict = verify_value(net, args.param, args.value, at=_parse_at(args.at))
+    else:
+        kind = "latex" if args.latex is not None else "python"
+        verdict = verify(net, args.param, args.latex if args.latex is not None else args.expr, kind=kind)
+    print(verdict)
+    return verdict.exit_code
+
+
+def _initial_params(spec: Spec, seed: int | None) -> np.ndarray:
+    train = spec.train
+    if "params0" in train:
+        p0 = np.asarray(train["params0"], dtype=float)
+        if p0.shape != (len(spec.network.params),):
+            raise SymgradError(f"[train] params0 has shape {p0.shape}, expected ({len(spec.network.params)},)", token="params0")
+        return p0
+    if seed is None and spec.point is not None:
+        return spec.point.params.copy()
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1.0, 1.0, size=len(spec.network.params))
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import gradient_descent
+
+    spec = load_spec(args.spec)
+    net = spec.network
+    train = spec.train
+    seed = args.seed if args.seed is not None else train.get("seed")
+    lr = args.lr if args.lr is not None else train.get("lr")
+    epochs = args.epochs if args.epochs is not None else train.get("epochs")
+    if lr is None or epochs is None:
+        raise SymgradError("training needs a learning rate and a number of epochs ([train] lr, epochs or --lr, --epochs)", token="train")
+    data = (spec.data["X"], spec.data["Y"]) if spec.data else None
+    hist = gradient_descent(net, _initial_params(spec, seed), data, lr=float(lr), epochs=int(epochs), mode=args.mode or train.get("mode", "batch"), seed=seed)
+    print(hist.summary())
+    for p, v in zip(net.params, hist.final_params):
+        print(f"  {p.name} = {v:.10g}")
+    if args.plot:
+        hist.plot(args.plot, title=f"{spec.name}: {hist.mode} descent, lr={hist.lr:g}")
+        print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add(sub, name: str, help: str, example: str, run) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", help="a TOML spec file (see examples/)")
+    p.set_defaults(run=run)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symgrad",
@@ -55,16 +186,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    derive = sub.add_parser(
-        "derive",
-        help="print each parameter's derivative as LaTeX",
-        epilog=_DERIVE_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    derive.add_argument("spec", help="a TOML spec file (see examples/)")
-    derive.add_argument("--param", help="only this parameter (default: all)")
-    derive.add_argument("--form", choices=("factored", "expanded", "chain"), default="factored", help="how to write each derivative")
-    derive.set_defaults(run=_cmd_derive)
+    p = _add(sub, "derive", "print each parameter's derivative as LaTeX", "symgrad derive examples/datawhale.toml --param w1 --form chain", _cmd_derive)
+    p.add_argument("--param", help="only this parameter (default: all)")
+    p.add_argument("--form", choices=("factored", "expanded", "chain"), default="factored", help="how to write each derivative")
+
+    p = _add(sub, "report", "derive, compile and check, and write it up (Markdown, LaTeX or HTML)", "symgrad report examples/datawhale.toml -o datawhale.html", _cmd_report)
+    p.add_argument("-o", "--output", help="write to this file; .md, .tex or .html picks the format (default: Markdown on stdout)")
+    p.add_argument("--format", choices=("md", "tex", "html"), default="md", help="format when writing to stdout")
+    p.add_argument("--no-check", action="store_true", help="leave the gradient check out")
+    p.add_argument("--points", type=int, help="random points for the check (default 3)")
+    p.add_argument("--seed", type=int, help="random seed for the check's points")
+
+    p = _add(sub, "compile", "compile the gradient with numba; export a standalone module", "symgrad compile examples/datawhale.toml -o grad_datawhale.py", _cmd_compile)
+    p.add_argument("-o", "--output", help="write a standalone module (numpy + numba only) to this path")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--no-jit", action="store_true", help="plain Python instead of numba (debugging)")
+
+    p = _add(sub, "check", "compare symbolic, numeric backprop and finite-difference gradients", "symgrad check examples/mlp_3_4_2.toml --points 5", _cmd_check)
+    p.add_argument("--points", type=int, help="how many random points (default 3; the spec's [point] is used when given)")
+    p.add_argument("--seed", type=int, help="random seed for the points")
+
+    p = _add(sub, "verify", "verify a hand derivation (LaTeX or Python syntax) or a hand-computed value",
+             "symgrad verify examples/datawhale.toml --param w7 --latex '(\\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1'", _cmd_verify)
+    p.add_argument("--param", required=True, help="the parameter the claim differentiates by")
+    p.add_argument("--latex", help="the claimed derivative, as LaTeX")
+    p.add_argument("--expr", help="the claimed derivative, in Python syntax")
+    p.add_argument("--value", help="a claimed number (with --at)")
+    p.add_argument("--at", help="the point of --value, as name=value,name=value")
+
+    p = _add(sub, "train", "gradient descent on the spec's data, with an optional loss plot", "symgrad train examples/xor.toml --seed 1 --epochs 20000 --plot loss.png", _cmd_train)
+    p.add_argument("--lr", type=float, help="learning rate (default: [train] lr)")
+    p.add_argument("--epochs", type=int, help="epochs (default: [train] epochs)")
+    p.add_argument("--mode", choices=("sgd", "batch"), help="per-sample or whole-batch updates (default: [train] mode)")
+    p.add_argument("--seed", type=int, help="seed for random initial parameters (default: the spec's [point] params)")
+    p.add_argument("--plot", help="save the loss curve to this PNG")
     return parser
 
 
@@ -78,6 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = None
         return EXIT_OK
     except SymgradError as exc:
+        if args.debug:
+            raise
+        print(f"symgrad: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except OSError as exc:  # an output file that cannot be written
         if args.debug:
             raise
         print(f"symgrad: error: {exc}", file=sys.stderr)

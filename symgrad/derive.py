@@ -31,6 +31,7 @@ from sympy.core.parameters import distribute
 from .canonical import product as canonical_product
 from .errors import SymgradError
 from .functions import logsumexp
+from .progress import progress
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -157,7 +158,7 @@ class Sweep:
         self.consumers: dict[sympy.Symbol, list[tuple[sympy.Symbol, sympy.Expr]]] = {}
         inline: dict[sympy.Symbol, sympy.Expr] = {self.loss: sympy.S.One}
         self.adjoint_program: list[tuple[sympy.Symbol, sympy.Expr]] = []
-        for st in reversed(steps):
+        for st in progress(reversed(steps), total=len(steps), desc="deriving", min_items=200):
             t = st.target
             if t not in active:
                 continue

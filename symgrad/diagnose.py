@@ -339,7 +339,7 @@ def _shared_factors_on_some_paths(ctx: _Context) -> Finding | None:
                         lacking = [k for k in range(m) if k not in keep]
                         return Finding(
                             "bracket",
-                            f"misplaced bracket: ${factors}$ is shared by all {m} chain-rule paths, so it must multiply the whole "
+                            f"misplaced bracket: ${factors}$ is shared by {'both' if m == 2 else f'all {m}'} chain-rule paths, so it must multiply the whole "
                             f"sum of their terms, [ … + … ]·${factors}$; the claim's brackets apply it only to the "
                             f"{'term' if n_keep == 1 else 'terms'} of {_paths_text(ctx, keep)}, and not to {_paths_text(ctx, lacking)}.",
                         )

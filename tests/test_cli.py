@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import symgrad as sg
 from symgrad.cli import main
 
 from conftest import EXAMPLES, ROOT, SEED_SPECS
@@ -51,3 +52,87 @@ def test_help_has_an_example(capsys):
     with pytest.raises(SystemExit) as info:
         main(["derive", "--help"])
     assert info.value.code == 0 and "example:" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the other commands
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.mark.parametrize("command", ["derive", "report", "compile", "check", "verify", "train"])
+def test_every_command_reports_a_missing_file(command, capsys, tmp_path):
+    extra = ["--param", "w1", "--expr", "0"] if command == "verify" else []
+    assert main([command, str(tmp_path / "nope.toml"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symgrad: error: ") and "nope.toml" in err and err.count("\n") == 1
+
+
+def test_report_to_stdout_and_files(capsys, tmp_path):
+    assert main(["report", str(EXAMPLES / "quadratic.toml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Gradients of quadratic") and "## Gradient check" in out
+    for suffix, start in ((".md", "# Gradients"), (".tex", r"\documentclass"), (".html", "<!DOCTYPE html>")):
+        path = tmp_path / f"r{suffix}"
+        assert main(["report", str(EXAMPLES / "datawhale.toml"), "-o", str(path)]) == 0
+        assert path.read_text().startswith(start)
+        assert "check: OK" in capsys.readouterr().out
+    assert main(["report", str(EXAMPLES / "datawhale.toml"), "-o", str(tmp_path / "r.pdf")]) == 2
+
+
+def test_check_exit_codes(capsys, monkeypatch):
+    assert main(["check", str(EXAMPLES / "mlp_3_4_2.toml")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("OK")
+    # A compiled gradient that is 1% off in one parameter must make the command fail.
+    real_compile = sg.Network.compile
+
+    def broken_compile(self, **options):
+        f = real_compile(self, **options)
+
+        def wrong(params, x=None, y=None):
+            loss, g = f(params, x, y)
+            g = g.copy()
+            g[3] *= 1.01
+            return loss, g
+
+        return wrong
+
+    monkeypatch.setattr(sg.Network, "compile", broken_compile)
+    assert main(["check", str(EXAMPLES / "mlp_3_4_2.toml")]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith("FAIL: 1 of 26 parameters disagree; worst W1_2_1")
+
+
+def test_verify_exit_codes(capsys):
+    spec = str(EXAMPLES / "datawhale.toml")
+    assert main(["verify", spec, "--param", "w7", "--latex", r"(\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1"]) == 0
+    assert "HOLDS" in capsys.readouterr().out
+    assert main(["verify", spec, "--param", "w7", "--latex", r"(\hat{f}_1 - f_1) g(u_1) h_1"]) == 1
+    assert "REFUTED" in capsys.readouterr().out
+    assert main(["verify", spec, "--param", "w7", "--latex", r"\frac{1}{2"]) == 2
+    assert main(["verify", spec, "--param", "w7"]) == 2  # no claim at all
+    quad = str(EXAMPLES / "quadratic.toml")
+    assert main(["verify", quad, "--param", "x1", "--value", "-1.995136", "--at", "x1=1.04,x2=1.04"]) == 1
+    assert "-3.990272" in capsys.readouterr().out
+    assert main(["verify", quad, "--param", "x1", "--value", "-3.990272", "--at", "x1=1.04,x2=1.04"]) == 0
+    assert main(["verify", quad, "--param", "x1", "--value", "-4", "--at", "x1=1.04;x2"]) == 2
+
+
+def test_compile_exports_a_module(capsys, tmp_path):
+    out = tmp_path / "grad_quadratic.py"
+    assert main(["compile", str(EXAMPLES / "quadratic.toml"), "-o", str(out), "--no-jit"]) == 0
+    text = capsys.readouterr().out
+    assert "loss = 5" in text and "dL/dx1 = -4" in text
+    assert out.exists() and "numba" in out.read_text()
+
+
+def test_train_prints_a_summary_and_plots(capsys, tmp_path):
+    png = tmp_path / "loss.png"
+    assert main(["train", str(EXAMPLES / "quadratic.toml"), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "loss 5 -> 4.36286" in out  # two steps from (1, 1), as seed 000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["train", str(EXAMPLES / "datawhale.toml")]) == 2  # no [train] settings
+    assert "learning rate" in capsys.readouterr().err

@@ -240,3 +240,9 @@ def test_bad_from_expr():
         sg.Network.from_expr("x*z", params="x")
     with pytest.raises(ParseError):
         sg.Network.from_expr("x*(", params="x")
+
+
+def test_fingerprint_tells_function_kinds_apart():
+    a = sg.Network.from_equations("L = g(w*x)", params="w", inputs="x", functions={"g": "sigmoid"})
+    b = sg.Network.from_equations("L = g(w*x)", params="w", inputs="x", functions={"g": "tanh"})
+    assert a.fingerprint != b.fingerprint

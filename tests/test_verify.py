@@ -264,7 +264,7 @@ MISTAKE_CASES = [
     ("seed002", "w6", r"(\hat f_2 - f_2) g'(u_3) w_{10} i_3", "missing_path", "w6 → h2 → u1 → fhat1 → Loss"),
     ("seed002", "w7", r"(\hat{f}_1 - f_1) g'(u_1) h_1 + (\hat{f}_2 - f_2) g'(u_3) h_1", "extra_path", "belongs to w9"),
     ("seed002", "b1", r"(\hat{f}_1 - f_1) g'(u_1) + (\hat{f}_2 - f_2) g'(u_3)", "extra_path", "belongs to b2"),
-    ("seed002", "w1", r"(\hat f_1 - f_1) g'(u_1) w_7 + (\hat f_2 - f_2) g'(u_3) w_9 g'(u_2) i_1", "bracket", "shared by all 2"),
+    ("seed002", "w1", r"(\hat f_1 - f_1) g'(u_1) w_7 + (\hat f_2 - f_2) g'(u_3) w_9 g'(u_2) i_1", "bracket", "shared by both"),
     ("seed002", "w6", r"(\hat f_1 - f_1) g'(u_1) w_8 + (\hat f_2 - f_2) g'(u_3) w_{10} i_3", "bracket", "$i_{3}$ is shared"),
     ("seed002", "w7", r"\hat{f}_1 - f_1 g(u_1)(1-g(u_1)) h_1", "bracket", "missing brackets"),
     ("seed002", "w7", r"(\hat{f}_1 - f_1) g'(u_1) h_2", "wrong_parameter", "∂Loss/∂w8"),

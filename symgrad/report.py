@@ -1,0 +1,115 @@
+"""Derivation reports: Markdown (with LaTeX math), a LaTeX document, or HTML (MathJax).
+
+A report holds the network's equations, each parameter's derivative in factored
+form with its chain-rule derivation (as seed 002 writes it), the matrix form of a
+layered network when available, and the three-way gradient check. It is rendered
+from the Jinja2 templates in ``templates/`` (``report.md.j2``, ``report.tex.j2``,
+``report.html.j2``).
+
+>>> import symgrad as sg
+>>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+>>> text = render_report(net, fmt="md", check_report=None)
+>>> print(text.splitlines()[0])
+# Gradients of f
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .errors import SymgradError
+from .latex import expr_latex, symbol_latex
+from .network import Network
+
+__all__ = ["render_report", "FORMATS", "format_for_path"]
+
+FORMATS = {"md": "report.md.j2", "tex": "report.tex.j2", "html": "report.html.j2"}
+
+#: Above this many parameters the report lists the first ones only (the rest follow the same pattern).
+MAX_PARAMS_SHOWN = 40
+#: Above this many chain-rule routes a derivative is shown in factored form only.
+MAX_ROUTES_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    lhs: str
+    factored: str
+    chain: str | None
+    routes: int
+
+
+def format_for_path(path: str | Path) -> str:
+    """The report format a file name asks for: ``.md``, ``.tex`` or ``.html``."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    fmt = {"markdown": "md", "htm": "html"}.get(suffix, suffix)
+    if fmt not in FORMATS:
+        raise SymgradError(f"cannot tell the report format of {str(path)!r}: use .md, .tex or .html", token=str(path))
+    return fmt
+
+
+def _templates() -> jinja2.Environment:
+    try:
+        folder = resources.files("symgrad.templates")
+        loader: jinja2.BaseLoader = jinja2.FunctionLoader(lambda name: folder.joinpath(name).read_text(encoding="utf-8"))
+    except ModuleNotFoundError:  # a source checkout: templates/ beside the package
+        loader = jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates"))
+    return jinja2.Environment(
+        loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True
+    )
+
+
+def _entries(net: Network) -> list[_Entry]:
+    grads = net.gradients()
+    loss = symbol_latex(net.loss)
+    out = []
+    for d in list(grads)[:MAX_PARAMS_SHOWN]:
+        routes = d._sweep.path_count(d.param)
+        chain = d.latex("chain") if 0 < routes <= MAX_ROUTES_SHOWN else None
+        lhs = rf"\frac{{\partial {loss}}}{{\partial {symbol_latex(d.param)}}}"
+        out.append(_Entry(d.param.name, lhs, d.latex("factored"), chain, routes))
+    return out
+
+
+def _matrix_latex(net: Network, convention: str) -> str | None:
+    if net.layers is None:
+        return None
+    try:
+        from .matrix_form import matrix_form
+    except ImportError:  # pragma: no cover - the matrix-form stage not installed
+        return None
+    return matrix_form(net).latex(convention=convention)
+
+
+def render_report(net: Network, *, fmt: str = "md", check_report: Any = None, title: str | None = None, description: str = "") -> str:
+    """Render the derivation report of ``net`` as ``fmt`` (``"md"``, ``"tex"`` or ``"html"``).
+
+    ``check_report`` is a :class:`~symgrad.check.CheckReport` to include (None leaves the
+    check section out).
+    """
+    if fmt not in FORMATS:
+        raise SymgradError(f"unknown report format {fmt!r} (use md, tex or html)", token=str(fmt))
+    context = {
+        "title": title or f"Gradients of {net.name}",
+        "description": description,
+        "steps": [(symbol_latex(st.target), expr_latex(st.expr)) for st in net.steps] if len(net.steps) <= 200 else [],
+        "n_steps": len(net.steps),
+        "params": [p.name for p in net.params],
+        "params_latex": [symbol_latex(p) for p in net.params],
+        "inputs_latex": [symbol_latex(s) for s in net.inputs],
+        "targets_latex": [symbol_latex(s) for s in net.targets],
+        "loss_latex": symbol_latex(net.loss),
+        "entries": _entries(net),
+        "hidden": max(0, len(net.params) - MAX_PARAMS_SHOWN),
+        "matrix_column": _matrix_latex(net, "column"),
+        "matrix_row": _matrix_latex(net, "row"),
+        "check": check_report,
+        "check_text": str(check_report) if check_report is not None else None,
+    }
+    return _templates().get_template(FORMATS[fmt]).render(**context)

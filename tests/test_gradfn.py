@@ -1,0 +1,177 @@
+"""GradFn: calls, batches, argument checking, export (symgrad.gradfn).
+
+Everything here runs the generated module as plain Python (``jit=False``); the
+numba-compiled path is tested in test_codegen.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+from symgrad.errors import ShapeError, SymgradError
+from symgrad.gradfn import GradFn
+
+from conftest import seed_network
+
+P = np.array([0.15, -0.20, 0.25, 0.30, -0.35, 0.40, 0.45, -0.50, 0.55, 0.60, 0.10, -0.10])
+X = np.array([1.0, 0.5, -0.3])
+Y = np.array([0.2, 0.9])
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def f(tmp_path_factory) -> GradFn:
+    return seed_network("datawhale").compile(jit=False, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def quadratic_f(tmp_path_factory) -> GradFn:
+    return seed_network("quadratic").compile(jit=False, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_call_returns_float_loss_and_gradient_in_param_order(f):
+    loss, g = f(P, X, Y)
+    assert isinstance(loss, float) and g.shape == (12,) and g.dtype == np.float64
+    assert f.param_names == tuple(f"w{i}" for i in range(1, 11)) + ("b1", "b2")
+    assert f.value(P, X, Y) == loss
+
+
+def test_network_without_inputs_is_called_with_params_alone(quadratic_f):
+    loss, g = quadratic_f([1.0, 1.0])
+    assert loss == 5.0 and g.tolist() == [-4.0, -4.0]  # seed 000, eq. 3.3 and 3.4
+    assert quadratic_f.value(np.array([1.04, 1.04])) == pytest.approx(4.68025856, abs=1e-8)  # eq. 3.6
+
+
+def test_lists_integers_and_booleans_are_converted(f):
+    loss, g = f(P.tolist(), [1, 0, 0], np.array([False, True]))
+    ref_loss, ref_g = f(P, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0]))
+    assert loss == ref_loss and np.array_equal(g, ref_g)
+
+
+def test_strided_and_read_only_arrays_are_accepted(f):
+    strided = np.repeat(P, 2)[::2]
+    frozen = P.copy()
+    frozen.setflags(write=False)
+    assert f(strided, X, Y)[0] == f(frozen, X, Y)[0] == f(P, X, Y)[0]
+
+
+def test_gradient_is_a_fresh_array_each_call(f):
+    _, g1 = f(P, X, Y)
+    _, g2 = f(P, X, Y)
+    assert g1 is not g2 and np.array_equal(g1, g2)
+
+
+def test_batch_mean_and_sum_equal_single_calls(f):
+    rng = np.random.default_rng(0)
+    Xs, Ys = rng.normal(size=(7, 3)), rng.uniform(size=(7, 2))
+    singles = [f(P, x, y) for x, y in zip(Xs, Ys)]
+    loss, g = f.batch(P, Xs, Ys)
+    assert loss == pytest.approx(np.mean([s[0] for s in singles]), rel=1e-14)
+    np.testing.assert_allclose(g, np.mean([s[1] for s in singles], axis=0), rtol=1e-13)
+    total, g_sum = f.batch(P, Xs, Ys, reduce="sum")
+    assert total == pytest.approx(7 * loss, rel=1e-14)
+    np.testing.assert_allclose(g_sum, 7 * g, rtol=1e-13)
+
+
+def test_batch_of_a_single_input_network_takes_1d_columns(tmp_path):
+    net = sg.Network.from_equations("u = w*x + b; L = (u - y)**2/2", params="w b", inputs="x", targets="y")
+    f = net.compile(jit=False)
+    loss, g = f.batch([2.0, 1.0], [3.0, 0.0], [5.0, 1.0], reduce="sum")
+    assert loss == 2.0 and g.tolist() == [6.0, 2.0]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "call, argument, expected",
+    [
+        (lambda f: f(P[:11], X, Y), "params", "(12,)"),
+        (lambda f: f(P.reshape(3, 4), X, Y), "params", "(12,)"),
+        (lambda f: f(P, X[:2], Y), "x", "(3,)"),
+        (lambda f: f(P, X, np.ones(3)), "y", "(2,)"),
+        (lambda f: f(P, None, Y), "x", "3 inputs"),
+        (lambda f: f(P, X), "y", "2 targets"),
+        (lambda f: f.value(P, X, [[0.2, 0.9]]), "y", "(2,)"),
+        (lambda f: f.batch(P, np.ones((4, 2)), np.ones((4, 2))), "X", "(n, 3)"),
+        (lambda f: f.batch(P, np.ones((4, 3)), np.ones((5, 2))), "Y", "5 rows"),
+        (lambda f: f.batch(P, np.ones((4, 3)), np.ones(4)), "Y", "(n, 2)"),
+        (lambda f: f.batch(P, np.ones((0, 3)), np.ones((0, 2))), "X", "no rows"),
+        (lambda f: f.batch(P[:3], np.ones((4, 3)), np.ones((4, 2))), "params", "(12,)"),
+        (lambda f: f([[1, 2], [3]], X, Y), "params", "rectangular"),
+    ],
+)
+def test_wrong_shapes_raise_shape_error_naming_the_argument(f, call, argument, expected):
+    with pytest.raises(ShapeError) as info:
+        call(f)
+    assert info.value.token == argument
+    assert str(info.value).startswith(argument) and expected in str(info.value)
+
+
+def test_inputs_given_to_a_network_without_inputs(quadratic_f):
+    with pytest.raises(ShapeError, match="^x: .* has no inputs"):
+        quadratic_f([1.0, 1.0], [0.5])
+    with pytest.raises(SymgradError, match="no inputs or targets"):
+        quadratic_f.batch([1.0, 1.0], np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("bad", [["a"] * 12, ["1.5"] * 12, [1j] * 12, [object()] * 12], ids=["text", "numeric text", "complex", "object"])
+def test_non_numbers_raise_symgrad_error_naming_params(f, bad):
+    with pytest.raises(SymgradError) as info:
+        f(bad, X, Y)
+    assert info.value.token == "params" and "params" in str(info.value)
+
+
+def test_nan_parameter_is_named(f):
+    bad = P.copy()
+    bad[3] = np.nan
+    for call in (lambda: f(bad, X, Y), lambda: f.value(bad, X, Y), lambda: f.batch(bad, X[None, :], Y[None, :])):
+        with pytest.raises(SymgradError, match=r"params contains NaN: w4 \(index 3\)"):
+            call()
+
+
+def test_nan_input_is_named(f):
+    with pytest.raises(SymgradError, match=r"x contains NaN \(at index 1, i2\)"):
+        f(P, [1.0, np.nan, 0.0], Y)
+    Xs = np.ones((3, 3))
+    Xs[2, 0] = np.nan
+    with pytest.raises(SymgradError, match=r"X contains NaN \(row 2, column 0\)"):
+        f.batch(P, Xs, np.ones((3, 2)))
+
+
+def test_bad_reduce_is_named(f):
+    with pytest.raises(SymgradError, match="reduce must be 'mean' or 'sum'") as info:
+        f.batch(P, X[None, :], Y[None, :], reduce="max")
+    assert info.value.token == "reduce"
+
+
+# --------------------------------------------------------------------------- source and export
+
+
+def test_source_and_save(f, tmp_path):
+    path = f.save(tmp_path / "grad_datawhale.py")
+    text = path.read_text()
+    assert text == f.source
+    assert 'network "datawhale"' in text
+    assert "Parameters (12): w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, b1, b2" in text
+    assert "import symgrad" not in text and "from symgrad" not in text
+
+
+def test_save_to_a_directory_is_an_error(f, tmp_path):
+    with pytest.raises(SymgradError, match="directory"):
+        f.save(tmp_path)
+
+
+def test_repr(f):
+    assert repr(f) == "<GradFn 'datawhale': 12 params, float64, python>"
+
+
+def test_cache_info_is_empty_without_numba(f):
+    assert f.cache_info() == {}
