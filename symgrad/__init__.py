@@ -25,6 +25,7 @@ from .gradfn import GradFn
 from .jacobian import jacobian
 from .matrix_form import MatrixForm
 from .network import LayerSpec, Network, Step, mlp
+from .report import Report, report
 from .train import History, gradient_descent
 from .verify import Counterexample, Verdict, verify, verify_value
 
@@ -46,6 +47,7 @@ __all__ = [
     "MatrixForm",
     "Network",
     "ParseError",
+    "Report",
     "ShapeError",
     "SpecError",
     "Step",
@@ -66,6 +68,7 @@ __all__ = [
     "numeric_backprop",
     "numeric_backprop_batch",
     "numeric_loss",
+    "report",
     "verify",
     "verify_value",
 ]

@@ -26,7 +26,7 @@ from .errors import SymgradError
 from .latex import expr_latex, symbol_latex
 from .network import Network
 
-__all__ = ["render_report", "FORMATS", "format_for_path"]
+__all__ = ["FORMATS", "Report", "format_for_path", "render_report", "report"]
 
 FORMATS = {"md": "report.md.j2", "tex": "report.tex.j2", "html": "report.html.j2"}
 
@@ -113,3 +113,64 @@ def render_report(net: Network, *, fmt: str = "md", check_report: Any = None, ti
         "check_text": str(check_report) if check_report is not None else None,
     }
     return _templates().get_template(FORMATS[fmt]).render(**context)
+
+
+class Report:
+    """A network's derivation report, in every format; shows itself in a notebook.
+
+    >>> import symgrad as sg
+    >>> rep = report(sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2"), check=False)
+    >>> rep.markdown.splitlines()[0], rep._repr_html_().startswith("<!DOCTYPE html>")
+    ('# Gradients of f', True)
+    """
+
+    def __init__(self, net: Network, *, check_report: Any = None, title: str | None = None, description: str = ""):
+        self.network = net
+        self.check_report = check_report
+        self._options = dict(check_report=check_report, title=title, description=description)
+        self._rendered: dict[str, str] = {}
+
+    def render(self, fmt: str) -> str:
+        if fmt not in self._rendered:
+            self._rendered[fmt] = render_report(self.network, fmt=fmt, **self._options)
+        return self._rendered[fmt]
+
+    @property
+    def markdown(self) -> str:
+        return self.render("md")
+
+    @property
+    def latex(self) -> str:
+        return self.render("tex")
+
+    @property
+    def html(self) -> str:
+        return self.render("html")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the report; the file name's suffix (.md, .tex, .html) picks the format."""
+        path = Path(path)
+        path.write_text(self.render(format_for_path(path)), encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __str__(self) -> str:
+        return self.markdown
+
+
+def report(net: Network, *, check: bool = True, title: str | None = None, description: str = "", **check_options) -> Report:
+    """Derive, check (unless ``check=False``) and write up ``net``: a :class:`Report`.
+
+    ``check_options`` go to :func:`symgrad.check`.
+    """
+    check_report = None
+    if check:
+        from .check import check as run_check
+
+        check_report = run_check(net, **check_options)
+    return Report(net, check_report=check_report, title=title, description=description)

@@ -20,9 +20,10 @@ def spec():
     return load_spec(EXAMPLES / "datawhale.toml")
 
 
-def test_markdown_golden_without_check(spec):
-    text = render_report(spec.network, fmt="md", title="Gradients of datawhale", description=spec.description)
-    check_golden("reports/datawhale.md", text)
+@pytest.mark.parametrize("fmt", ["md", "tex", "html"])
+def test_golden_without_check(spec, fmt):
+    text = render_report(spec.network, fmt=fmt, title="Gradients of datawhale", description=spec.description)
+    check_golden(f"reports/datawhale.{fmt}", text)
 
 
 def test_markdown_holds_equations_derivatives_and_check(spec):
@@ -71,3 +72,14 @@ def test_formats_and_errors(tmp_path):
         format_for_path("out.pdf")
     with pytest.raises(SymgradError, match="'rtf'"):
         render_report(sg.mlp([1, 1]), fmt="rtf")
+
+
+def test_report_object_renders_saves_and_shows_in_notebooks(spec, tmp_path):
+    rep = sg.report(spec.network, params=spec.point.params, x=spec.point.x, y=spec.point.y)
+    assert rep.check_report.ok
+    assert rep._repr_html_() == rep.html and "<table>" in rep.html
+    assert str(rep) == rep.markdown and rep.latex.startswith(r"\documentclass")
+    path = rep.save(tmp_path / "out.tex")
+    assert path.read_text() == rep.latex
+    with pytest.raises(SymgradError, match="out.docx': use .md, .tex or .html"):
+        rep.save(tmp_path / "out.docx")
