@@ -42,23 +42,12 @@ import symgrad as sg  # noqa: E402
 from symgrad.codegen import DEFAULT_PART_OPS  # noqa: E402
 from symgrad.functions import to_elementary  # noqa: E402
 from symgrad.program import gradient_program, split, value_program  # noqa: E402
+from symgrad.spec import load_spec  # noqa: E402
 
-EQUATIONS = """
-Loss = ((fhat1 - f1)**2 + (fhat2 - f2)**2) / 2
-fhat1 = g(u1)
-fhat2 = g(u3)
-h1 = g(u2)
-h2 = w4*i1 + w5*i2 + w6*i3
-u1 = w7*h1 + w8*h2 + b1
-u2 = w1*i1 + w2*i2 + w3*i3
-u3 = w9*h1 + w10*h2 + b2
-"""
 
 
 def datawhale() -> sg.Network:
-    return sg.Network.from_equations(
-        EQUATIONS, params="w1:11 b1 b2", inputs="i1 i2 i3", targets="f1 f2", functions={"g": "sigmoid"}, name="datawhale"
-    )
+    return load_spec(Path(__file__).resolve().parent.parent / "examples" / "datawhale.toml").network
 
 
 # --------------------------------------------------------------------------- NumPy baselines

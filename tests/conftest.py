@@ -28,6 +28,17 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 SEED_SPECS = ["datawhale", "quadratic", "xor", "mlp_3_4_2", "blog_2_3_2_l1", "deep_4_layer"]
 
 
+def _seed_002_table() -> dict:
+    import tomllib
+
+    return tomllib.loads((EXAMPLES / "datawhale.toml").read_text(encoding="utf-8"))["network"]
+
+
+#: Seed 002's equations and declarations, as examples/datawhale.toml holds them (loss first).
+SEED_002_EQUATIONS: str = _seed_002_table()["equations"]
+SEED_002_DECLARATIONS: dict = {k: v for k, v in _seed_002_table().items() if k in ("params", "inputs", "targets", "functions")}
+
+
 def seed_network(name: str) -> sg.Network:
     return load_spec(EXAMPLES / f"{name}.toml").network
 

@@ -13,16 +13,8 @@ from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
 from symgrad.latex import name_latex
 from symgrad.latex_reader import read_claim, read_latex, read_python, read_sympy
 
-SEED_002 = """
-Loss = ((fhat1 - f1)**2 + (fhat2 - f2)**2) / 2
-fhat1 = g(u1)
-fhat2 = g(u3)
-h1 = g(u2)
-h2 = w4*i1 + w5*i2 + w6*i3
-u1 = w7*h1 + w8*h2 + b1
-u2 = w1*i1 + w2*i2 + w3*i3
-u3 = w9*h1 + w10*h2 + b2
-"""
+from conftest import SEED_002_EQUATIONS as SEED_002
+
 
 
 @pytest.fixture(scope="module")

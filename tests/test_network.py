@@ -11,17 +11,10 @@ import symgrad as sg
 from symgrad.errors import CycleError, LossError, ParseError, ShapeError, UnknownSymbolError, UnusedParameterWarning
 from symgrad.network import real_symbol
 
-SEED_002 = """
-Loss = ((fhat1 - f1)**2 + (fhat2 - f2)**2) / 2
-fhat1 = g(u1)
-fhat2 = g(u3)
-h1 = g(u2)
-h2 = w4*i1 + w5*i2 + w6*i3
-u1 = w7*h1 + w8*h2 + b1
-u2 = w1*i1 + w2*i2 + w3*i3
-u3 = w9*h1 + w10*h2 + b2
-"""
-KW = dict(params="w1:11 b1 b2", inputs="i1 i2 i3", targets="f1 f2", functions={"g": "sigmoid"})
+from conftest import SEED_002_DECLARATIONS
+from conftest import SEED_002_EQUATIONS as SEED_002
+
+KW = SEED_002_DECLARATIONS
 
 
 def build(text, **overrides):
@@ -42,7 +35,8 @@ def test_seed_002_declares_in_order_and_sorts_steps():
     for i, st in enumerate(net.steps):  # every step uses only earlier steps
         earlier = {s.target for s in net.steps[:i]}
         assert st.expr.free_symbols - set(net.params + net.inputs + net.targets) <= earlier
-    assert net.steps[order.index("u1")].line == 7  # the text opens with a newline
+    u1_line = next(i for i, line in enumerate(SEED_002.splitlines(), start=1) if line.startswith("u1 ="))
+    assert net.steps[order.index("u1")].line == u1_line
 
 
 def test_written_in_forward_order_with_semicolons_and_comments():

@@ -11,18 +11,9 @@ import sympy
 import symgrad as sg
 from symgrad.program import Assign, GradientEntry, compile_cost, gradient_program, split, value_program
 
+from conftest import SEED_002_EQUATIONS as DATAWHALE_EQUATIONS
 from conftest import evaluate, random_point, seed_network
 
-DATAWHALE_EQUATIONS = """
-Loss = ((fhat1 - f1)**2 + (fhat2 - f2)**2) / 2
-fhat1 = g(u1)
-fhat2 = g(u3)
-h1 = g(u2)
-h2 = w4*i1 + w5*i2 + w6*i3
-u1 = w7*h1 + w8*h2 + b1
-u2 = w1*i1 + w2*i2 + w3*i3
-u3 = w9*h1 + w10*h2 + b2
-"""
 
 
 def datawhale_network() -> sg.Network:
