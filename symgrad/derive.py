@@ -255,6 +255,11 @@ class Derivative:
         self._sweep = sweep
 
     @property
+    def sweep(self) -> Sweep:
+        """The network's reverse sweep this derivative comes from (edges, consumers, adjoints)."""
+        return self._sweep
+
+    @property
     def factored(self) -> sympy.Expr:
         return self._sweep.factored[self.param]
 

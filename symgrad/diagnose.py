@@ -130,7 +130,7 @@ class _Context:
         self.d = derivative
         self.net = derivative.network
         self.param = derivative.param
-        self.sweep = derivative._sweep
+        self.sweep = derivative.sweep
         self.claimed = claimed
         self.sample = sample
         self.rel_tol, self.abs_tol = rel_tol, abs_tol

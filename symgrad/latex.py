@@ -164,7 +164,7 @@ def _factor(expr: sympy.Expr) -> str:
 
 def _chain_ordered(derivative: "Derivative") -> str:
     """The factored derivative printed from the sweep: adjoint first, then the local factor."""
-    sweep = derivative._sweep
+    sweep = derivative.sweep
     # Each piece is (latex, brackets): brackets is "" for a product, "()" for a single
     # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
     memo: dict[sympy.Symbol, tuple[str, str]] = {}

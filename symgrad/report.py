@@ -70,7 +70,7 @@ def _entries(net: Network) -> list[_Entry]:
     loss = symbol_latex(net.loss)
     out = []
     for d in list(grads)[:MAX_PARAMS_SHOWN]:
-        routes = d._sweep.path_count(d.param)
+        routes = d.sweep.path_count(d.param)
         chain = d.latex("chain") if 0 < routes <= MAX_ROUTES_SHOWN else None
         lhs = rf"\frac{{\partial {loss}}}{{\partial {symbol_latex(d.param)}}}"
         out.append(_Entry(d.param.name, lhs, d.latex("factored"), chain, routes))
