@@ -259,6 +259,13 @@ def _symbolic_column(net, symbolic, notes):
             def call(theta, x, y):
                 return f(theta, x if net.inputs else None, y if net.targets else None)
 
+            if getattr(f, "path", None) is not None and f.path.name.startswith("symgrad_layered_"):
+                # Too wide for straight-line code: say plainly what this column then is.
+                notes.append(
+                    "the symbolic column runs the loop-based (delta-recursion) kernel of this wide layered "
+                    "network, not code printed from the symbolic derivation; finite differences are the independent leg"
+                )
+                return call, f"compiled layered kernel (jit={jit})"
             return call, f"compiled (jit={jit})"
     return _lambdified(net), "lambdify"
 

@@ -1,0 +1,211 @@
+"""Compiled gradients of layered (``mlp``) networks: the δ recursion as matrix products.
+
+The straight-line generator (``symgrad.codegen``) writes one statement per scalar
+step, so its module (and numba's compile time) grows with the number of weights: a
+784-256-10 network would be hundreds of thousands of statements. A layered network
+needs none of that: its gradient is the δ recursion of ``symgrad.matrix_form``,
+
+    D⁽ᴸ⁾ = ∂L/∂U⁽ᴸ⁾,  D⁽ˡ⁻¹⁾ = D⁽ˡ⁾W⁽ˡ⁾ ⊙ f'(U⁽ˡ⁻¹⁾),  ∂L/∂W⁽ˡ⁾ = D⁽ˡ⁾ᵀX⁽ˡ⁻¹⁾,  ∂L/∂b⁽ˡ⁾ = Σ_rows D⁽ˡ⁾,
+
+with one sample per row, so a batch is a matrix product per layer. This module
+renders ``templates/layered_module.py.j2``: code unrolled over the layers (few)
+and never over the units, whose widths appear only as numbers in slices. The
+module exposes what :class:`~symgrad.gradfn.GradFn` expects (``grad_kernel``,
+``value_kernel``, ``batch_kernel``, ``PARAMS``, …), so the argument checks, ``save``
+and ``source`` work unchanged. The network's scalar steps are never expanded.
+
+``net.compile()`` takes this path for networks built by :func:`symgrad.mlp` with more
+than ``codegen.LAYERED_MIN_PARAMS`` parameters; ``layered=True`` asks for it at any
+size, ``layered=False`` forces the straight-line code.
+
+>>> import tempfile, symgrad as sg
+>>> net = sg.mlp([2, 1], activation="identity")   # u = W1_1_1 x1 + W1_1_2 x2 + b1_1
+>>> f = net.compile(jit=False, cache_dir=tempfile.mkdtemp(), layered=True)
+>>> loss, g = f([1.0, 2.0, 0.5], [1.0, -1.0], [0.5])  # u = -0.5, L = (u - y)²/2
+>>> loss, g.tolist(), net._steps is None
+(0.5, [-1.0, 1.0, -1.0], True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SymgradError
+from .gradfn import GradFn
+from .network import LayerSpec, Network
+from .printer import NumbaPrinter
+
+__all__ = ["LAYERED_TEMPLATE", "compile_layered", "generate_layered_source", "is_layered", "layered_module_path"]
+
+LAYERED_TEMPLATE = "layered_module.py.j2"
+
+
+def is_layered(net: Network) -> bool:
+    """Whether ``net`` can take the loop (matrix) code path: built by ``mlp``, with the
+    parameters in the layer order the generated code slices them in.
+
+    >>> import symgrad as sg
+    >>> is_layered(sg.mlp([2, 2])), is_layered(sg.Network.from_expr("(w - 1)**2", params="w"))
+    (True, False)
+    """
+    spec = net.layers
+    if not isinstance(spec, LayerSpec):
+        return False
+    # Compared by name, without building the spec's sympy symbols again (200k of them at 784-256-10).
+    names = _parameter_names(spec)
+    return len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))
+
+
+@lru_cache(maxsize=16)
+def _parameter_names(spec: LayerSpec) -> tuple[str, ...]:
+    names: list[str] = []
+    for l in range(1, spec.n_layers + 1):
+        rows, cols = spec.sizes[l], spec.sizes[l - 1]
+        names += [f"W{l}_{i}_{j}" for i in range(1, rows + 1) for j in range(1, cols + 1)]
+        if spec.bias:
+            names += [f"b{l}_{i}" for i in range(1, rows + 1)]
+    return tuple(names)
+
+
+def compile_layered(net: Network, *, jit: bool = True, dtype=np.float64, cache_dir: str | os.PathLike | None = None) -> GradFn:
+    """The compiled loss and gradient of a layered network (what ``net.compile()`` returns for ``mlp``).
+
+    Same calls as every :class:`~symgrad.gradfn.GradFn`; ``jit=False`` imports the same
+    module as plain Python (NumPy matrix products: fast enough for wide networks too).
+
+    >>> import tempfile, symgrad as sg
+    >>> net = sg.mlp([3, 4, 2], activation="sigmoid", loss="mse")
+    >>> f = compile_layered(net, jit=False, cache_dir=tempfile.mkdtemp())
+    >>> params = [0.1] * len(net.params)
+    >>> loss, g = f(params, [1.0, 2.0, 3.0], [0.0, 1.0])
+    >>> bool(abs(loss - sg.numeric_backprop(net, params, [1.0, 2.0, 3.0], [0.0, 1.0])[0]) < 1e-15)
+    True
+    """
+    from .codegen import _import, _write_atomically
+
+    if not is_layered(net):
+        raise SymgradError(
+            f"network {net.name!r} is not a layered (mlp) network in layer parameter order; compile it with layered=False",
+            token="layered",
+        )
+    path = layered_module_path(net, dtype=dtype, cache_dir=cache_dir)
+    if not path.exists():
+        _write_atomically(path, generate_layered_source(net, dtype=dtype, key=path.stem.rsplit("_", 1)[-1]))
+    return GradFn(_import(path, jit=bool(jit)), path=path, jit=bool(jit))
+
+
+def layered_module_path(net: Network, *, dtype=np.float64, cache_dir=None) -> Path:
+    """The file a layered network's module is (or will be) written to: a hash of the layer
+    description (sizes, activations, loss, bias), the name, the symgrad version, the
+    generator's own source and the dtype — never of the (unexpanded) steps.
+
+    >>> import symgrad as sg
+    >>> a = layered_module_path(sg.mlp([2, 3, 1]), cache_dir="/c")
+    >>> b = layered_module_path(sg.mlp([2, 3, 1], activation="tanh"), cache_dir="/c")
+    >>> a.parent == Path("/c"), a.name == b.name, a.name.startswith("symgrad_layered_")
+    (True, False, True)
+    """
+    import symgrad
+
+    from .codegen import _dtype_name, cache_directory
+
+    spec = net.layers
+    dtype_name = _dtype_name(dtype)
+    h = hashlib.sha256()
+    for item in (
+        repr((spec.sizes, spec.activations, spec.loss, spec.bias)),
+        net.name,
+        symgrad.__version__,
+        _generator_digest(),
+        dtype_name,
+    ):
+        h.update(item.encode())
+        h.update(b"\0")
+    stem = re.sub(r"\W+", "_", "-".join(map(str, spec.sizes)) + "_" + spec.loss).strip("_")[:40]
+    return cache_directory(cache_dir) / f"symgrad_layered_{stem}_{dtype_name}_{h.hexdigest()[:20]}.py"
+
+
+@lru_cache(maxsize=1)
+def _generator_digest() -> str:
+    """A hash of the template and of this module: a changed generator never reuses old files."""
+    from .codegen import _template_text
+
+    h = hashlib.sha256(_template_text(LAYERED_TEMPLATE).encode())
+    for name in ("layered_codegen.py", "printer.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()
+
+
+def generate_layered_source(net: Network, *, dtype=np.float64, key: str = "") -> str:
+    """The text of a layered network's generated module (what :func:`compile_layered` writes).
+
+    Its length depends on the number of layers, not on their widths:
+
+    >>> import symgrad as sg
+    >>> small = generate_layered_source(sg.mlp([8, 8, 2]))
+    >>> wide = generate_layered_source(sg.mlp([64, 64, 2]))
+    >>> small.count("\\n") == wide.count("\\n")
+    True
+    >>> print([line.strip() for line in small.splitlines() if "U1 = " in line][0])
+    U1 = np.dot(X0, W1.T) + b1
+    """
+    import symgrad
+
+    from .codegen import _dtype_name, _environment
+
+    spec = net.layers
+    dtype_name = _dtype_name(dtype)
+    acts, loss = spec.activations, spec.loss
+    # The softmax output with a cross-entropy is computed fused (logsumexp(u)·Σy − Σ y·u), never as log(softmax).
+    fused = loss == "softmax_cross_entropy" or (loss == "cross_entropy" and acts[-1] == "softmax")
+    layers, at = [], 0
+    for l in range(1, spec.n_layers + 1):
+        rows, cols = spec.sizes[l], spec.sizes[l - 1]
+        w_end = at + rows * cols
+        b_end = w_end + (rows if spec.bias else 0)
+        layers.append(
+            {"l": l, "rows": rows, "cols": cols, "w_at": at, "w_end": w_end, "b_end": b_end, "kind": acts[l - 1], "last": l == spec.n_layers}
+        )
+        at = b_end
+    helpers = _helpers(acts, loss, fused)
+    context = {
+        "network_name": net.name,
+        "version": symgrad.__version__,
+        "key": key,
+        "dtype": dtype_name,
+        "sizes": list(spec.sizes),
+        "activations": list(acts),
+        "loss": loss,
+        "bias": bool(spec.bias),
+        "n_params": at,
+        "layers": layers,
+        "fused": fused,
+        "output_kind": acts[-1],
+        "helpers": sorted(helpers),
+        "lit": NumbaPrinter({}, dtype_name).literal,
+    }
+    return _environment().get_template(LAYERED_TEMPLATE).render(context)
+
+
+def _helpers(acts, loss: str, fused: bool) -> set[str]:
+    """The array functions the module needs (only those are emitted)."""
+    needed = set()
+    for l, kind in enumerate(acts, start=1):
+        last = l == len(acts)
+        if kind == "sigmoid" or kind == "softplus":  # softplus' derivative is the sigmoid
+            needed.add("sigmoid")
+        if kind == "softplus":
+            needed.add("softplus")
+        if kind == "softmax" and not (last and fused):
+            needed |= {"softmax", "logsumexp"}
+    if fused:
+        needed.add("logsumexp")
+    if loss == "cross_entropy" and not fused and acts[-1] == "sigmoid":
+        needed.add("softplus")
+    return needed

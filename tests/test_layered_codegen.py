@@ -1,0 +1,247 @@
+"""The matrix (loop) code path for layered networks: symgrad.layered_codegen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad as sg
+from symgrad.backprop import LayerPass, numeric_backprop
+from symgrad.errors import ShapeError, SymgradError
+from symgrad.layered_codegen import generate_layered_source, is_layered, layered_module_path
+
+# (activations, loss) covering every activation and every loss convention of LayerSpec.expand.
+CASES = [
+    (["sigmoid", "sigmoid"], "mse"),
+    (["tanh", "tanh"], "mse"),
+    (["relu", "relu"], "mse"),
+    (["softplus", "softplus"], "mse"),
+    (["identity", "identity"], "mse"),
+    (["sigmoid", "tanh"], "mae"),
+    (["relu", "identity"], "mae"),
+    (["tanh", "sigmoid"], "cross_entropy"),  # binary, through softplus
+    (["softplus", "softplus"], "cross_entropy"),  # binary, generic log(o) form
+    (["sigmoid", "softmax"], "cross_entropy"),  # categorical, fused
+    (["tanh", "softmax"], "mse"),  # softmax Jacobian applied to the loss gradient
+    (["relu", "identity"], "softmax_cross_entropy"),
+    (["tanh", "relu", "sigmoid"], "mse"),  # three layers
+]
+SIZES = {2: [3, 4, 3], 3: [3, 4, 3, 3]}
+
+
+def _point(net, seed, scale=0.6):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(-scale, scale, len(net.params))
+    x = rng.uniform(-1, 1, len(net.inputs))
+    y = rng.uniform(0.05, 0.3, len(net.targets))  # small: keeps a softplus output's 1 − o positive
+    return p, x, y
+
+
+def _close(a, b, rel=1e-12):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    scale = max(1.0, float(np.max(np.abs(b))))
+    assert np.max(np.abs(a - b)) <= rel * scale, (a, b)
+
+
+@pytest.mark.parametrize("acts,loss", CASES, ids=lambda c: c if isinstance(c, str) else "-".join(c))
+def test_layered_equals_straight_line_and_backprop(acts, loss, tmp_path):
+    net = sg.mlp(SIZES[len(acts)], activation=acts, loss=loss)
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    assert "symgrad_layered_" in f.path.name
+    straight = net.compile(jit=False, cache_dir=tmp_path, layered=False)
+    assert "symgrad_layered_" not in straight.path.name
+    # A binary cross-entropy of a softplus output needs o < 1: small parameters keep u < log(e − 1).
+    scale = 0.1 if loss == "cross_entropy" and acts[-1] == "softplus" else 0.6
+    for seed in range(3):
+        p, x, y = _point(net, seed, scale)
+        loss_l, g_l = f(p, x, y)
+        loss_s, g_s = straight(p, x, y)
+        loss_b, g_b = numeric_backprop(net, p, x, y)
+        assert np.isfinite(loss_l)
+        _close(loss_l, loss_s)
+        _close(g_l, g_s)
+        _close(loss_l, loss_b)
+        _close(g_l, g_b)
+        assert f.value(p, x, y) == pytest.approx(loss_l, rel=1e-14)
+
+
+@pytest.mark.parametrize("acts,loss", CASES[::3], ids=lambda c: c if isinstance(c, str) else "-".join(c))
+def test_batch_is_mean_or_sum_of_single_calls(acts, loss, tmp_path):
+    net = sg.mlp(SIZES[len(acts)], activation=acts, loss=loss)
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    rng = np.random.default_rng(5)
+    p, _, _ = _point(net, 5)
+    X = rng.uniform(-1, 1, (7, len(net.inputs)))
+    Y = rng.uniform(0.05, 0.3, (7, len(net.targets)))
+    singles = [f(p, x, y) for x, y in zip(X, Y)]
+    loss_m, g_m = f.batch(p, X, Y)
+    _close(loss_m, np.mean([s[0] for s in singles]))
+    _close(g_m, np.mean([s[1] for s in singles], axis=0))
+    loss_s, g_s = f.batch(p, X, Y, reduce="sum")
+    _close(loss_s, np.sum([s[0] for s in singles]))
+    _close(g_s, np.sum([s[1] for s in singles], axis=0))
+
+
+def test_wide_network_is_never_expanded(tmp_path):
+    net = sg.mlp([784, 256, 10], activation="sigmoid", loss="mse")
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    assert net._steps is None
+    rng = np.random.default_rng(0)
+    p = rng.normal(0, 0.05, len(net.params))
+    X, Y = rng.uniform(0, 1, (16, 784)), rng.uniform(0, 1, (16, 10))
+    loss, g = f.batch(p, X, Y)
+    ref = LayerPass(net.layers, p, X, Y)
+    _close(loss, ref.loss)
+    _close(g, ref.backward())
+    assert net._steps is None
+    # The module's text does not grow with the widths: the same lines as a tiny network's.
+    assert f.source.count("\n") == generate_layered_source(sg.mlp([2, 2, 2])).count("\n")
+    assert f.param_names[0] == "W1_1_1" and f.param_names[-1] == "b2_10" and len(f.param_names) == len(net.params)
+
+
+def test_stable_at_extreme_parameters(tmp_path):
+    for acts, loss in [(["sigmoid", "sigmoid"], "cross_entropy"), (["softplus", "softmax"], "cross_entropy"),
+                       (["sigmoid", "sigmoid"], "mse"), (["tanh", "identity"], "softmax_cross_entropy")]:
+        net = sg.mlp([9, 4, 3], activation=acts, loss=loss)
+        f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+        for sign in (1.0, -1.0):
+            loss_v, g = f(params=np.full(len(net.params), 40.0 * sign), x=np.full(9, 9.0), y=np.full(3, 0.5))
+            assert np.isfinite(loss_v) and np.all(np.isfinite(g)), (acts, loss, sign)
+
+
+def test_float32_within_tolerance(tmp_path):
+    net = sg.mlp([5, 6, 3], activation=["tanh", "softmax"], loss="cross_entropy")
+    f64 = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    f32 = net.compile(jit=False, cache_dir=tmp_path, dtype=np.float32, layered=True)
+    assert f32.path != f64.path and f32.dtype == np.float32
+    p, x, y = _point(net, 3)
+    loss32, g32 = f32(p, x, y)
+    loss64, g64 = f64(p, x, y)
+    assert g32.dtype == np.float32
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-6)
+
+
+def test_bad_shapes_name_the_argument(tmp_path):
+    net = sg.mlp([3, 2], activation="sigmoid")
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    p, x, y = _point(net, 0)
+    with pytest.raises(ShapeError, match="params must have shape"):
+        f(p[:-1], x, y)
+    with pytest.raises(ShapeError, match=r"x must have shape \(3,\)"):
+        f(p, x[:2], y)
+    with pytest.raises(ShapeError, match=r"Y must have shape \(n, 2\)"):
+        f.batch(p, np.ones((4, 3)), np.ones((4, 3)))
+    with pytest.raises(SymgradError, match="params contains NaN"):
+        f(np.where(np.arange(p.size) == 2, np.nan, p), x, y)
+
+
+def test_no_bias_and_options(tmp_path):
+    net = sg.mlp([3, 4, 2], activation="tanh", loss="mse", bias=False)
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    p, x, y = _point(net, 2)
+    _close(f(p, x, y)[1], numeric_backprop(net, p, x, y)[1])
+    assert is_layered(net) and not is_layered(sg.Network.from_expr("(w - 1)**2", params="w"))
+    with pytest.raises(SymgradError, match="layered"):
+        sg.Network.from_expr("(w - 1)**2", params="w").compile(jit=False, cache_dir=tmp_path, layered=True)
+    # part_ops is an option of the straight-line code: giving it selects that code.
+    assert "symgrad_layered_" not in net.compile(jit=False, cache_dir=tmp_path, part_ops=0).path.name
+    # The cache key follows the layer description and the dtype.
+    a = layered_module_path(net, cache_dir=tmp_path)
+    assert a == layered_module_path(sg.mlp([3, 4, 2], activation="tanh", loss="mse", bias=False), cache_dir=tmp_path)
+    assert a != layered_module_path(sg.mlp([3, 4, 2], activation="tanh", loss="mse"), cache_dir=tmp_path)
+    assert a != layered_module_path(net, cache_dir=tmp_path, dtype=np.float32)
+
+
+def test_saved_module_is_standalone(tmp_path):
+    import importlib.util
+
+    net = sg.mlp([3, 4, 2], activation="sigmoid", loss="cross_entropy")
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    path = f.save(tmp_path / "saved_grad.py")
+    text = path.read_text()
+    assert "import symgrad" not in text and "from symgrad" not in text
+    spec = importlib.util.spec_from_file_location("saved_grad_layered", path)
+    module = importlib.util.module_from_spec(spec)
+    module._SYMGRAD_JIT = False  # plain Python: the same file numba would compile
+    spec.loader.exec_module(module)
+    p, x, y = _point(net, 4)
+    loss, g = module.loss_and_grad(p, x, y)
+    _close(loss, f(p, x, y)[0])
+    _close(g, f(p, x, y)[1])
+    X, Y = np.stack([x, x + 0.1]), np.stack([y, y])
+    _close(module.batch_loss_and_grad(p, X, Y)[1], f.batch(p, X, Y)[1])
+
+
+@pytest.mark.slow
+# One numba compile (~25 s cold) is enough here: every activation and loss is
+# checked through the same generated code with jit=False above.
+@pytest.mark.parametrize("acts,loss", [(["tanh", "softmax"], "cross_entropy")])
+def test_numba_kernel_equals_straight_line(acts, loss, tmp_path):
+    net = sg.mlp([3, 4, 3], activation=acts, loss=loss)
+    f = net.compile(cache_dir=tmp_path, layered=True)
+    straight = net.compile(jit=False, cache_dir=tmp_path, layered=False)
+    p, x, y = _point(net, 7)
+    _close(f(p, x, y)[0], straight(p, x, y)[0])
+    _close(f(p, x, y)[1], straight(p, x, y)[1])
+    X, Y = np.stack([x, -x, 0.5 * x]), np.stack([y, y, y])
+    loss_m, g_m = f.batch(p, X, Y)
+    _close(g_m, np.mean([straight(p, a, b)[1] for a, b in zip(X, Y)], axis=0))
+    f32 = net.compile(cache_dir=tmp_path, dtype=np.float32, layered=True)
+    np.testing.assert_allclose(f32(p, x, y)[1], f(p, x, y)[1], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_784_256_10_numba_equals_numpy_backprop(tmp_path):
+    net = sg.mlp([784, 256, 10], activation="sigmoid", loss="mse")
+    f = net.compile(cache_dir=tmp_path, layered=True)
+    rng = np.random.default_rng(3)
+    p = rng.normal(0, 0.05, len(net.params))
+    X, Y = rng.uniform(0, 1, (32, 784)), rng.uniform(0, 1, (32, 10))
+    loss, g = f.batch(p, X, Y)
+    ref = LayerPass(net.layers, p, X, Y)
+    _close(loss, ref.loss)
+    _close(g, ref.backward())
+    loss1, g1 = f(p, X[0], Y[0])
+    loss_b, g_b = numeric_backprop(net, p, X[0], Y[0])
+    _close(loss1, loss_b)
+    _close(g1, g_b)
+    assert net._steps is None
+
+
+def test_sgd_kernel_matches_single_updates(tmp_path):
+    # train.gradient_descent runs the module's sgd_kernel when jitted; the same code runs here as Python.
+    net = sg.mlp([3, 4, 2], activation="tanh", loss="mse")
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    rng = np.random.default_rng(8)
+    p, _, _ = _point(net, 8)
+    X, Y = rng.uniform(-1, 1, (5, 3)), rng.uniform(0, 1, (5, 2))
+    order = np.array([3, 0, 4, 4, 1, 2], dtype=np.int64)
+    params_out, losses_out = np.empty((4, p.size)), np.empty(4)
+    recorded = f.module.sgd_kernel(p.copy(), X, Y, 0.1, order, 2, params_out, losses_out)
+    assert recorded == 4
+    q = p.copy()
+    expected = [q.copy()]
+    for step, i in enumerate(order, start=1):
+        q = q - 0.1 * f(q, X[i], Y[i])[1]
+        if step % 2 == 0:
+            expected.append(q.copy())
+    _close(params_out, np.array(expected))
+    _close(losses_out, [f.batch(e, X, Y)[0] for e in expected])
+
+
+def test_the_loop_kernel_is_chosen_by_size(tmp_path):
+    from symgrad.codegen import LAYERED_MIN_PARAMS
+
+    small, wide = sg.mlp([3, 4, 2]), sg.mlp([30, 20, 2])
+    assert len(small.params) <= LAYERED_MIN_PARAMS < len(wide.params)
+    assert "symgrad_layered_" not in small.compile(jit=False, cache_dir=tmp_path).path.name
+    assert "symgrad_layered_" in wide.compile(jit=False, cache_dir=tmp_path).path.name
+    assert wide._steps is None  # chosen and compiled without expanding the steps
+
+
+def test_check_says_when_its_symbolic_column_is_the_loop_kernel():
+    rep = sg.check(sg.mlp([30, 20, 2]), points=1, seed=0)
+    assert rep.ok
+    assert rep.symbolic_method.startswith("compiled layered kernel")
+    assert any("loop-based" in note for note in rep.notes)
