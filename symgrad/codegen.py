@@ -47,6 +47,7 @@ from .gradfn import GradFn
 from .network import Network
 from .printer import SUPPORTED_DTYPES, Identifiers, NumbaPrinter
 from .program import GradientEntry, Layout, Program, gradient_program, split, value_program
+from .template_loader import environment, template_text
 
 __all__ = ["DEFAULT_PART_OPS", "cache_directory", "compile_network", "generate_source", "module_path"]
 
@@ -197,7 +198,7 @@ def _function_kinds(net: Network) -> str:
 @lru_cache(maxsize=1)
 def _generator_digest() -> str:
     """A hash of the template and of the modules that shape the generated code."""
-    h = hashlib.sha256(_template_text(TEMPLATE).encode())
+    h = hashlib.sha256(template_text(TEMPLATE).encode())
     here = Path(__file__).parent
     for name in _SOURCE_FILES:
         path = here / name
@@ -403,34 +404,9 @@ def _dtype_name(dtype) -> str:
 # --------------------------------------------------------------------------- templates
 
 
-def _template_text(name: str) -> str:
-    """A template's text: from the installed package ``symgrad.templates`` if there is one,
-    else from the source checkout's top-level ``templates/``."""
-    try:
-        from importlib.resources import files
-
-        resource = files("symgrad.templates").joinpath(name)
-        if resource.is_file():
-            return resource.read_text(encoding="utf-8")
-    except ModuleNotFoundError:
-        pass
-    path = Path(__file__).resolve().parent.parent / "templates" / name
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        raise SymgradError(f"the template {name} is missing (looked in symgrad.templates and {path.parent})") from None
-
-
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: _template_text(name)),
-        undefined=jinja2.StrictUndefined,  # a missing name is an error, never an empty string in code
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment()
     env.filters["docstring"] = _docstring_text
     env.filters["pyrepr"] = lambda value: repr(tuple(value) if isinstance(value, list) else value)
     return env

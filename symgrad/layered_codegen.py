@@ -40,6 +40,7 @@ from .errors import SymgradError
 from .gradfn import GradFn
 from .network import LayerSpec, Network
 from .printer import NumbaPrinter
+from .template_loader import template_text
 
 __all__ = ["LAYERED_TEMPLATE", "compile_layered", "generate_layered_source", "is_layered", "layered_module_path"]
 
@@ -134,9 +135,8 @@ def layered_module_path(net: Network, *, dtype=np.float64, cache_dir=None) -> Pa
 @lru_cache(maxsize=1)
 def _generator_digest() -> str:
     """A hash of the template and of this module: a changed generator never reuses old files."""
-    from .codegen import _template_text
 
-    h = hashlib.sha256(_template_text(LAYERED_TEMPLATE).encode())
+    h = hashlib.sha256(template_text(LAYERED_TEMPLATE).encode())
     for name in ("layered_codegen.py", "printer.py"):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()

@@ -16,15 +16,13 @@ from the Jinja2 templates in ``templates/`` (``report.md.j2``, ``report.tex.j2``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from .errors import SymgradError
 from .latex import expr_latex, symbol_latex
 from .network import Network
+from .template_loader import environment
 
 __all__ = ["FORMATS", "Report", "format_for_path", "render_report", "report"]
 
@@ -52,17 +50,6 @@ def format_for_path(path: str | Path) -> str:
     if fmt not in FORMATS:
         raise SymgradError(f"cannot tell the report format of {str(path)!r}: use .md, .tex or .html", token=str(path))
     return fmt
-
-
-def _templates() -> jinja2.Environment:
-    try:
-        folder = resources.files("symgrad.templates")
-        loader: jinja2.BaseLoader = jinja2.FunctionLoader(lambda name: folder.joinpath(name).read_text(encoding="utf-8"))
-    except ModuleNotFoundError:  # a source checkout: templates/ beside the package
-        loader = jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates"))
-    return jinja2.Environment(
-        loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True
-    )
 
 
 def _entries(net: Network) -> list[_Entry]:
@@ -112,7 +99,7 @@ def render_report(net: Network, *, fmt: str = "md", check_report: Any = None, ti
         "check": check_report,
         "check_text": str(check_report) if check_report is not None else None,
     }
-    return _templates().get_template(FORMATS[fmt]).render(**context)
+    return environment().get_template(FORMATS[fmt]).render(**context)
 
 
 class Report:

@@ -34,6 +34,7 @@ from symgrad.codegen import compile_network, generate_source, module_path
 from symgrad.errors import SymgradError
 from symgrad.functions import to_elementary
 from symgrad.gradfn import GradFn
+from symgrad.template_loader import template_text
 
 from conftest import ROOT, check_golden, evaluate, random_point, seed_network
 
@@ -178,7 +179,7 @@ def test_the_module_needs_only_numpy_and_numba():
 
 
 def test_template_is_found_and_strict():
-    assert "def grad_kernel" in codegen._template_text(codegen.TEMPLATE)
+    assert "def grad_kernel" in template_text(codegen.TEMPLATE)
     with pytest.raises(jinja2.UndefinedError):
         codegen._environment().get_template(codegen.TEMPLATE).render({})
 

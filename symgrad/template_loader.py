@@ -1,0 +1,54 @@
+"""Where symgrad's Jinja2 templates live, and the one way they are loaded.
+
+The templates sit in the repository's top-level ``templates/`` folder and are shipped
+inside the wheel as the package ``symgrad.templates``; an installed symgrad reads them
+there, a source checkout from ``templates/``. Every template is rendered strictly: a
+name the context lacks is an error, never an empty string in generated code.
+
+>>> "def grad_kernel" in template_text("grad_module.py.j2")
+True
+>>> environment().get_template("report.md.j2").render()
+Traceback (most recent call last):
+...
+jinja2.exceptions.UndefinedError: 'title' is undefined
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from .errors import SymgradError
+
+__all__ = ["environment", "template_text"]
+
+
+def template_text(name: str) -> str:
+    """A template's text: from the installed package ``symgrad.templates`` if there is one,
+    else from the source checkout's top-level ``templates/``."""
+    try:
+        from importlib.resources import files
+
+        resource = files("symgrad.templates").joinpath(name)
+        if resource.is_file():
+            return resource.read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        pass
+    path = Path(__file__).resolve().parent.parent / "templates" / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        raise SymgradError(f"the template {name} is missing (looked in symgrad.templates and {path.parent})") from None
+
+
+def environment() -> jinja2.Environment:
+    """A Jinja2 environment over symgrad's templates: strict, block tags trimmed, no escaping."""
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(template_text),
+        undefined=jinja2.StrictUndefined,  # a missing name is an error, never an empty string in code
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
