@@ -59,21 +59,11 @@ def is_layered(net: Network) -> bool:
     if not isinstance(spec, LayerSpec):
         return False
     # Compared by name, without building the spec's sympy symbols again (200k of them at 784-256-10).
-    names = _parameter_names(spec)
+    names = spec.param_names()
     return len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))
 
 
 @lru_cache(maxsize=16)
-def _parameter_names(spec: LayerSpec) -> tuple[str, ...]:
-    names: list[str] = []
-    for l in range(1, spec.n_layers + 1):
-        rows, cols = spec.sizes[l], spec.sizes[l - 1]
-        names += [f"W{l}_{i}_{j}" for i in range(1, rows + 1) for j in range(1, cols + 1)]
-        if spec.bias:
-            names += [f"b{l}_{i}" for i in range(1, rows + 1)]
-    return tuple(names)
-
-
 def compile_layered(net: Network, *, jit: bool = True, dtype=np.float64, cache_dir: str | os.PathLike | None = None) -> GradFn:
     """The compiled loss and gradient of a layered network (what ``net.compile()`` returns for ``mlp``).
 

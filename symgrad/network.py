@@ -272,20 +272,35 @@ class LayerSpec:
     def n_layers(self) -> int:
         return len(self.sizes) - 1
 
+    @staticmethod
+    def weight_name(l: int, i: int, j: int) -> str:
+        return f"W{l}_{i}_{j}"
+
+    @staticmethod
+    def bias_name(l: int, i: int) -> str:
+        return f"b{l}_{i}"
+
     def weight(self, l: int, i: int, j: int) -> sympy.Symbol:
-        return real_symbol(f"W{l}_{i}_{j}")
+        return real_symbol(self.weight_name(l, i, j))
 
     def bias_symbol(self, l: int, i: int) -> sympy.Symbol:
-        return real_symbol(f"b{l}_{i}")
+        return real_symbol(self.bias_name(l, i))
 
-    def params(self) -> tuple[sympy.Symbol, ...]:
-        out = []
+    def param_names(self) -> tuple[str, ...]:
+        """The parameters' names in gradient order: per layer ``W{l}`` row by row, then ``b{l}``.
+
+        Names only, for code that must not build 200,000 sympy symbols to learn them.
+        """
+        out: list[str] = []
         for l in range(1, self.n_layers + 1):
             rows, cols = self.sizes[l], self.sizes[l - 1]
-            out += [self.weight(l, i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)]
+            out += [self.weight_name(l, i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)]
             if self.bias:
-                out += [self.bias_symbol(l, i) for i in range(1, rows + 1)]
+                out += [self.bias_name(l, i) for i in range(1, rows + 1)]
         return tuple(out)
+
+    def params(self) -> tuple[sympy.Symbol, ...]:
+        return tuple(real_symbol(name) for name in self.param_names())
 
     def inputs(self) -> tuple[sympy.Symbol, ...]:
         return tuple(real_symbol(f"x{j}") for j in range(1, self.sizes[0] + 1))

@@ -245,3 +245,11 @@ def test_check_says_when_its_symbolic_column_is_the_loop_kernel():
     assert rep.ok
     assert rep.symbolic_method.startswith("compiled layered kernel")
     assert any("loop-based" in note for note in rep.notes)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_generated_parameter_order_is_the_layer_specs(bias, tmp_path):
+    # The standalone module spells the order out for itself; it must be LayerSpec's.
+    net = sg.mlp([3, 4, 2, 2], bias=bias)
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    assert f.param_names == net.layers.param_names() == tuple(p.name for p in net.params)
