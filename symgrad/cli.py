@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import SymgradError
-from .latex import expr_latex, symbol_latex
+from .latex import expr_latex, partial_latex, symbol_latex
 from .spec import Spec, load_spec
 
 __all__ = ["main", "build_parser"]
@@ -34,7 +34,6 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     net = spec.network
     params = [net.parameter(args.param)] if args.param else list(net.params)
     grads = net.gradients()
-    loss = symbol_latex(net.loss)
     if not args.param:
         print(f"% {spec.name}: {len(net.params)} parameters, {len(net.steps)} steps")
         for st in net.steps:
@@ -44,7 +43,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         if args.form == "chain":
             print(body)
         else:
-            print(rf"\frac{{\partial {loss}}}{{\partial {symbol_latex(p)}}} = {body}")
+            print(f"{partial_latex(net.loss, p)} = {body}")
     return EXIT_OK
 
 

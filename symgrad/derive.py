@@ -284,10 +284,9 @@ class Derivative:
         return derivative_latex(self, form)
 
     def _repr_latex_(self) -> str:
-        from .latex import derivative_latex, symbol_latex
+        from .latex import derivative_latex, partial_latex
 
-        lhs = rf"\frac{{\partial {symbol_latex(self.network.loss)}}}{{\partial {symbol_latex(self.param)}}}"
-        return f"$${lhs} = {derivative_latex(self, 'factored')}$$"
+        return f"$${partial_latex(self.network.loss, self.param)} = {derivative_latex(self, 'factored')}$$"
 
     def __repr__(self) -> str:
         return f"<Derivative d{self.network.loss.name}/d{self.param.name} = {self.factored}>"

@@ -25,7 +25,7 @@ from . import functions as fn
 if TYPE_CHECKING:  # pragma: no cover
     from .derive import ChainPath, Derivative
 
-__all__ = ["derivative_latex", "expr_latex", "name_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = ["derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -76,6 +76,16 @@ def name_latex(name: str) -> str:
 def symbol_latex(symbol: sympy.Symbol) -> str:
     """LaTeX for one symbol (see :func:`name_latex`)."""
     return name_latex(symbol.name)
+
+
+def partial_latex(of: sympy.Symbol, wrt: sympy.Symbol) -> str:
+    """The partial derivative ∂of/∂wrt, as the left-hand side of a derivation.
+
+    >>> from symgrad.network import real_symbol
+    >>> partial_latex(real_symbol("Loss"), real_symbol("w7"))
+    '\\\\frac{\\\\partial Loss}{\\\\partial w_{7}}'
+    """
+    return rf"\frac{{\partial {symbol_latex(of)}}}{{\partial {symbol_latex(wrt)}}}"
 
 
 class SymgradLatexPrinter(LatexPrinter):
@@ -199,7 +209,7 @@ def _partial(of: sympy.Symbol, wrt: sympy.Symbol, network) -> str:
     expr = network.step_map.get(of)
     if expr is not None and _is_activation_of(expr, wrt):
         return rf"\frac{{d {_PRINTER._function_name(type(expr))}}}{{d {symbol_latex(wrt)}}}"
-    return rf"\frac{{\partial {symbol_latex(of)}}}{{\partial {symbol_latex(wrt)}}}"
+    return partial_latex(of, wrt)
 
 
 def _coarse(path: "ChainPath", network) -> list[tuple[sympy.Symbol, sympy.Symbol]]:
@@ -242,7 +252,7 @@ def _valued(path: "ChainPath") -> str:
 def _chain_lines(derivative: "Derivative") -> str:
     net = derivative.network
     paths = derivative.paths
-    lhs = rf"\frac{{\partial {symbol_latex(net.loss)}}}{{\partial {symbol_latex(derivative.param)}}}"
+    lhs = partial_latex(net.loss, derivative.param)
     if not paths:
         return rf"\begin{{aligned}}{lhs} &= 0\end{{aligned}}"
     coarse = " + ".join(r" \cdot ".join(_partial(a, b, net) for a, b in _coarse(p, net)) for p in paths)
@@ -256,4 +266,4 @@ def _chain_lines(derivative: "Derivative") -> str:
     if len(paths) > 1 and factored != valued:
         lines.append(factored)
     body = (r" \\" + "\n" + "&= ").join(lines)
-    return rf"\begin{{aligned}}" + "\n" + f"{lhs} &= {body}" + "\n" + r"\end{aligned}"
+    return r"\begin{aligned}" + "\n" + f"{lhs} &= {body}" + "\n" + r"\end{aligned}"

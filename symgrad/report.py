@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SymgradError
-from .latex import expr_latex, symbol_latex
+from .latex import expr_latex, partial_latex, symbol_latex
 from .network import Network
 from .template_loader import environment
 
@@ -54,13 +54,11 @@ def format_for_path(path: str | Path) -> str:
 
 def _entries(net: Network) -> list[_Entry]:
     grads = net.gradients()
-    loss = symbol_latex(net.loss)
     out = []
     for d in list(grads)[:MAX_PARAMS_SHOWN]:
         routes = d.sweep.path_count(d.param)
         chain = d.latex("chain") if 0 < routes <= MAX_ROUTES_SHOWN else None
-        lhs = rf"\frac{{\partial {loss}}}{{\partial {symbol_latex(d.param)}}}"
-        out.append(_Entry(d.param.name, lhs, d.latex("factored"), chain, routes))
+        out.append(_Entry(d.param.name, partial_latex(net.loss, d.param), d.latex("factored"), chain, routes))
     return out
 
 

@@ -45,7 +45,7 @@ import sympy
 from . import functions as fn
 from .diagnose import diagnose
 from .errors import ParseError, SymgradError, UnknownSymbolError
-from .latex import expr_latex, name_latex
+from .latex import expr_latex, partial_latex
 from .latex_reader import read_claim, read_latex
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -595,8 +595,7 @@ def _diagnosis_text(net, d, finding, *, undefined: bool = False) -> str:
         head = "the claim is undefined at some points where the derivative is defined (a division by zero or the log or root of a negative number)."
     else:
         head = "the claim differs from the true derivative, and no single mistake (sign, constant, path, bracket, factor or variable) explains it."
-    lhs = rf"\frac{{\partial {name_latex(net.loss.name)}}}{{\partial {name_latex(d.param.name)}}}"
-    return f"{head}\nThe correct derivative, factored: ${lhs} = {d.latex()}$"
+    return f"{head}\nThe correct derivative, factored: ${partial_latex(net.loss, d.param)} = {d.latex()}$"
 
 
 # --------------------------------------------------------------------------- verify_value
