@@ -14,11 +14,12 @@ function's value when there is no data). Seed 000's example, step by step:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
 from .errors import ShapeError, SymgradError
+from .gradfn import GradFn
 from .network import Network
 from .progress import progress
 
@@ -159,12 +160,13 @@ def gradient_descent(
     # A compiled GradFn (the default, or one passed in) has a batch kernel and, when
     # jitted, kernels the per-sample loop can run in numba; any other callable is
     # called sample by sample.
-    batch = getattr(grad, "batch", None) if samples is not None and getattr(grad, "_batch_kernel", None) is not None else None
+    compiled = isinstance(grad, GradFn)
+    batch = grad.batch if compiled and samples is not None else None  # data implies a batch kernel
     rng = np.random.default_rng(seed) if seed is not None else None
 
     if not (isinstance(record_every, (int, np.integer)) and record_every >= 1):
         raise SymgradError(f"record_every must be a positive integer, got {record_every!r}", token=str(record_every))
-    if mode == "sgd" and samples is not None and getattr(grad, "jit", False) and hasattr(getattr(grad, "module", None), "sgd_kernel"):
+    if mode == "sgd" and samples is not None and compiled and grad.jit:
         return _sgd_compiled(net, grad, p, samples, lr, epochs, rng, int(record_every))
 
     params, losses = [p.copy()], []

@@ -96,3 +96,26 @@ def test_bad_arguments():
         gradient_descent(net, [1.0], ([[1.0]], [[1.0]]), lr=-1, epochs=1, grad=f)
     with pytest.raises(SymgradError, match="epochs"):
         gradient_descent(net, [1.0], ([[1.0]], [[1.0]]), lr=0.1, epochs=1.5, grad=f)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_record_every_keeps_every_kth_point(jit):
+    net = sg.Network.from_equations("L = (w*x - y)**2/2", params="w", inputs="x", targets="y")
+    data = ([[1.0], [2.0], [0.5]], [[1.0], [0.0], [2.0]])
+    f = net.compile(jit=jit)
+    full = gradient_descent(net, [1.0], data, lr=0.1, epochs=4, mode="sgd", grad=f)
+    thin = gradient_descent(net, [1.0], data, lr=0.1, epochs=4, mode="sgd", grad=f, record_every=3)
+    assert len(full.params) == 13 and len(thin.params) == 5
+    assert np.allclose(thin.params, full.params[::3]) and np.allclose(thin.loss, full.loss[::3])
+    for bad in (0, -1, 1.5):
+        with pytest.raises(SymgradError, match="record_every must be a positive integer"):
+            gradient_descent(net, [1.0], data, lr=0.1, epochs=1, mode="sgd", grad=f, record_every=bad)
+
+
+def test_record_every_in_batch_mode():
+    net = sg.Network.from_equations("L = (w*x - y)**2/2", params="w", inputs="x", targets="y")
+    data = ([[1.0], [2.0]], [[1.0], [0.0]])
+    f = net.compile(jit=False)
+    full = gradient_descent(net, [1.0], data, lr=0.1, epochs=6, mode="batch", grad=f)
+    thin = gradient_descent(net, [1.0], data, lr=0.1, epochs=6, mode="batch", grad=f, record_every=2)
+    assert len(thin.params) == 4 and np.allclose(thin.params, full.params[::2]) and np.allclose(thin.loss, full.loss[::2])
