@@ -136,3 +136,11 @@ def test_train_prints_a_summary_and_plots(capsys, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["train", str(EXAMPLES / "datawhale.toml")]) == 2  # no [train] settings
     assert "learning rate" in capsys.readouterr().err
+
+
+def test_train_rejects_a_start_of_the_wrong_length(capsys, tmp_path):
+    spec = tmp_path / "q.toml"
+    spec.write_text('[network]\nexpr = "(x1*x2 - 3)**2 + 1"\nparams = "x1 x2"\n[train]\nlr = 0.01\nepochs = 1\nparams0 = [1.0]\n')
+    assert main(["train", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "params0 has shape (1,), expected (2,)" in err
