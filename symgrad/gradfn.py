@@ -70,8 +70,8 @@ class GradFn:
         self._grad_kernel = module.grad_kernel
         self._value_kernel = module.value_kernel
         self._batch_kernel = getattr(module, "batch_kernel", None)
-        self._grad_call = _Direct(module.grad_kernel, self.path)
-        self._value_call = _Direct(module.value_kernel, self.path)
+        self._grad_call = _Direct(module.grad_kernel, self.path, self.network_name)
+        self._value_call = _Direct(module.value_kernel, self.path, self.network_name)
         self._param_shape = (len(self.param_names),)
         self._input_shape = (len(self.input_names),)
         self._target_shape = (len(self.target_names),)
@@ -139,7 +139,7 @@ class GradFn:
             raise ShapeError(f"Y has {columns[1].shape[0]} rows but X has {columns[0].shape[0]}; one row per sample", token="Y")
         if columns[0].shape[0] == 0:
             raise ShapeError(f"{'X' if self.input_names else 'Y'} has no rows (no samples)", token="X" if self.input_names else "Y")
-        with _numba_errors(self.path):
+        with _numba_errors(self.path, self.network_name):
             loss, grad = self._batch_kernel(p, *columns, reduce == "mean", self._module._num_threads())
         if loss != loss:
             for name, array in zip(("X", "Y") if self.input_names else ("Y",), columns):
@@ -311,14 +311,15 @@ class _Direct:
     arrays are fine after that, since the kernels never write their inputs.
     """
 
-    def __init__(self, kernel, path: Path | None):
+    def __init__(self, kernel, path: Path | None, network: str):
         self.kernel = kernel
         self.path = path
+        self.network = network
         self.call = self._first if hasattr(kernel, "overloads") else kernel
 
     def _first(self, *args):
         args = tuple(a if a.flags.writeable else a.copy() for a in args)
-        with _numba_errors(self.path):
+        with _numba_errors(self.path, self.network):
             result = self.kernel(*args)
         try:
             from numba import typeof
@@ -330,18 +331,30 @@ class _Direct:
 
 
 @contextmanager
-def _numba_errors(path: Path | None):
-    """Turn a failure to compile into a SymgradError: a numba traceback is never the user's to read."""
+def _numba_errors(path: Path | None, network: str):
+    """Turn a failure to compile into a SymgradError naming the network and the module:
+    a numba traceback is never the user's to read.
+
+    Besides numba's own errors, an ImportError raised while numba compiles is one too:
+    numba imports optional libraries (SciPy's BLAS for ``np.dot``) only when it first
+    compiles a call that needs them.
+    """
     try:
         yield
     except Exception as exc:
         numba_errors = sys.modules.get("numba.core.errors")
-        if numba_errors is None or not isinstance(exc, numba_errors.NumbaError):
+        is_numba = numba_errors is not None and isinstance(exc, numba_errors.NumbaError)
+        if not (is_numba or isinstance(exc, ImportError)):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, ImportError):
+            cause = f"numba needs a package that is missing ({first}); reinstall symgrad with pip to get its dependencies"
+        else:
+            cause = f"{first}. This is a symgrad bug"
         raise SymgradError(
-            f"numba could not compile the generated module {path}: {first}. This is a symgrad bug; "
-            "compile(jit=False) runs the same code without numba"
+            f"numba could not compile network {network!r} (generated module {path}): {cause}; "
+            "compile(jit=False) runs the same code without numba",
+            token=network,
         ) from exc
 
 

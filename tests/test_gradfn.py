@@ -175,3 +175,20 @@ def test_repr(f):
 
 def test_cache_info_is_empty_without_numba(f):
     assert f.cache_info() == {}
+
+
+def test_a_missing_package_at_first_compile_becomes_a_symgrad_error(quadratic_f):
+    # numba imports SciPy (BLAS for np.dot) only when it first compiles a call that needs
+    # it; a missing package must come out as one line naming the network and module.
+    class Dispatcher:  # stands in for a numba dispatcher that has never compiled
+        overloads: dict = {}
+
+        def __call__(self, *args):
+            raise ImportError("scipy 0.16+ is required for linear algebra")
+
+    module = quadratic_f.module
+    fake = type(module)("fake")
+    fake.__dict__.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+    fake.grad_kernel = fake.value_kernel = Dispatcher()
+    with pytest.raises(SymgradError, match=r"numba could not compile network 'quadratic' \(generated module .*\.py\): numba needs a package that is missing \(scipy"):
+        GradFn(fake, path=quadratic_f.path)([1.0, 1.0])
