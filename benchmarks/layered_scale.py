@@ -10,7 +10,7 @@
    from another's in-process numba state; the timer starts after ``import symgrad, numba``.
    Target: 784-256-10 within 3x of 8-8-2.
 2. A 784-256-10 sigmoid network, batch of 256: ``f.batch`` against a NumPy batched
-   backprop (``symgrad.backprop.LayerPass``, the same δ recursion in NumPy), in this
+   backprop (``symgrad.crosscheck.backprop.LayerPass``, the same δ recursion in NumPy), in this
    process, best and median of repeated runs. Target: at most 1.2x NumPy's time.
    PyTorch CPU autograd is added when torch is importable.
 """
@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +71,7 @@ def _timed(call, repeat: int) -> tuple[float, float]:
 
 def batch_speed(repeat: int = 30) -> dict:
     import symgrad as sg
-    from symgrad.backprop import LayerPass
+    from symgrad.crosscheck.backprop import LayerPass
 
     net = sg.mlp([784, 256, 10], activation="sigmoid", loss="mse")
     with tempfile.TemporaryDirectory(prefix="symgrad-bench-") as cache:

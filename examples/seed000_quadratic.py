@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import symgrad as sg
-from symgrad.latex import expr_latex
-from symgrad.spec import load_spec
+from symgrad.model.spec import load_spec
+from symgrad.present.latex import expr_latex
 from symgrad.train import gradient_descent
 
 SPEC = Path(__file__).resolve().with_name("quadratic.toml")

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-import symgrad as sg
-from symgrad.spec import load_spec
-from symgrad.train import gradient_descent
-
 # Run as a script, this file's directory is on sys.path: the seed's code is importable.
 from xor_user_backprop import NeuralNet, xor_backprop
+
+import symgrad as sg
+from symgrad.model.spec import load_spec
+from symgrad.train import gradient_descent
 
 SPEC = Path(__file__).resolve().with_name("xor.toml")
 REPORT_EVERY = 10_000  # the seed prints its error every 10,000 epochs

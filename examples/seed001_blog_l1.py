@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import symgrad as sg
-from symgrad.latex import expr_latex
-from symgrad.spec import load_spec
+from symgrad.model.spec import load_spec
+from symgrad.present.latex import expr_latex
 
 SPEC = Path(__file__).resolve().with_name("blog_2_3_2_l1.toml")
 

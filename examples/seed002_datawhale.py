@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import symgrad as sg
-from symgrad.spec import load_spec
+from symgrad.model.spec import load_spec
 
 SPEC = Path(__file__).resolve().with_name("datawhale.toml")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import symgrad as sg
-from symgrad.spec import load_spec
+from symgrad.model.spec import load_spec
 from symgrad.train import gradient_descent
 
 SPEC = Path(__file__).resolve().with_name("deep_4_layer.toml")

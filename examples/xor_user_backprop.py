@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 import symgrad as sg
-from symgrad.check import check
-from symgrad.spec import load_spec
+from symgrad.crosscheck.check import check
+from symgrad.model.spec import load_spec
 
 #: The network as symgrad reads it (shared with ``symgrad derive examples/xor.toml``): parameters
 #: theta1_i_j (row i of θ⁽¹⁾, column j; column 0 multiplies the dummy node), then theta2_1_j.

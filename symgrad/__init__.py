@@ -6,10 +6,18 @@
 '2 x_{2} \\\\left(x_{1} x_{2} - 3\\\\right)'
 """
 
-from .backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
-from .check import CheckReport, CheckRow, check, check_spec
-from .codegen import compile_network
-from .derive import ChainPath, Derivative, Gradients, LocalFactor
+# Importing every stage here also puts every hook of symgrad.hooks in place (each stage
+# provides its own when imported), before user code can call net.grad or d.latex().
+from ._version import __version__
+from .compile.codegen import compile_network
+from .compile.gradfn import GradFn
+from .crosscheck.backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
+from .crosscheck.check import CheckReport, CheckRow, check, check_spec
+from .crosscheck.finite_diff import central_difference, directional_derivative, fd_gradient
+from .derive.derivative import Derivative, Gradients
+from .derive.jacobian import jacobian
+from .derive.matrix_form import MatrixForm
+from .derive.sweep import ChainPath, LocalFactor
 from .errors import (
     CycleError,
     LossError,
@@ -20,16 +28,13 @@ from .errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
-from .finite_diff import central_difference, directional_derivative, fd_gradient
-from .gradfn import GradFn
-from .jacobian import jacobian
-from .matrix_form import MatrixForm
-from .network import LayerSpec, Network, Step, mlp
-from .report import Report, report
+from .model.network import LayerSpec, Network, Step, mlp
+from .present import display as _display  # noqa: F401  (provides the notebook displays)
+from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
+from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
+from .present.report import Report, report
 from .train import History, gradient_descent
-from .verify import Counterexample, Verdict, verify, verify_value
-
-__version__ = "0.1.0"
+from .verification.verify import Counterexample, Verdict, verify, verify_value
 
 __all__ = [
     "ChainPath",

@@ -18,8 +18,8 @@ from typing import Sequence
 import numpy as np
 
 from .errors import SymgradError
-from .latex import expr_latex, partial_latex, symbol_latex
-from .spec import Spec, load_spec
+from .model.spec import Spec, load_spec
+from .present.latex import expr_latex, partial_latex, symbol_latex
 
 __all__ = ["main", "build_parser"]
 
@@ -48,7 +48,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
 
 def _check(spec: Spec, args: argparse.Namespace):
-    from .check import check_spec
+    from .crosscheck.check import check_spec
 
     # The spec's [check] table and [point] apply unless the command line overrides them;
     # the command checks the numba kernel itself unless the spec asks otherwise.
@@ -59,7 +59,7 @@ def _check(spec: Spec, args: argparse.Namespace):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import format_for_path, render_report
+    from .present.report import format_for_path, render_report
 
     spec = load_spec(args.spec)
     rep = None if args.no_check else _check(spec, args)
@@ -114,7 +114,7 @@ def _parse_at(text: str | None) -> dict[str, float]:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import verify, verify_value
+    from .verification.verify import verify, verify_value
 
     spec = load_spec(args.spec)
     net = spec.network

@@ -15,13 +15,14 @@ jinja2.exceptions.UndefinedError: 'title' is undefined
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
 from .errors import SymgradError
 
-__all__ = ["environment", "template_text"]
+__all__ = ["code_environment", "environment", "template_text"]
 
 
 def template_text(name: str) -> str:
@@ -52,3 +53,19 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+@lru_cache(maxsize=1)
+def code_environment() -> jinja2.Environment:
+    """The environment for generated Python modules: :func:`environment` plus the filters
+    their templates use (``docstring``: user text made safe in a docstring; ``pyrepr``: a
+    Python literal)."""
+    env = environment()
+    env.filters["docstring"] = _docstring_text
+    env.filters["pyrepr"] = lambda value: repr(tuple(value) if isinstance(value, list) else value)
+    return env
+
+
+def _docstring_text(text) -> str:
+    """User text (a network's name, its steps) made safe inside a triple-quoted docstring."""
+    return str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')

@@ -18,9 +18,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .compile.gradfn import GradFn
 from .errors import ShapeError, SymgradError
-from .gradfn import GradFn
-from .network import Network
+from .model.network import Network
 from .progress import progress
 
 __all__ = ["History", "gradient_descent"]

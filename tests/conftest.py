@@ -18,8 +18,8 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad.functions import kind_of
-from symgrad.spec import load_spec
+from symgrad.model.functions import kind_of
+from symgrad.model.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

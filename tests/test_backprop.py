@@ -14,13 +14,18 @@ import pytest
 import sympy
 
 import symgrad as sg
-import symgrad.backprop as bp
-import symgrad.derive
-from symgrad import functions as fn
-from symgrad.backprop import as_arrays, forward, numeric_backprop, numeric_backprop_batch, numeric_loss
-from symgrad.errors import ShapeError, SymgradError
-
+import symgrad.crosscheck.backprop as bp
+import symgrad.derive.sweep
 from conftest import SEED_SPECS, evaluate, random_point, seed_network
+from symgrad.crosscheck.backprop import (
+    as_arrays,
+    forward,
+    numeric_backprop,
+    numeric_backprop_batch,
+    numeric_loss,
+)
+from symgrad.errors import ShapeError, SymgradError
+from symgrad.model import functions as fn
 
 
 def _values(net, point):
@@ -63,8 +68,8 @@ def no_symbolic_derivatives():
                 mp.setattr(cls, "fdiff", _raiser(f"{cls.__name__}.fdiff"))
         for name in ("njit", "jit", "vectorize"):
             mp.setattr(numba, name, _raiser(f"numba.{name}"))
-        mp.setattr(symgrad.derive, "reverse_sweep", _raiser("reverse_sweep"))
-        mp.setattr(symgrad.derive, "local_partials", _raiser("local_partials"))
+        mp.setattr(symgrad.derive.sweep, "reverse_sweep", _raiser("reverse_sweep"))
+        mp.setattr(symgrad.derive.sweep, "local_partials", _raiser("local_partials"))
         for name in ("grad", "gradients", "compile"):
             mp.setattr(sg.Network, name, _raiser(f"Network.{name}"))
         yield

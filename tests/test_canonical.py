@@ -6,7 +6,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symgrad.canonical import product
+from symgrad.model.canonical import product
 
 _symbols = sympy.symbols("a b c x1 x2 W1_1_1 bar_u", real=True) + (sympy.Dummy("d", real=True),)
 _atoms = st.sampled_from(_symbols + (sympy.Integer(2), sympy.Rational(-1, 2), sympy.Integer(-1)))

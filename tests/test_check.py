@@ -6,18 +6,18 @@ import importlib
 import importlib.util
 
 import numpy as np
-import sympy
 import pytest
+import sympy
 
 import symgrad as sg
-import symgrad.backprop as bp
-check_module = importlib.import_module("symgrad.check")  # sg.check is the function
-from symgrad.backprop import forward, numeric_backprop, numeric_loss
-from symgrad.check import KINK_MARGIN, CheckReport, check, check_spec
-from symgrad.errors import ShapeError, SpecError, SymgradError
-from symgrad.spec import load_spec
+import symgrad.crosscheck.backprop as bp
 
+check_module = importlib.import_module("symgrad.crosscheck.check")  # sg.check is the function
 from conftest import EXAMPLES, SEED_SPECS, evaluate, seed_network
+from symgrad.crosscheck.backprop import forward, numeric_backprop, numeric_loss
+from symgrad.crosscheck.check import KINK_MARGIN, CheckReport, check, check_spec
+from symgrad.errors import ShapeError, SpecError, SymgradError
+from symgrad.model.spec import load_spec
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -8,9 +8,8 @@ import sys
 import pytest
 
 import symgrad as sg
-from symgrad.cli import main
-
 from conftest import EXAMPLES, ROOT, SEED_SPECS
+from symgrad.cli import main
 
 
 @pytest.mark.parametrize("seed", SEED_SPECS)

@@ -1,4 +1,4 @@
-"""Compiled gradients (symgrad.codegen): exactness, stability, the golden module, the
+"""Compiled gradients (symgrad.compile.codegen): exactness, stability, the golden module, the
 cache, export, float32.
 
 Most tests import the generated module as plain Python (``jit=False``), which runs
@@ -29,14 +29,14 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad import codegen
-from symgrad.codegen import compile_network, generate_source, module_path
-from symgrad.errors import SymgradError
-from symgrad.functions import to_elementary
-from symgrad.gradfn import GradFn
-from symgrad.template_loader import template_text
-
 from conftest import ROOT, check_golden, evaluate, random_point, seed_network
+from symgrad.compile import codegen
+from symgrad.compile.cache import load_module
+from symgrad.compile.codegen import compile_network, generate_source, module_path
+from symgrad.compile.gradfn import GradFn
+from symgrad.errors import SymgradError
+from symgrad.model.functions import to_elementary
+from symgrad.template_loader import code_environment, template_text
 
 SEEDS = ["datawhale", "quadratic", "xor", "mlp_3_4_2", "blog_2_3_2_l1", "deep_4_layer"]
 
@@ -163,7 +163,7 @@ def test_generated_text_does_not_depend_on_the_hash_seed():
         import sys
         sys.path.insert(0, "tests")
         from conftest import seed_network
-        from symgrad.codegen import generate_source
+        from symgrad.compile.codegen import generate_source
         sys.stdout.write(generate_source(seed_network("datawhale"), key="golden"))
         """
     )
@@ -181,7 +181,7 @@ def test_the_module_needs_only_numpy_and_numba():
 def test_template_is_found_and_strict():
     assert "def grad_kernel" in template_text(codegen.TEMPLATE)
     with pytest.raises(jinja2.UndefinedError):
-        codegen._environment().get_template(codegen.TEMPLATE).render({})
+        code_environment().get_template(codegen.TEMPLATE).render({})
 
 
 def test_module_is_written_to_the_cache_dir_under_its_key(cache_dir):
@@ -401,6 +401,6 @@ def test_a_numba_failure_becomes_a_symgrad_error(tmp_path):
     f = seed_network("quadratic").compile(cache_dir=tmp_path)
     broken = tmp_path / "broken.py"
     broken.write_text(f.source.replace("    f = _t0*_t0 + 1.0", "    f = _t0*_t0 + 'one'"))
-    module = codegen._import(broken, jit=True)
+    module = load_module(broken, jit=True)
     with pytest.raises(SymgradError, match="numba could not compile .*broken.py.*jit=False"):
         GradFn(module, path=broken)([1.0, 1.0])

@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symgrad as sg
-from symgrad.derive import local_partials
-from symgrad.functions import resolve, sigmoid, to_elementary
-
 from conftest import SEED_SPECS, assert_close_hp, evaluate, random_point, seed_network
+from symgrad.derive.sweep import local_partials
+from symgrad.model.functions import resolve, sigmoid, to_elementary
 
 
 def names(net, text):

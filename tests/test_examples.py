@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.spec import load_spec
-
 from conftest import EXAMPLES, ROOT
+from symgrad.model.spec import load_spec
 
 SCRIPTS = {
     "seed000_quadratic.py",

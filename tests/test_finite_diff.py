@@ -7,11 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from symgrad.backprop import numeric_backprop, numeric_loss
-from symgrad.errors import ShapeError
-from symgrad.finite_diff import central_difference, directional_derivative, fd_gradient, step_sizes
-
 from conftest import seed_network
+from symgrad.crosscheck.backprop import numeric_backprop, numeric_loss
+from symgrad.crosscheck.finite_diff import (
+    central_difference,
+    directional_derivative,
+    fd_gradient,
+    step_sizes,
+)
+from symgrad.errors import ShapeError
 
 EPS = np.finfo(float).eps
 

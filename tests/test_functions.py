@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sympy
 
-from symgrad import functions as fn
 from symgrad.errors import UnknownSymbolError
+from symgrad.model import functions as fn
 
 u = sympy.Symbol("u", real=True)
 

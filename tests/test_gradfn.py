@@ -1,4 +1,4 @@
-"""GradFn: calls, batches, argument checking, export (symgrad.gradfn).
+"""GradFn: calls, batches, argument checking, export (symgrad.compile.gradfn).
 
 Everything here runs the generated module as plain Python (``jit=False``); the
 numba-compiled path is tested in test_codegen.py.
@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.errors import ShapeError, SymgradError
-from symgrad.gradfn import GradFn
-
 from conftest import seed_network
+from symgrad.compile.gradfn import GradFn
+from symgrad.errors import ShapeError, SymgradError
 
 P = np.array([0.15, -0.20, 0.25, 0.30, -0.35, 0.40, 0.45, -0.50, 0.55, 0.60, 0.10, -0.10])
 X = np.array([1.0, 0.5, -0.3])

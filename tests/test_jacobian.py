@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 import sympy
 
-from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
-from symgrad.functions import sigmoid
-from symgrad.jacobian import jacobian
-from symgrad.network import real_symbol
-
 from conftest import assert_close_hp, evaluate, seed_network
+from symgrad.derive.jacobian import jacobian
+from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
+from symgrad.model.functions import sigmoid
+from symgrad.model.network import real_symbol
 
 
 def sym(name: str) -> sympy.Symbol:

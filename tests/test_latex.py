@@ -9,10 +9,9 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad.latex import expr_latex, name_latex
-from symgrad.network import real_symbol
-
 from conftest import check_golden
+from symgrad.model.network import real_symbol
+from symgrad.present.latex import expr_latex, name_latex
 
 
 @pytest.mark.parametrize(
@@ -40,9 +39,9 @@ def test_error_term_reads_prediction_minus_target_and_sums_are_bracketed():
     fhat1, f1, x1, x2 = map(real_symbol, ["fhat1", "f1", "x1", "x2"])
     assert expr_latex(fhat1 - f1) == r"\hat{f}_{1} - f_{1}"
     assert expr_latex(2 * x2 * (x1 * x2 - 3)) == r"2 x_{2} \left(x_{1} x_{2} - 3\right)"
-    g = sg.functions.resolve("g", "sigmoid")
+    g = sg.model.functions.resolve("g", "sigmoid")
     assert expr_latex(g(x1) * (1 - g(x1))) == r"g(x_{1}) \left(1 - g(x_{1})\right)"
-    assert expr_latex(sg.functions.sigmoid(x1 + x2)) == r"\sigma\left(x_{1} + x_{2}\right)"
+    assert expr_latex(sg.model.functions.sigmoid(x1 + x2)) == r"\sigma\left(x_{1} + x_{2}\right)"
 
 
 def test_fractions_and_negative_products_fall_back_to_sympy_forms():

@@ -8,13 +8,16 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad import functions as fn
-from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
-from symgrad.latex import name_latex
-from symgrad.latex_reader import read_claim, read_latex, read_python, read_sympy
-
 from conftest import SEED_002_EQUATIONS as SEED_002
-
+from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
+from symgrad.model import functions as fn
+from symgrad.present.latex import name_latex
+from symgrad.verification.latex_reader import (
+    read_claim,
+    read_latex,
+    read_python,
+    read_sympy,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The matrix (loop) code path for layered networks: symgrad.layered_codegen."""
+"""The matrix (loop) code path for layered networks: symgrad.compile.layered_codegen."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.backprop import LayerPass, numeric_backprop
+from symgrad.compile.layered_codegen import (
+    generate_layered_source,
+    is_layered,
+    layered_module_path,
+)
+from symgrad.crosscheck.backprop import LayerPass, numeric_backprop
 from symgrad.errors import ShapeError, SymgradError
-from symgrad.layered_codegen import generate_layered_source, is_layered, layered_module_path
 
 # (activations, loss) covering every activation and every loss convention of LayerSpec.expand.
 CASES = [
@@ -231,7 +235,7 @@ def test_sgd_kernel_matches_single_updates(tmp_path):
 
 
 def test_the_loop_kernel_is_chosen_by_size(tmp_path):
-    from symgrad.codegen import LAYERED_MIN_PARAMS
+    from symgrad.compile.codegen import LAYERED_MIN_PARAMS
 
     small, wide = sg.mlp([3, 4, 2]), sg.mlp([30, 20, 2])
     assert len(small.params) <= LAYERED_MIN_PARAMS < len(wide.params)

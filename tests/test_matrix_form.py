@@ -17,13 +17,12 @@ import sympy
 from sympy import HadamardProduct, ImmutableMatrix, MatMul, Transpose
 
 import symgrad as sg
-from symgrad.errors import ShapeError, SymgradError
-from symgrad.functions import sigmoid
-from symgrad.hadamard import D, apply
-from symgrad.matrix_form import matrix_form
-from symgrad.network import real_symbol
-
 from conftest import assert_close_hp, check_golden, evaluate, random_point, seed_network
+from symgrad.derive.hadamard import D, apply
+from symgrad.derive.matrix_form import matrix_form
+from symgrad.errors import ShapeError, SymgradError
+from symgrad.model.functions import sigmoid
+from symgrad.model.network import real_symbol
 
 LOSSES = ["mse", "cross_entropy", "softmax_cross_entropy", "mae"]
 

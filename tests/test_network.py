@@ -8,11 +8,17 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad.errors import CycleError, LossError, ParseError, ShapeError, UnknownSymbolError, UnusedParameterWarning
-from symgrad.network import real_symbol
-
 from conftest import SEED_002_DECLARATIONS
 from conftest import SEED_002_EQUATIONS as SEED_002
+from symgrad.errors import (
+    CycleError,
+    LossError,
+    ParseError,
+    ShapeError,
+    UnknownSymbolError,
+    UnusedParameterWarning,
+)
+from symgrad.model.network import real_symbol
 
 KW = SEED_002_DECLARATIONS
 

@@ -1,4 +1,4 @@
-"""The nopython-safe sympy printer (symgrad.printer)."""
+"""The nopython-safe sympy printer (symgrad.compile.printer)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import sympy
 
+from symgrad.compile.printer import Identifiers, NumbaPrinter
 from symgrad.errors import SymgradError
-from symgrad.functions import logsumexp, relu, resolve, sigmoid, softplus
-from symgrad.printer import Identifiers, NumbaPrinter
+from symgrad.model.functions import logsumexp, relu, resolve, sigmoid, softplus
 
 a, b, c = sympy.symbols("a b c", real=True)
 NAMES = {a: "a", b: "b", c: "c"}

@@ -1,4 +1,4 @@
-"""The straight-line programs code generation prints (symgrad.program)."""
+"""The straight-line programs code generation prints (symgrad.compile.program)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad.program import Assign, GradientEntry, compile_cost, gradient_program, split, value_program
-
 from conftest import SEED_002_EQUATIONS as DATAWHALE_EQUATIONS
 from conftest import evaluate, random_point, seed_network
-
+from symgrad.compile.program import (
+    Assign,
+    GradientEntry,
+    compile_cost,
+    gradient_program,
+    split,
+    value_program,
+)
 
 
 def datawhale_network() -> sg.Network:

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import symgrad as sg
-from symgrad import functions as fn
-from symgrad.backprop import forward, numeric_backprop
-from symgrad.check import KINK_MARGIN, check
-from symgrad.network import Step, real_symbol
+from symgrad.crosscheck.backprop import forward, numeric_backprop
+from symgrad.crosscheck.check import KINK_MARGIN, check
+from symgrad.model import functions as fn
+from symgrad.model.network import Step, real_symbol
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], print_blob=True)
 settings.register_profile("symgrad", max_examples=200, **_COMMON)
@@ -42,7 +42,7 @@ EXACT_RTOL = 1e-10
 FD_TOL = 1e-6
 
 try:  # the compiled gradient once code generation exists; a compile failure is then a failure
-    import symgrad.codegen  # noqa: F401
+    import symgrad.compile.codegen  # noqa: F401
 
     SYMBOLIC = "compiled"
 except ImportError:

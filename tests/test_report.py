@@ -8,11 +8,10 @@ from __future__ import annotations
 import pytest
 
 import symgrad as sg
-from symgrad.errors import SymgradError
-from symgrad.report import format_for_path, render_report
-from symgrad.spec import load_spec
-
 from conftest import EXAMPLES, check_golden
+from symgrad.errors import SymgradError
+from symgrad.model.spec import load_spec
+from symgrad.present.report import format_for_path, render_report
 
 
 @pytest.fixture

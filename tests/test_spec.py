@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from symgrad.errors import ParseError, ShapeError, SpecError, UnknownSymbolError
-from symgrad.spec import load_spec
-
 from conftest import EXAMPLES, SEED_SPECS
+from symgrad.errors import ParseError, ShapeError, SpecError, UnknownSymbolError
+from symgrad.model.spec import load_spec
 
 
 @pytest.mark.parametrize("seed", SEED_SPECS)

@@ -1,4 +1,4 @@
-"""Stable code forms of a network's program (symgrad.stable)."""
+"""Stable code forms of a network's program (symgrad.compile.stable)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad.functions import kind_of, softplus
-from symgrad.stable import stabilize
-
 from conftest import evaluate, random_point
+from symgrad.compile.stable import stabilize
+from symgrad.model.functions import kind_of, softplus
 
 
 def functions_in(net: sg.Network) -> set[str]:

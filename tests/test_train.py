@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.errors import ShapeError, SymgradError
-from symgrad.spec import load_spec
-from symgrad.train import gradient_descent
-
 from conftest import EXAMPLES
+from symgrad.errors import ShapeError, SymgradError
+from symgrad.model.spec import load_spec
+from symgrad.train import gradient_descent
 
 
 @pytest.fixture(autouse=True)

@@ -12,12 +12,10 @@ import pytest
 import sympy
 
 import symgrad as sg
-from symgrad.diagnose import MISTAKES
-from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
-from symgrad.verify import Verdict, verify, verify_value
-
 from conftest import SEED_002_EQUATIONS as SEED_002
-
+from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
+from symgrad.verification.diagnose import MISTAKES
+from symgrad.verification.verify import Verdict, verify, verify_value
 
 # Seed 002's derivations, verbatim (Datawhale, "the mathematics behind ANNs", §2.2.2).
 SEED_002_W7 = r"""$$\begin{aligned}
@@ -353,8 +351,8 @@ def test_method_says_whether_a_proof_was_found(net):
 def test_counterexample_is_a_real_point_where_the_claim_fails(net):
     v = verify(net, "w1", r"(\hat f_1 - f_1) g'(u_1) w_7 g'(u_2) i_1")
     point = {net.symbol(k): sympy.Float(x, 30) for k, x in v.counterexample.point.items()}
-    true = sympy.diff(sg.functions.to_elementary(net.loss_expr), net.symbol("w1")).xreplace(point)
-    claimed = sg.functions.to_elementary(v.claim.xreplace(net.substituted)).xreplace(point)
+    true = sympy.diff(sg.model.functions.to_elementary(net.loss_expr), net.symbol("w1")).xreplace(point)
+    claimed = sg.model.functions.to_elementary(v.claim.xreplace(net.substituted)).xreplace(point)
     assert float(true) == pytest.approx(v.counterexample.true, rel=1e-9)
     assert float(claimed) == pytest.approx(v.counterexample.claimed, rel=1e-9)
 

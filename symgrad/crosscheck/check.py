@@ -2,7 +2,7 @@
 
 At a few random points (away from kinks), three independent computations of the
 gradient must agree: the *symbolic* one (the derived formulas, compiled by
-``net.compile(jit=False)``), the *numeric backprop* of :mod:`symgrad.backprop`, and
+``net.compile(jit=False)``), the *numeric backprop* of :mod:`symgrad.crosscheck.backprop`, and
 *finite differences* of the loss. A fourth column, ``grad=``, is anyone's own gradient
 code, checked against the others. Every column is compared with the numeric backprop,
 which is exact up to rounding and shares no code with the symbolic path.
@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import functions as fn
+from ..errors import ShapeError, SpecError, SymgradError
+from ..model import functions as fn
 from .backprop import as_arrays, forward, numeric_loss
-from .errors import ShapeError, SpecError, SymgradError
 from .finite_diff import central_difference, directional_derivative
 
 __all__ = ["CheckReport", "CheckRow", "DirectionalRow", "check", "check_spec"]
@@ -484,7 +484,7 @@ def check(
 
 
 def check_spec(spec, **overrides) -> CheckReport:
-    """Check the network of a loaded spec file (:func:`symgrad.spec.load_spec`).
+    """Check the network of a loaded spec file (:func:`symgrad.model.spec.load_spec`).
 
     The spec's ``[check]`` table holds :func:`check`'s keyword arguments (``points = 5``,
     ``seed = 0``, ``rtol = 1e-9``...), a key check does not know being a SpecError;
@@ -492,7 +492,7 @@ def check_spec(spec, **overrides) -> CheckReport:
     is the point checked. ``symgrad check SPEC`` prints the report and exits with
     ``report.exit_code``.
 
-    >>> from symgrad.spec import spec_from_dict
+    >>> from symgrad.model.spec import spec_from_dict
     >>> spec = spec_from_dict({"network": {"expr": "(x1*x2 - 3)**2 + 1", "params": "x1 x2"},
     ...                        "check": {"points": 2, "seed": 0}})
     >>> rep = check_spec(spec)

@@ -1,6 +1,6 @@
 """``GradFn``: a network's compiled loss and gradient, with its inputs checked.
 
-A ``GradFn`` wraps one generated module (``symgrad.codegen``). Everything a caller
+A ``GradFn`` wraps one generated module (``symgrad.compile.codegen``). Everything a caller
 can get wrong — a wrong length or shape, a list instead of an array, integers,
 strings, complex numbers, a NaN parameter — is caught here, in Python, and
 reported as a :class:`~symgrad.errors.SymgradError` that names the argument and
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ShapeError, SymgradError
+from ..errors import ShapeError, SymgradError
 
 __all__ = ["GradFn"]
 

@@ -7,7 +7,7 @@ term reads (f̂1 − f1) as a hand derivation writes it, and products print in c
 order: the adjoint coming down from the loss first, then the local factor.
 
 >>> import sympy
->>> from symgrad.network import real_symbol
+>>> from symgrad.model.network import real_symbol
 >>> symbol_latex(real_symbol("fhat1")), symbol_latex(real_symbol("W1_2_3"))
 ('\\\\hat{f}_{1}', 'w^{(1)}_{23}')
 """
@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from . import functions as fn
+from .. import hooks
+from ..errors import SymgradError
+from ..model import functions as fn
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .derive import ChainPath, Derivative
+    from ..derive.derivative import Derivative
+    from ..derive.sweep import ChainPath
 
 __all__ = ["derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
 
@@ -81,7 +84,7 @@ def symbol_latex(symbol: sympy.Symbol) -> str:
 def partial_latex(of: sympy.Symbol, wrt: sympy.Symbol) -> str:
     """The partial derivative ∂of/∂wrt, as the left-hand side of a derivation.
 
-    >>> from symgrad.network import real_symbol
+    >>> from symgrad.model.network import real_symbol
     >>> partial_latex(real_symbol("Loss"), real_symbol("w7"))
     '\\\\frac{\\\\partial Loss}{\\\\partial w_{7}}'
     """
@@ -156,7 +159,7 @@ _PRINTER = SymgradLatexPrinter()
 def expr_latex(expr: sympy.Expr) -> str:
     """LaTeX of any expression with symgrad's names and order.
 
-    >>> from symgrad.network import real_symbol
+    >>> from symgrad.model.network import real_symbol
     >>> fhat1, f1 = real_symbol("fhat1"), real_symbol("f1")
     >>> expr_latex(fhat1 - f1)
     '\\\\hat{f}_{1} - f_{1}'
@@ -224,6 +227,7 @@ def _coarse(path: "ChainPath", network) -> list[tuple[sympy.Symbol, sympy.Symbol
     return list(zip(keep, keep[1:]))
 
 
+@hooks.provides
 def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
     """LaTeX of a derivative: ``factored``, ``expanded``, or ``chain`` (a multi-line derivation).
 
@@ -238,8 +242,6 @@ def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
         return expr_latex(derivative.expanded)
     if form == "chain":
         return _chain_lines(derivative)
-    from .errors import SymgradError
-
     raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded' or 'chain')", token=str(form))
 
 

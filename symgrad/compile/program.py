@@ -15,7 +15,7 @@ depend on), not added: a store compiles in about half the time of a load-add-sto
 in numba, which matters with thousands of parameters; the batched loop adds each
 sample's gradient into its accumulator itself.
 
-Before all that the network goes through :func:`symgrad.stable.stabilize`, so that
+Before all that the network goes through :func:`symgrad.compile.stable.stabilize`, so that
 the program differentiates the stable form of a log-sigmoid or a log-softmax.
 
 A *value program* is the forward steps alone (for the loss without gradient).
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy.printing.str import StrPrinter
 
-from .network import Network
+from ..model.network import Network
 from .stable import stabilize
 
 __all__ = ["Assign", "GradientEntry", "Layout", "Part", "Program", "compile_cost", "gradient_program", "split", "value_program"]

@@ -1,16 +1,16 @@
 """Compiled gradients of layered (``mlp``) networks: the δ recursion as matrix products.
 
-The straight-line generator (``symgrad.codegen``) writes one statement per scalar
+The straight-line generator (``symgrad.compile.codegen``) writes one statement per scalar
 step, so its module (and numba's compile time) grows with the number of weights: a
 784-256-10 network would be hundreds of thousands of statements. A layered network
-needs none of that: its gradient is the δ recursion of ``symgrad.matrix_form``,
+needs none of that: its gradient is the δ recursion of ``symgrad.derive.matrix_form``,
 
     D⁽ᴸ⁾ = ∂L/∂U⁽ᴸ⁾,  D⁽ˡ⁻¹⁾ = D⁽ˡ⁾W⁽ˡ⁾ ⊙ f'(U⁽ˡ⁻¹⁾),  ∂L/∂W⁽ˡ⁾ = D⁽ˡ⁾ᵀX⁽ˡ⁻¹⁾,  ∂L/∂b⁽ˡ⁾ = Σ_rows D⁽ˡ⁾,
 
 with one sample per row, so a batch is a matrix product per layer. This module
 renders ``templates/layered_module.py.j2``: code unrolled over the layers (few)
 and never over the units, whose widths appear only as numbers in slices. The
-module exposes what :class:`~symgrad.gradfn.GradFn` expects (``grad_kernel``,
+module exposes what :class:`~symgrad.compile.gradfn.GradFn` expects (``grad_kernel``,
 ``value_kernel``, ``batch_kernel``, ``PARAMS``, …), so the argument checks, ``save``
 and ``source`` work unchanged. The network's scalar steps are never expanded.
 
@@ -36,11 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SymgradError
+from .._version import __version__
+from ..errors import SymgradError
+from ..model.network import LayerSpec, Network
+from ..template_loader import code_environment, template_text
+from .cache import cache_directory, key_of, load_module, write_atomically
 from .gradfn import GradFn
-from .network import LayerSpec, Network
-from .printer import NumbaPrinter
-from .template_loader import template_text
+from .printer import NumbaPrinter, dtype_name
 
 __all__ = ["LAYERED_TEMPLATE", "compile_layered", "generate_layered_source", "is_layered", "layered_module_path"]
 
@@ -67,7 +69,7 @@ def is_layered(net: Network) -> bool:
 def compile_layered(net: Network, *, jit: bool = True, dtype=np.float64, cache_dir: str | os.PathLike | None = None) -> GradFn:
     """The compiled loss and gradient of a layered network (what ``net.compile()`` returns for ``mlp``).
 
-    Same calls as every :class:`~symgrad.gradfn.GradFn`; ``jit=False`` imports the same
+    Same calls as every :class:`~symgrad.compile.gradfn.GradFn`; ``jit=False`` imports the same
     module as plain Python (NumPy matrix products: fast enough for wide networks too).
 
     >>> import tempfile, symgrad as sg
@@ -78,8 +80,6 @@ def compile_layered(net: Network, *, jit: bool = True, dtype=np.float64, cache_d
     >>> bool(abs(loss - sg.numeric_backprop(net, params, [1.0, 2.0, 3.0], [0.0, 1.0])[0]) < 1e-15)
     True
     """
-    from .codegen import _import, _write_atomically
-
     if not is_layered(net):
         raise SymgradError(
             f"network {net.name!r} is not a layered (mlp) network in layer parameter order; compile it with layered=False",
@@ -87,8 +87,8 @@ def compile_layered(net: Network, *, jit: bool = True, dtype=np.float64, cache_d
         )
     path = layered_module_path(net, dtype=dtype, cache_dir=cache_dir)
     if not path.exists():
-        _write_atomically(path, generate_layered_source(net, dtype=dtype, key=path.stem.rsplit("_", 1)[-1]))
-    return GradFn(_import(path, jit=bool(jit)), path=path, jit=bool(jit))
+        write_atomically(path, generate_layered_source(net, dtype=dtype, key=key_of(path)))
+    return GradFn(load_module(path, jit=bool(jit)), path=path, jit=bool(jit))
 
 
 def layered_module_path(net: Network, *, dtype=np.float64, cache_dir=None) -> Path:
@@ -102,24 +102,20 @@ def layered_module_path(net: Network, *, dtype=np.float64, cache_dir=None) -> Pa
     >>> a.parent == Path("/c"), a.name == b.name, a.name.startswith("symgrad_layered_")
     (True, False, True)
     """
-    import symgrad
-
-    from .codegen import _dtype_name, cache_directory
-
     spec = net.layers
-    dtype_name = _dtype_name(dtype)
+    dtype = dtype_name(dtype)
     h = hashlib.sha256()
     for item in (
         repr((spec.sizes, spec.activations, spec.loss, spec.bias)),
         net.name,
-        symgrad.__version__,
+        __version__,
         _generator_digest(),
-        dtype_name,
+        dtype,
     ):
         h.update(item.encode())
         h.update(b"\0")
     stem = re.sub(r"\W+", "_", "-".join(map(str, spec.sizes)) + "_" + spec.loss).strip("_")[:40]
-    return cache_directory(cache_dir) / f"symgrad_layered_{stem}_{dtype_name}_{h.hexdigest()[:20]}.py"
+    return cache_directory(cache_dir) / f"symgrad_layered_{stem}_{dtype}_{h.hexdigest()[:20]}.py"
 
 
 @lru_cache(maxsize=1)
@@ -127,7 +123,7 @@ def _generator_digest() -> str:
     """A hash of the template and of this module: a changed generator never reuses old files."""
 
     h = hashlib.sha256(template_text(LAYERED_TEMPLATE).encode())
-    for name in ("layered_codegen.py", "printer.py"):
+    for name in ("layered_codegen.py", "printer.py", "cache.py"):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()
 
@@ -145,12 +141,8 @@ def generate_layered_source(net: Network, *, dtype=np.float64, key: str = "") ->
     >>> print([line.strip() for line in small.splitlines() if "U1 = " in line][0])
     U1 = np.dot(X0, W1.T) + b1
     """
-    import symgrad
-
-    from .codegen import _dtype_name, _environment
-
     spec = net.layers
-    dtype_name = _dtype_name(dtype)
+    dtype = dtype_name(dtype)
     acts, loss = spec.activations, spec.loss
     # The softmax output with a cross-entropy is computed fused (logsumexp(u)·Σy − Σ y·u), never as log(softmax).
     fused = loss == "softmax_cross_entropy" or (loss == "cross_entropy" and acts[-1] == "softmax")
@@ -166,9 +158,9 @@ def generate_layered_source(net: Network, *, dtype=np.float64, key: str = "") ->
     helpers = _helpers(acts, loss, fused)
     context = {
         "network_name": net.name,
-        "version": symgrad.__version__,
+        "version": __version__,
         "key": key,
-        "dtype": dtype_name,
+        "dtype": dtype,
         "sizes": list(spec.sizes),
         "activations": list(acts),
         "loss": loss,
@@ -178,9 +170,9 @@ def generate_layered_source(net: Network, *, dtype=np.float64, key: str = "") ->
         "fused": fused,
         "output_kind": acts[-1],
         "helpers": sorted(helpers),
-        "lit": NumbaPrinter({}, dtype_name).literal,
+        "lit": NumbaPrinter({}, dtype).literal,
     }
-    return _environment().get_template(LAYERED_TEMPLATE).render(context)
+    return code_environment().get_template(LAYERED_TEMPLATE).render(context)
 
 
 def _helpers(acts, loss: str, fused: bool) -> set[str]:

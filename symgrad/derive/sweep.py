@@ -28,15 +28,16 @@ from typing import TYPE_CHECKING
 import sympy
 from sympy.core.parameters import distribute
 
-from .canonical import product as canonical_product
-from .errors import SymgradError
-from .functions import logsumexp
-from .progress import progress
+from .. import hooks
+from ..errors import SymgradError
+from ..model.canonical import product as canonical_product
+from ..model.functions import logsumexp
+from ..progress import progress
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .network import Network
+    from ..model.network import Network
 
-__all__ = ["ChainPath", "Derivative", "Gradients", "LocalFactor", "Sweep", "local_partials", "reverse_sweep"]
+__all__ = ["ChainPath", "LocalFactor", "Sweep", "local_partials", "reverse_sweep"]
 
 #: Above this many chain-rule paths, listing them is refused (they grow as the product of the widths).
 MAX_PATHS = 10_000
@@ -218,6 +219,7 @@ class Sweep:
         return tuple(out)
 
 
+@hooks.provides
 def reverse_sweep(network: "Network") -> Sweep:
     """Run the symbolic reverse sweep over ``network`` (done once per network and cached).
 
@@ -228,96 +230,3 @@ def reverse_sweep(network: "Network") -> Sweep:
     """
     with distribute(False):  # keep 2·(h − y), as written by hand, rather than 2h − 2y
         return Sweep(network)
-
-
-# --------------------------------------------------------------------------- public results
-
-
-class Derivative:
-    """∂Loss/∂``param`` of one network.
-
-    ``factored`` is written in the network's named intermediates, the way a hand
-    derivation writes it; ``expanded`` substitutes them (parameters, inputs and targets
-    only; built on first use); ``paths`` lists the chain-rule routes.
-
-    >>> from symgrad import Network
-    >>> net = Network.from_equations("h = w1*x; L = (h - y)**2/2", params="w1", inputs="x", targets="y")
-    >>> d = net.grad("w1")
-    >>> d.factored, d.expanded
-    (x*(h - y), x*(w1*x - y))
-    >>> d.latex()  # in chain order: the error term first, then the local factor
-    '\\\\left(h - y\\\\right) \\\\cdot x'
-    """
-
-    def __init__(self, network: "Network", param: sympy.Symbol, sweep: Sweep):
-        self.network = network
-        self.param = param
-        self._sweep = sweep
-
-    @property
-    def sweep(self) -> Sweep:
-        """The network's reverse sweep this derivative comes from (edges, consumers, adjoints)."""
-        return self._sweep
-
-    @property
-    def factored(self) -> sympy.Expr:
-        return self._sweep.factored[self.param]
-
-    @cached_property
-    def expanded(self) -> sympy.Expr:
-        return self.factored.xreplace(self.network.substituted)
-
-    @property
-    def in_adjoints(self) -> sympy.Expr:
-        """The derivative in adjoint symbols (``bar_u1``…), as the generated code computes it."""
-        return self._sweep.gradient_program[self.param]
-
-    @cached_property
-    def paths(self) -> tuple[ChainPath, ...]:
-        return self._sweep.paths(self.param)
-
-    def latex(self, form: str = "factored") -> str:
-        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (seed 002's
-        multi-line derivation)."""
-        from .latex import derivative_latex
-
-        return derivative_latex(self, form)
-
-    def _repr_latex_(self) -> str:
-        from .latex import derivative_latex, partial_latex
-
-        return f"$${partial_latex(self.network.loss, self.param)} = {derivative_latex(self, 'factored')}$$"
-
-    def __repr__(self) -> str:
-        return f"<Derivative d{self.network.loss.name}/d{self.param.name} = {self.factored}>"
-
-
-class Gradients(Sequence):
-    """All parameters' derivatives in ``net.params`` order; index by position or name.
-
-    >>> from symgrad import Network
-    >>> g = Network.from_expr("a*b + a", params="a b").gradients()
-    >>> [d.factored for d in g], g["b"].factored
-    ([b + 1, a], a)
-    """
-
-    def __init__(self, network: "Network", sweep: Sweep):
-        self.network = network
-        self.sweep = sweep
-        self._items = tuple(Derivative(network, p, sweep) for p in network.params)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __getitem__(self, key):
-        if isinstance(key, (int, slice)):
-            return self._items[key]
-        p = self.network.parameter(key)
-        return self._items[self.network.params.index(p)]
-
-    @property
-    def factored(self) -> list[sympy.Expr]:
-        return [d.factored for d in self._items]
-
-    def __repr__(self) -> str:
-        return f"<Gradients of {self.network.name!r}: {len(self)} parameters>"

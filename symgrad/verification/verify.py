@@ -15,11 +15,11 @@ Deciding is done in two stages, cheapest first:
    runs out. ``method`` is ``"symbolic"`` when the proof finished, ``"numeric"`` when
    only the random points agreed.
 
-A refuted claim is diagnosed by :mod:`symgrad.diagnose`, and every verdict shows the
+A refuted claim is diagnosed by :mod:`symgrad.verification.diagnose`, and every verdict shows the
 correct factored derivative.
 
 >>> import symgrad as sg
->>> from symgrad.verify import verify
+>>> from symgrad.verification.verify import verify
 >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
 >>> v = verify(net, "x1", r"2x_2(x_1 x_2 - 3)")
 >>> v.ok, v.method, v.exit_code
@@ -42,14 +42,14 @@ from typing import TYPE_CHECKING, Mapping
 import mpmath
 import sympy
 
-from . import functions as fn
+from ..errors import ParseError, SymgradError, UnknownSymbolError
+from ..model import functions as fn
+from ..present.latex import expr_latex, partial_latex
 from .diagnose import diagnose
-from .errors import ParseError, SymgradError, UnknownSymbolError
-from .latex import expr_latex, partial_latex
 from .latex_reader import read_claim, read_latex
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .network import Network
+    from ..model.network import Network
 
 __all__ = ["Counterexample", "Verdict", "verify", "verify_value"]
 
@@ -88,7 +88,7 @@ class Verdict:
     ``"numeric"`` (agreed at the sample points, or a value compared at one point);
     a refuted claim has a ``counterexample``, a plain-words ``diagnosis`` ending in the
     correct factored form, and ``mistake``, the kind of mistake found (see
-    :data:`symgrad.diagnose.MISTAKES`; None when no single mistake explains it). A
+    :data:`symgrad.verification.diagnose.MISTAKES`; None when no single mistake explains it). A
     derivation ``A = B = C`` has one verdict per line in ``lines``. ``exit_code`` is
     what ``symgrad verify`` exits with: 0 holds, 1 refuted.
     """
@@ -469,7 +469,7 @@ def verify(
     cannot be read.
 
     >>> import symgrad as sg
-    >>> from symgrad.verify import verify
+    >>> from symgrad.verification.verify import verify
     >>> net = sg.Network.from_equations("u = w*x + b; o = g(u); L = (o - y)**2/2",
     ...                                 params="w b", inputs="x", targets="y", functions={"g": "sigmoid"})
     >>> v = verify(net, "w", r"(o - y)\, g(u)\, x")
@@ -609,7 +609,7 @@ def verify_value(net: "Network", param, claimed, at: Mapping, *, rel_tol: float 
     5·10⁻⁷), or within ``rel_tol`` when that is given.
 
     >>> import symgrad as sg
-    >>> from symgrad.verify import verify_value
+    >>> from symgrad.verification.verify import verify_value
     >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
     >>> v = verify_value(net, "x1", -1.995136, at={"x1": 1.04, "x2": 1.04})
     >>> v.ok, v.counterexample.true, v.mistake

@@ -32,7 +32,20 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 import sympy
-from sympy import HadamardPower, HadamardProduct, Identity, Lambda, MatAdd, MatMul, MatPow, MatrixExpr, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
+from sympy import (
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    Lambda,
+    MatAdd,
+    MatMul,
+    MatPow,
+    MatrixExpr,
+    MatrixSymbol,
+    OneMatrix,
+    Transpose,
+    ZeroMatrix,
+)
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 

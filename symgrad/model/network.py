@@ -33,9 +33,8 @@ from typing import Iterable, Mapping, Sequence
 import sympy
 from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rationalize
 
-from . import functions as fn
-from .canonical import product as canonical_product
-from .errors import (
+from .. import hooks
+from ..errors import (
     CycleError,
     LossError,
     ParseError,
@@ -44,6 +43,8 @@ from .errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
+from . import functions as fn
+from .canonical import product as canonical_product
 
 __all__ = ["Network", "Step", "LayerSpec", "mlp", "real_symbol"]
 
@@ -693,40 +694,27 @@ class Network:
         h.update(repr(kinds).encode())
         return h.hexdigest()
 
-    # -- derivatives (later stages, imported lazily to keep the pipeline one-way) --
+    # -- later stages, reached through symgrad.hooks so that imports flow one way --
 
     @cached_property
     def _sweep(self):
-        from .derive import reverse_sweep
-
-        return reverse_sweep(self)
+        return hooks.reverse_sweep(self)
 
     def grad(self, name: str | sympy.Symbol):
-        """The :class:`~symgrad.derive.Derivative` of the loss with respect to one parameter."""
-        from .derive import Derivative
-
-        p = self.parameter(name)
-        return Derivative(self, p, self._sweep)
+        """The :class:`~symgrad.Derivative` of the loss with respect to one parameter."""
+        return hooks.derivative(self, self.parameter(name), self._sweep)
 
     def gradients(self):
-        """Every parameter's derivative, in ``net.params`` order (:class:`~symgrad.derive.Gradients`)."""
-        from .derive import Gradients
-
-        return Gradients(self, self._sweep)
+        """Every parameter's derivative, in ``net.params`` order (:class:`~symgrad.Gradients`)."""
+        return hooks.gradients(self, self._sweep)
 
     def compile(self, **options):
-        """A compiled gradient function (``symgrad.codegen``)."""
-        try:
-            from .codegen import compile_network
-        except ImportError as exc:  # pragma: no cover - until the codegen stage lands
-            raise SymgradError(f"compiled gradients are not available: {exc}") from None
-        return compile_network(self, **options)
+        """The compiled loss and gradient (a :class:`~symgrad.GradFn`; options as :func:`symgrad.compile_network`)."""
+        return hooks.compile_network(self, **options)
 
     def matrix_form(self):
-        """The layer-level (δ-recursion) gradient formulas of a layered network (``symgrad.matrix_form``)."""
-        from .matrix_form import matrix_form
-
-        return matrix_form(self)
+        """The layer-level (δ-recursion) gradient formulas of a layered network (:class:`~symgrad.MatrixForm`)."""
+        return hooks.matrix_form(self)
 
     def __repr__(self) -> str:
         n_steps = len(self._steps) if self._steps is not None else "unexpanded"

@@ -16,7 +16,7 @@ that no expression reaches numba half-supported. What it emits:
   ``_logsumexp<n>``); :attr:`NumbaPrinter.helpers` records which are needed.
 
 >>> import sympy
->>> from symgrad.functions import sigmoid
+>>> from symgrad.model.functions import sigmoid
 >>> u, y = sympy.symbols("u y", real=True)
 >>> printer = NumbaPrinter({u: "u", y: "y"})
 >>> printer.doprint((sigmoid(u) - y)**2 / 2)
@@ -37,13 +37,28 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from .errors import SymgradError
-from .functions import kind_of
+from ..errors import SymgradError
+from ..model.functions import kind_of
 
-__all__ = ["NumbaPrinter", "Identifiers", "SUPPORTED_DTYPES"]
+__all__ = ["NumbaPrinter", "Identifiers", "SUPPORTED_DTYPES", "dtype_name"]
 
 #: The dtypes code can be generated for, by name.
 SUPPORTED_DTYPES = ("float64", "float32")
+
+def dtype_name(dtype) -> str:
+    """The name of a supported dtype (``"float64"`` or ``"float32"``); anything else is an error.
+
+    >>> dtype_name(np.float32)
+    'float32'
+    """
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in SUPPORTED_DTYPES:
+        raise SymgradError(f"dtype must be np.float64 or np.float32, got {dtype!r}", token=str(dtype))
+    return name
+
 
 # sympy functions printed as a NumPy call of the same meaning (kinds come first, see _print_kind).
 _NUMPY_FUNCTIONS: dict[type, str] = {

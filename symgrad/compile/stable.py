@@ -16,7 +16,7 @@ where ``o`` is a step ``o = σ(u)``):
 * ``log e^z         → z``              (log of a softmax output ``e^(u_k − lse)``)
 
 The one-function stable forms (σ from e^(−|u|), softplus, log-sum-exp shifted by
-its maximum) are the printer's job (``symgrad.printer``), not this module's.
+its maximum) are the printer's job (``symgrad.compile.printer``), not this module's.
 
 >>> from symgrad import Network
 >>> net = Network.from_equations("o = sigmoid(w*x); L = -y*log(o) - (1 - y)*log(1 - o)",
@@ -31,9 +31,9 @@ import warnings
 
 import sympy
 
-from .errors import UnusedParameterWarning
-from .functions import kind_of, softplus
-from .network import Network, Step
+from ..errors import UnusedParameterWarning
+from ..model.functions import kind_of, softplus
+from ..model.network import Network, Step
 
 __all__ = ["stabilize"]
 

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import SymgradError
+from ..crosscheck.check import check as run_check
+from ..derive.matrix_form import matrix_form
+from ..errors import SymgradError
+from ..model.network import Network
+from ..template_loader import environment
 from .latex import expr_latex, partial_latex, symbol_latex
-from .network import Network
-from .template_loader import environment
 
 __all__ = ["FORMATS", "Report", "format_for_path", "render_report", "report"]
 
@@ -65,17 +67,13 @@ def _entries(net: Network) -> list[_Entry]:
 def _matrix_latex(net: Network, convention: str) -> str | None:
     if net.layers is None:
         return None
-    try:
-        from .matrix_form import matrix_form
-    except ImportError:  # pragma: no cover - the matrix-form stage not installed
-        return None
     return matrix_form(net).latex(convention=convention)
 
 
 def render_report(net: Network, *, fmt: str = "md", check_report: Any = None, title: str | None = None, description: str = "") -> str:
     """Render the derivation report of ``net`` as ``fmt`` (``"md"``, ``"tex"`` or ``"html"``).
 
-    ``check_report`` is a :class:`~symgrad.check.CheckReport` to include (None leaves the
+    ``check_report`` is a :class:`~symgrad.crosscheck.check.CheckReport` to include (None leaves the
     check section out).
     """
     if fmt not in FORMATS:
@@ -151,11 +149,9 @@ class Report:
 def report(net: Network, *, check: bool = True, title: str | None = None, description: str = "", **check_options) -> Report:
     """Derive, check (unless ``check=False``) and write up ``net``: a :class:`Report`.
 
-    ``check_options`` go to :func:`symgrad.check`.
+    ``check_options`` go to :func:`symgrad.crosscheck.check`.
     """
     check_report = None
     if check:
-        from .check import check as run_check
-
         check_report = run_check(net, **check_options)
     return Report(net, check_report=check_report, title=title, description=description)

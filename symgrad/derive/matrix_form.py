@@ -14,7 +14,7 @@ gradient formulas; nothing is typed in:
 * the adjoint of each u⁽ˡ⁾ is kept as the symbol δ⁽ˡ⁾, so δ⁽ˡ⁾ is written in δ⁽ˡ⁺¹⁾:
   the recursion itself, δ⁽ˡ⁾ = ((W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾) ⊙ f'(u⁽ˡ⁾);
 * the output term δ⁽ᴸ⁾ = ∇ₓL ⊙ f'(u⁽ᴸ⁾) is simplified one component at a time
-  (:mod:`symgrad.hadamard`) when that cancels the derivative: a sigmoid output under
+  (:mod:`symgrad.derive.hadamard`) when that cancels the derivative: a sigmoid output under
   the binary cross-entropy gives x⁽ᴸ⁾ − y, a softmax output under the cross-entropy
   gives softmax(u⁽ᴸ⁾)·(1ᵀy) − y.
 
@@ -37,17 +37,30 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import sympy
-from sympy import HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatPow, MatrixExpr, MatrixSymbol, OneMatrix, Trace, Transpose
+from sympy import (
+    HadamardPower,
+    HadamardProduct,
+    ImmutableMatrix,
+    MatAdd,
+    MatMul,
+    MatPow,
+    MatrixExpr,
+    MatrixSymbol,
+    OneMatrix,
+    Trace,
+    Transpose,
+)
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.tensor.array.expressions.from_array_to_matrix import convert_array_to_matrix
 
-from . import functions as fn
-from .errors import ShapeError, SymgradError
-from .hadamard import D, ComponentAlgebra, apply, elementwise, matmul
-from .network import real_symbol
+from .. import hooks
+from ..errors import ShapeError, SymgradError
+from ..model import functions as fn
+from ..model.network import real_symbol
+from .hadamard import ComponentAlgebra, D, apply, elementwise, matmul
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .network import LayerSpec, Network
+    from ..model.network import LayerSpec, Network
 
 __all__ = ["CONVENTIONS", "Instance", "LayerFormulas", "MatrixForm", "matrix_form"]
 
@@ -470,9 +483,7 @@ class MatrixForm:
         >>> print(matrix_form(sg.mlp([2, 1], activation="identity")).latex().splitlines()[4])
         \\delta^{(1)} &= \\nabla_{\\mathbf{x}^{(1)}} L = \\mathbf{x}^{(1)} - \\mathbf{y} \\\\
         """
-        from .matrix_latex import formulas_latex
-
-        return formulas_latex(self.formulas(convention))
+        return hooks.formulas_latex(self.formulas(convention))
 
     def instantiate(self, convention: str = "column") -> Instance:
         """The formulas at the network's sizes in its scalar symbols (see :class:`Instance`).
@@ -573,6 +584,7 @@ def _explicit(expr: MatrixExpr, values: dict[MatrixSymbol, ImmutableMatrix]) -> 
     raise TypeError(f"cannot write {type(expr).__name__} out: {expr}")  # pragma: no cover
 
 
+@hooks.provides
 def matrix_form(network: "Network") -> MatrixForm:
     """The matrix form of a layered network's gradient (see :class:`MatrixForm`).
 

@@ -15,7 +15,7 @@ is simply the negative of the truth is called a sign error, not "every path has 
 wrong factor".
 
 >>> import symgrad as sg
->>> from symgrad.verify import verify
+>>> from symgrad.verification.verify import verify
 >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
 >>> v = verify(net, "x1", r"4 x_2 (x_1 x_2 - 3)")
 >>> v.mistake
@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Sequence
 
 import sympy
 
-from .latex import expr_latex, name_latex
+from ..present.latex import expr_latex, name_latex
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .derive import ChainPath, Derivative
+    from ..derive.sweep import ChainPath, Derivative
 
 __all__ = ["Finding", "MISTAKES", "diagnose"]
 

@@ -1,9 +1,9 @@
 """Compiled gradients: network → straight-line program → Python module → numba.
 
 ``compile_network`` (what ``net.compile()`` calls) takes the derived gradients as a
-straight-line program (``symgrad.program``: forward steps, adjoint steps, one
+straight-line program (``symgrad.compile.program``: forward steps, adjoint steps, one
 gradient entry per parameter, common subexpressions shared), prints each expression
-with a nopython-safe sympy printer (``symgrad.printer``), renders a whole module
+with a nopython-safe sympy printer (``symgrad.compile.printer``), renders a whole module
 from the Jinja2 template ``templates/grad_module.py.j2`` and writes it to a real
 file in the cache directory, because numba's ``cache=True`` keeps machine code
 next to a source file. The file's name carries a hash of the program, the symgrad
@@ -28,31 +28,38 @@ length); values cross parts through a small work vector.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import re
-import sys
-import tempfile
 import textwrap
 from functools import lru_cache
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import sympy
 
-from .errors import SymgradError
-from .functions import kind_of
+from .. import hooks
+from .._version import __version__
+from ..errors import SymgradError
+from ..model.functions import kind_of
+from ..model.network import Network
+from ..template_loader import code_environment, template_text
+from .cache import cache_directory, key_of, load_module, write_atomically
 from .gradfn import GradFn
-from .network import Network
-from .printer import SUPPORTED_DTYPES, Identifiers, NumbaPrinter
-from .program import GradientEntry, Layout, Program, gradient_program, split, value_program
-from .template_loader import environment, template_text
+from .layered_codegen import compile_layered, is_layered
+from .printer import Identifiers, NumbaPrinter, dtype_name
+from .program import (
+    GradientEntry,
+    Layout,
+    Program,
+    gradient_program,
+    split,
+    value_program,
+)
 
 __all__ = ["DEFAULT_PART_OPS", "cache_directory", "compile_network", "generate_source", "module_path"]
 
 #: The most a jitted function holds before a program is cut into parts, in units of
-#: :func:`symgrad.program.compile_cost` (operations, assignments, stores, array reads).
+#: :func:`symgrad.compile.program.compile_cost` (operations, assignments, stores, array reads).
 #: numba's compile time per unit grows with the function (about u**1.35 here), and each
 #: part costs its own reloads and call. Cold compiles of the single-sample gradient,
 #: CPU seconds (numba 0.68, this project's 2-core machine): mlp 16-16-2 (2,076 units)
@@ -78,9 +85,13 @@ _SECTION_TITLES = {
 _MAX_LISTED_STEPS = 40
 
 # The modules whose code shapes a generated module: a change in any of them must not reuse old files.
-_SOURCE_FILES = ("codegen.py", "program.py", "printer.py", "stable.py", "derive.py", "canonical.py", "functions.py", "network.py")
+_SOURCE_FILES = (
+    "compile/codegen.py", "compile/program.py", "compile/printer.py", "compile/stable.py", "compile/cache.py",
+    "derive/sweep.py", "model/canonical.py", "model/functions.py", "model/network.py",
+)
 
 
+@hooks.provides
 def compile_network(
     net: Network,
     *,
@@ -99,7 +110,7 @@ def compile_network(
     function (default :data:`DEFAULT_PART_OPS`; 0 never splits).
 
     A layered network (:func:`symgrad.mlp`) with more than :data:`LAYERED_MIN_PARAMS`
-    parameters compiles to matrix products instead (:mod:`symgrad.layered_codegen`: the
+    parameters compiles to matrix products instead (:mod:`symgrad.compile.layered_codegen`: the
     code does not grow with the layer widths and its steps are never expanded);
     ``layered=False`` forces the straight-line code, ``layered=True`` the matrix code
     (an error for other networks). Giving
@@ -122,32 +133,15 @@ def compile_network(
     if not isinstance(net, Network):
         raise SymgradError(f"compile_network needs a symgrad Network, got {type(net).__name__}")
     if layered or (layered is None and part_ops is None and len(net.params) > LAYERED_MIN_PARAMS):
-        from .layered_codegen import compile_layered, is_layered
-
         if layered or is_layered(net):
             return compile_layered(net, jit=jit, dtype=dtype, cache_dir=cache_dir)
     path = module_path(net, dtype=dtype, cache_dir=cache_dir, part_ops=part_ops)
     if not path.exists():
-        _write_atomically(path, generate_source(net, dtype=dtype, part_ops=part_ops, key=_key_of(path)))
-    return GradFn(_import(path, jit=bool(jit)), path=path, jit=bool(jit))
+        write_atomically(path, generate_source(net, dtype=dtype, part_ops=part_ops, key=key_of(path)))
+    return GradFn(load_module(path, jit=bool(jit)), path=path, jit=bool(jit))
 
 
 # --------------------------------------------------------------------------- the cache
-
-
-def cache_directory(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where generated modules go: ``cache_dir``, ``$SYMGRAD_CACHE_DIR``, or a per-user cache.
-
-    >>> import os
-    >>> cache_directory("/tmp/sg-doc") == Path("/tmp/sg-doc")
-    True
-    """
-    if cache_dir is None:
-        cache_dir = os.environ.get("SYMGRAD_CACHE_DIR") or None
-    if cache_dir is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        cache_dir = os.path.join(base, "symgrad")
-    return Path(cache_dir)
 
 
 def module_path(net: Network, *, dtype=np.float64, cache_dir=None, part_ops: int | None = None) -> Path:
@@ -163,26 +157,20 @@ def module_path(net: Network, *, dtype=np.float64, cache_dir=None, part_ops: int
     >>> module_path(a, cache_dir="/c").name == module_path(b, cache_dir="/c").name
     False
     """
-    import symgrad
-
-    dtype_name = _dtype_name(dtype)
+    dtype = dtype_name(dtype)
     h = hashlib.sha256()
     for item in (
         net.fingerprint,
         _function_kinds(net),
-        symgrad.__version__,
+        __version__,
         _generator_digest(),
-        dtype_name,
+        dtype,
         str(_part_ops(part_ops)),
     ):
         h.update(item.encode())
         h.update(b"\0")
     stem = re.sub(r"\W+", "_", net.name).strip("_")[:40] or "network"
-    return cache_directory(cache_dir) / f"symgrad_{stem}_{dtype_name}_{h.hexdigest()[:20]}.py"
-
-
-def _key_of(path: Path) -> str:
-    return path.stem.rsplit("_", 1)[-1]
+    return cache_directory(cache_dir) / f"symgrad_{stem}_{dtype}_{h.hexdigest()[:20]}.py"
 
 
 def _function_kinds(net: Network) -> str:
@@ -199,64 +187,12 @@ def _function_kinds(net: Network) -> str:
 def _generator_digest() -> str:
     """A hash of the template and of the modules that shape the generated code."""
     h = hashlib.sha256(template_text(TEMPLATE).encode())
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent  # the symgrad package
     for name in _SOURCE_FILES:
         path = here / name
         if path.exists():
             h.update(path.read_bytes())
     return h.hexdigest()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file, so that a concurrent process never imports half a file.
-
-    The file is linked into place only if it is still missing: when two processes
-    generate the same module, the second must not replace the first's file, whose
-    modification time numba's cache index already recorded.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".py")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process wrote the same module first
-        except OSError:  # a file system without hard links
-            if not path.exists():
-                os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:
-        raise SymgradError(
-            f"cannot write the generated module to {path.parent}: {exc.strerror or exc}; "
-            "set SYMGRAD_CACHE_DIR or pass cache_dir= to a writable directory",
-            token=str(path.parent),
-        ) from None
-
-
-def _import(path: Path, *, jit: bool):
-    """Import the module at ``path``; with ``jit=False`` as plain Python (the template reads
-    ``_SYMGRAD_JIT`` before it would import numba)."""
-    name = path.stem if jit else f"{path.stem}_nojit"
-    loaded = sys.modules.get(name)
-    if loaded is not None and getattr(loaded, "__file__", None) == str(path):
-        return loaded
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    module._SYMGRAD_JIT = jit
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except ImportError as exc:
-        del sys.modules[name]
-        raise SymgradError(f"cannot load the generated module {path.name}: {exc} (jit=False needs no numba)") from None
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 
 
 # --------------------------------------------------------------------------- generation
@@ -281,15 +217,13 @@ def generate_source(net: Network, *, dtype=np.float64, part_ops: int | None = No
         g[0] = _t1*x2
         g[1] = _t1*x1
     """
-    import symgrad
-
-    dtype_name = _dtype_name(dtype)
+    dtype = dtype_name(dtype)
     limit = _part_ops(part_ops)
     leaves = Identifiers()
     names: dict[sympy.Symbol, str] = {}
     for s in net.params + net.inputs + net.targets:
         names[s] = leaves.take(s.name)
-    printer = NumbaPrinter(names, dtype_name)
+    printer = NumbaPrinter(names, dtype)
 
     sample_args = ["p"] + (["x"] if net.inputs else []) + (["y"] if net.targets else [])
     value = value_program(net)
@@ -306,9 +240,9 @@ def generate_source(net: Network, *, dtype=np.float64, part_ops: int | None = No
     batch_args = ([("X", "N_INPUTS")] if net.inputs else []) + ([("Y", "N_TARGETS")] if net.targets else [])
     context = {
         "network_name": net.name,
-        "version": symgrad.__version__,
+        "version": __version__,
         "key": key,
-        "dtype": dtype_name,
+        "dtype": dtype,
         "params": [s.name for s in net.params],
         "inputs": [s.name for s in net.inputs],
         "targets": [s.name for s in net.targets],
@@ -323,7 +257,7 @@ def generate_source(net: Network, *, dtype=np.float64, part_ops: int | None = No
         "section_titles": _SECTION_TITLES,
         "lit": printer.literal,
     }
-    return _environment().get_template(TEMPLATE).render(context)
+    return code_environment().get_template(TEMPLATE).render(context)
 
 
 def _routine(name, program: Program, layout: Layout, args, names, leaves: Identifiers, printer, doc, driver) -> dict:
@@ -391,27 +325,6 @@ def _part_ops(part_ops: int | None) -> int | None:
     return part_ops or None
 
 
-def _dtype_name(dtype) -> str:
-    try:
-        name = np.dtype(dtype).name
-    except TypeError:
-        name = None
-    if name not in SUPPORTED_DTYPES:
-        raise SymgradError(f"dtype must be np.float64 or np.float32, got {dtype!r}", token=str(dtype))
-    return name
-
-
 # --------------------------------------------------------------------------- templates
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    env = environment()
-    env.filters["docstring"] = _docstring_text
-    env.filters["pyrepr"] = lambda value: repr(tuple(value) if isinstance(value, list) else value)
-    return env
-
-
-def _docstring_text(text) -> str:
-    """User text (a network's name, its steps) made safe inside a triple-quoted docstring."""
-    return str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')

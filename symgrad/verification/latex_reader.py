@@ -57,12 +57,12 @@ from typing import TYPE_CHECKING, Mapping
 import sympy
 from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rationalize
 
-from . import functions as fn
-from .errors import ParseError, SymgradError, UnknownSymbolError
-from .latex import name_latex
+from ..errors import ParseError, SymgradError, UnknownSymbolError
+from ..model import functions as fn
+from ..present.latex import name_latex
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .network import Network
+    from ..model.network import Network
 
 __all__ = ["Claim", "read_claim", "read_latex", "read_python", "read_sympy"]
 

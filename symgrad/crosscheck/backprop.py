@@ -26,8 +26,8 @@ import math
 import numpy as np
 import sympy
 
-from . import functions as fn
-from .errors import ShapeError, SymgradError
+from ..errors import ShapeError, SymgradError
+from ..model import functions as fn
 
 __all__ = ["as_arrays", "forward", "numeric_backprop", "numeric_backprop_batch", "numeric_loss"]
 

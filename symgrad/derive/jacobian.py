@@ -33,9 +33,14 @@ from typing import Iterable, Mapping
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from . import functions as fn
-from .errors import ParseError, SymgradError, UnknownSymbolError, UnusedParameterWarning
-from .network import Network
+from ..errors import (
+    ParseError,
+    SymgradError,
+    UnknownSymbolError,
+    UnusedParameterWarning,
+)
+from ..model import functions as fn
+from ..model.network import Network
 
 __all__ = ["jacobian"]
 

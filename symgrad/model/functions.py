@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 import sympy
 
-from .errors import UnknownSymbolError
+from ..errors import UnknownSymbolError
 
 __all__ = [
     "ACTIVATIONS",

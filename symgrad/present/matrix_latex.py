@@ -7,7 +7,7 @@ the row one), and f'(\\mathbf{u}^{(l)}) the element-wise derivative of layer l's
 activation, spelled out at the end of the block.
 
 >>> import symgrad as sg
->>> from symgrad.matrix_form import matrix_form
+>>> from symgrad.derive.matrix_form import matrix_form
 >>> text = formulas_latex(matrix_form(sg.mlp([3, 4, 2])).formulas("row"))
 >>> print(text.splitlines()[7])
 \\delta^{(1)} &= \\left(\\delta^{(2)} \\left(W^{(2)}\\right)^{T}\\right) \\odot f'(\\mathbf{u}^{(1)}) \\\\
@@ -18,14 +18,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 import sympy
-from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatPow, MatrixExpr, MatrixSymbol, OneMatrix, Transpose
+from sympy import (
+    HadamardPower,
+    HadamardProduct,
+    MatAdd,
+    MatMul,
+    MatPow,
+    MatrixExpr,
+    MatrixSymbol,
+    OneMatrix,
+    Transpose,
+)
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .hadamard import D, ComponentAlgebra
+from .. import hooks
+from ..derive.hadamard import ComponentAlgebra, D
 from .latex import SymgradLatexPrinter, name_latex
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .matrix_form import LayerFormulas
+    from ..derive.matrix_form import LayerFormulas
 
 __all__ = ["MatrixLatexPrinter", "formulas_latex"]
 
@@ -224,6 +235,7 @@ def _names(F: "LayerFormulas") -> dict[MatrixSymbol, str]:
     return names
 
 
+@hooks.provides
 def formulas_latex(F: "LayerFormulas") -> str:
     """One ``aligned`` block: the layer equations and the loss, the δ recursion, the
     gradients, then each f'(\\mathbf{u}^{(l)}) spelled out element-wise."""

@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import ShapeError, SpecError, SymgradError
+from ..errors import ShapeError, SpecError, SymgradError
 from .network import Network, mlp
 
 if sys.version_info >= (3, 11):
