@@ -13,7 +13,11 @@ from .compile.codegen import compile_network
 from .compile.gradfn import GradFn
 from .crosscheck.backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
 from .crosscheck.check import CheckReport, CheckRow, check, check_spec
-from .crosscheck.finite_diff import central_difference, directional_derivative, fd_gradient
+from .crosscheck.finite_diff import (
+    central_difference,
+    directional_derivative,
+    fd_gradient,
+)
 from .derive.derivative import Derivative, Gradients
 from .derive.jacobian import jacobian
 from .derive.matrix_form import MatrixForm
@@ -28,7 +32,9 @@ from .errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
-from .model.network import LayerSpec, Network, Step, mlp
+from .model.layers import LayerSpec, mlp
+from .model.network import Network
+from .model.step import Step
 from .present import display as _display  # noqa: F401  (provides the notebook displays)
 from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())

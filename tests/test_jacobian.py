@@ -19,7 +19,7 @@ from conftest import assert_close_hp, evaluate, seed_network
 from symgrad.derive.jacobian import jacobian
 from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
 from symgrad.model.functions import sigmoid
-from symgrad.model.network import real_symbol
+from symgrad.model.names import real_symbol
 
 
 def sym(name: str) -> sympy.Symbol:

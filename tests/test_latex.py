@@ -6,11 +6,10 @@ Regenerate the golden files with ``SYMGRAD_UPDATE_GOLDEN=1 python -m pytest test
 from __future__ import annotations
 
 import pytest
-import sympy
 
 import symgrad as sg
 from conftest import check_golden
-from symgrad.model.network import real_symbol
+from symgrad.model.names import real_symbol
 from symgrad.present.latex import expr_latex, name_latex
 
 

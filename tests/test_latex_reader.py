@@ -197,7 +197,7 @@ def test_fractions_and_numbers_are_exact(net):
 
 
 def test_unicode_operators_and_greek(net):
-    w7, h1 = net.symbol("w7"), net.symbol("h1")
+    w7 = net.symbol("w7")
     assert one(net, "w_7 × h_1 − h_1 · w_7") == 0
     assert one(net, "σ(w_7)") == fn.sigmoid(w7)
 

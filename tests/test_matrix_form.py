@@ -22,7 +22,7 @@ from symgrad.derive.hadamard import D, apply
 from symgrad.derive.matrix_form import matrix_form
 from symgrad.errors import ShapeError, SymgradError
 from symgrad.model.functions import sigmoid
-from symgrad.model.network import real_symbol
+from symgrad.model.names import real_symbol
 
 LOSSES = ["mse", "cross_entropy", "softmax_cross_entropy", "mae"]
 

@@ -18,7 +18,7 @@ from symgrad.errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
-from symgrad.model.network import real_symbol
+from symgrad.model.names import real_symbol
 
 KW = SEED_002_DECLARATIONS
 

@@ -30,7 +30,8 @@ import symgrad as sg
 from symgrad.crosscheck.backprop import forward, numeric_backprop
 from symgrad.crosscheck.check import KINK_MARGIN, check
 from symgrad.model import functions as fn
-from symgrad.model.network import Step, real_symbol
+from symgrad.model.names import real_symbol
+from symgrad.model.step import Step
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], print_blob=True)
 settings.register_profile("symgrad", max_examples=200, **_COMMON)

@@ -38,7 +38,8 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import SymgradError
-from ..model.network import LayerSpec, Network
+from ..model.layers import LayerSpec
+from ..model.network import Network
 from ..template_loader import code_environment, template_text
 from .cache import cache_directory, key_of, load_module, write_atomically
 from .gradfn import GradFn

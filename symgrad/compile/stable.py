@@ -33,7 +33,8 @@ import sympy
 
 from ..errors import UnusedParameterWarning
 from ..model.functions import kind_of, softplus
-from ..model.network import Network, Step
+from ..model.network import Network
+from ..model.step import Step
 
 __all__ = ["stabilize"]
 

@@ -25,9 +25,6 @@ True
 
 from __future__ import annotations
 
-import io
-import tokenize
-import warnings
 from typing import Iterable, Mapping
 
 import sympy
@@ -37,10 +34,9 @@ from ..errors import (
     ParseError,
     SymgradError,
     UnknownSymbolError,
-    UnusedParameterWarning,
 )
-from ..model import functions as fn
-from ..model.network import Network
+from ..model.equations import function_table, names_in, parse_expression
+from ..model.names import real_symbol
 
 __all__ = ["jacobian"]
 
@@ -98,32 +94,15 @@ def _output(entry, k: int, functions) -> sympy.Expr:
     return expr
 
 
-def _names(text: str, k: int) -> set[str]:
-    try:
-        return {t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.NAME}
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise ParseError(f"output {k}: cannot read {text!r}: {exc}", token=text) from None
-
-
 def _parse(text: str, k: int, functions) -> sympy.Expr:
-    """One output read by symgrad's own safe parser (``Network.from_expr``), every name
-    in it a variable; no user text reaches ``eval``."""
+    """One output read by symgrad's own safe parser, every name in it a variable; no
+    user text reaches ``eval``."""
     if not text.strip():
         raise ParseError(f"output {k} is empty: {text!r}", token=repr(text))
-    names = _names(text, k)
-    known_functions = set(fn.FUNCTION_NAMES) | set(functions or {})
-    variables = sorted(n for n in names if n not in known_functions)
-    # from_expr wants at least one parameter; a constant output such as the dummy node 1
-    # of seed 000's f2 has none, so an unused anchor is declared (and its warning muted).
-    anchor = next(a for a in ("_anchor", "_anchor_", "_anchor__") if a not in names)
-    target = next(t for t in ("output", "output_", "output__") if t not in names)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnusedParameterWarning)
-            net = Network.from_expr(text, params=variables + [anchor], functions=functions, name=target)
-    except SymgradError as exc:
-        raise type(exc)(f"output {k} ({text!r}): {exc}", token=exc.token) from None
-    return net.step_map[net.loss]
+    where = f"output {k} ({text!r})"
+    table = function_table(functions)
+    variables = {name: real_symbol(name) for name in names_in(text) if name not in table}
+    return parse_expression(text, variables, table, where=where)
 
 
 # --------------------------------------------------------------------------- variables

@@ -56,11 +56,13 @@ from sympy.tensor.array.expressions.from_array_to_matrix import convert_array_to
 from .. import hooks
 from ..errors import ShapeError, SymgradError
 from ..model import functions as fn
-from ..model.network import real_symbol
+from ..model import names
+from ..model.names import real_symbol
 from .hadamard import ComponentAlgebra, D, apply, elementwise, matmul
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..model.network import LayerSpec, Network
+    from ..model.layers import LayerSpec
+    from ..model.network import Network
 
 __all__ = ["CONVENTIONS", "Instance", "LayerFormulas", "MatrixForm", "matrix_form"]
 
@@ -527,13 +529,13 @@ def _instantiate(F: LayerFormulas, spec: "LayerSpec") -> Instance:
         values[F.W[l]] = W if column else W.T
         if spec.bias:
             values[F.b[l]] = vector(spec.bias_symbol(l, i) for i in range(1, rows + 1))
-        values[F.u[l]] = vector(real_symbol(f"u{l}_{i}") for i in range(1, rows + 1))
+        values[F.u[l]] = vector(real_symbol(names.pre_activation_name(l, i)) for i in range(1, rows + 1))
         if F.activations[l] == "identity":  # LayerSpec.expand names no x for an identity layer
             values[F.x[l]] = values[F.u[l]]
         else:
-            values[F.x[l]] = vector(real_symbol(f"x{l}_{i}") for i in range(1, rows + 1))
+            values[F.x[l]] = vector(real_symbol(names.activation_name(l, i)) for i in range(1, rows + 1))
     if F.lse is not None:
-        values[F.lse] = ImmutableMatrix([[real_symbol(f"lse{L}")]])
+        values[F.lse] = ImmutableMatrix([[real_symbol(names.lse_name(L))]])
     delta: dict[int, ImmutableMatrix] = {}
     for l in range(L, 0, -1):  # δ⁽ˡ⁾ needs δ⁽ˡ⁺¹⁾ written out first
         delta[l] = values[F.delta[l]] = _explicit(F.delta_formulas[l], values)

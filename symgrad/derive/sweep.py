@@ -20,9 +20,7 @@ x*(1 - sigmoid(u))*(o - y)*sigmoid(u)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import sympy
@@ -32,6 +30,7 @@ from .. import hooks
 from ..errors import SymgradError
 from ..model.canonical import product as canonical_product
 from ..model.functions import logsumexp
+from ..model.names import adjoint_name
 from ..progress import progress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,7 +166,7 @@ class Sweep:
                 uses = self.consumers.get(t)
                 if not uses:
                     continue  # nothing downstream depends on it
-                self.bar[t] = sympy.Dummy(f"bar_{t.name}", real=True)
+                self.bar[t] = sympy.Dummy(adjoint_name(t.name), real=True)
                 self.adjoint_program.append((self.bar[t], sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])))
                 inline[t] = sympy.Add(*[canonical_product(inline[c], v) for c, v in uses])
             partials = local_partials(st.expr, st.expr.free_symbols & active)

@@ -30,7 +30,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import ShapeError, SpecError, SymgradError
-from .network import Network, mlp
+from .layers import mlp
+from .network import Network
 
 if sys.version_info >= (3, 11):
     import tomllib

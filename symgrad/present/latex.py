@@ -7,7 +7,7 @@ term reads (f̂1 − f1) as a hand derivation writes it, and products print in c
 order: the adjoint coming down from the loss first, then the local factor.
 
 >>> import sympy
->>> from symgrad.model.network import real_symbol
+>>> from symgrad.model.names import real_symbol
 >>> symbol_latex(real_symbol("fhat1")), symbol_latex(real_symbol("W1_2_3"))
 ('\\\\hat{f}_{1}', 'w^{(1)}_{23}')
 """
@@ -23,6 +23,7 @@ from sympy.printing.latex import LatexPrinter
 from .. import hooks
 from ..errors import SymgradError
 from ..model import functions as fn
+from ..model.names import ADJOINT_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
@@ -50,8 +51,8 @@ def name_latex(name: str) -> str:
     >>> name_latex("w10"), name_latex("b2_1"), name_latex("theta1_1_2"), name_latex("Loss")
     ('w_{10}', 'b^{(2)}_{1}', '\\\\theta^{(1)}_{12}', 'Loss')
     """
-    if name.startswith("bar_"):
-        inner = name_latex(name[4:])
+    if name.startswith(ADJOINT_PREFIX):
+        inner = name_latex(name[len(ADJOINT_PREFIX):])
         m = re.match(r"^(\\?[A-Za-z]+(?:\{[^}]*\})?)(.*)$", inner)
         return rf"\bar{{{m.group(1)}}}{m.group(2)}" if m else rf"\bar{{{inner}}}"
     m = _LAYERED_MATRIX.match(name)
@@ -84,7 +85,7 @@ def symbol_latex(symbol: sympy.Symbol) -> str:
 def partial_latex(of: sympy.Symbol, wrt: sympy.Symbol) -> str:
     """The partial derivative ∂of/∂wrt, as the left-hand side of a derivation.
 
-    >>> from symgrad.model.network import real_symbol
+    >>> from symgrad.model.names import real_symbol
     >>> partial_latex(real_symbol("Loss"), real_symbol("w7"))
     '\\\\frac{\\\\partial Loss}{\\\\partial w_{7}}'
     """
@@ -159,7 +160,7 @@ _PRINTER = SymgradLatexPrinter()
 def expr_latex(expr: sympy.Expr) -> str:
     """LaTeX of any expression with symgrad's names and order.
 
-    >>> from symgrad.model.network import real_symbol
+    >>> from symgrad.model.names import real_symbol
     >>> fhat1, f1 = real_symbol("fhat1"), real_symbol("f1")
     >>> expr_latex(fhat1 - f1)
     '\\\\hat{f}_{1} - f_{1}'

@@ -1,0 +1,21 @@
+"""``Step``: one assignment of a network's straight-line program."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+__all__ = ["Step"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One assignment ``target = expr``; ``line`` is its line in the source text, if any."""
+
+    target: sympy.Symbol
+    expr: sympy.Expr
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.target} = {self.expr}"
