@@ -17,7 +17,7 @@ import keyword
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import sympy
 from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rationalize
@@ -109,12 +109,15 @@ def parse_expression(
     *,
     where: str,
     line: int | None = None,
+    unknown: Callable[[str], str] | None = None,
 ) -> sympy.Expr:
     """``text`` read as arithmetic over ``names`` and calls of ``functions``.
 
     Every token is checked before sympy's parser sees the text: a name must be one of
     ``names`` or ``functions``; numbers, ``+ - * / ** ^``, brackets and commas are the
-    rest. ``where`` (and ``line``) say where the text came from in an error.
+    rest. ``where`` (and ``line``) say where the text came from in an error;
+    ``unknown(name)``, when given, says what an unknown name is not (the default:
+    a parameter, input, target, step or function).
 
     >>> x = real_symbol("x")
     >>> parse_expression("2*x^2 + sigmoid(x)", {"x": x}, function_table(None), where="f")
@@ -123,8 +126,12 @@ def parse_expression(
     Traceback (most recent call last):
     ...
     symgrad.errors.ParseError: f: write '2*x' for a product (no implicit multiplication)
+    >>> parse_expression("x*q", {"x": x}, {}, where="claim", unknown=lambda name: f"{name!r} is not a name of f")
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.UnknownSymbolError: claim: 'q' is not a name of f
     """
-    _check_tokens(text, names, functions, where, line)
+    _check_tokens(text, names, functions, where, line, unknown)
     # Tokens were checked already, so the namespace holds every name the text can
     # reach and the parser's globals nothing but number constructors.
     try:
@@ -143,7 +150,7 @@ def parse_expression(
     return expr
 
 
-def _check_tokens(text: str, known: Mapping[str, object], functions: Mapping[str, type], where: str, line: int | None) -> None:
+def _check_tokens(text: str, known: Mapping[str, object], functions: Mapping[str, type], where: str, line: int | None, unknown=None) -> None:
     """Reject anything but names, numbers and arithmetic before sympy sees the text."""
     try:
         tokens = [
@@ -163,11 +170,8 @@ def _check_tokens(text: str, known: Mapping[str, object], functions: Mapping[str
                 if nxt == "(":
                     raise ParseError(f"{where}: {tok.string!r} is not a function (declare it with functions={{...}})", token=tok.string, line=line)
             else:
-                raise UnknownSymbolError(
-                    f"{where}: unknown name {tok.string!r}; it is not a parameter, input, target, step or function",
-                    token=tok.string,
-                    line=line,
-                )
+                what = unknown(tok.string) if unknown else f"unknown name {tok.string!r}; it is not a parameter, input, target, step or function"
+                raise UnknownSymbolError(f"{where}: {what}", token=tok.string, line=line)
         elif tok.type == tokenize.NUMBER:
             if tok.string[-1:] in "jJ":
                 raise ParseError(f"{where}: complex number {tok.string!r}", token=tok.string, line=line)

@@ -46,7 +46,7 @@ from ..errors import ParseError, SymgradError, UnknownSymbolError
 from ..model import functions as fn
 from ..present.latex import expr_latex, partial_latex
 from .diagnose import diagnose
-from .latex_reader import read_claim, read_latex
+from .reader import read_claim, read_latex
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.network import Network
@@ -501,7 +501,7 @@ def _verify(net, param, claim, kind, names, points, seed, timeout) -> Verdict:
     started = time.monotonic()
     p = _parameter(net, param)
     d = net.grad(p)
-    read = read_claim(net, claim, kind=kind, names=names)
+    read = read_claim(net, claim, notation=kind, names=names)
     if read.wrt is not None and read.wrt != p:
         raise SymgradError(
             f"the claim's left side is a derivative with respect to {read.wrt.name}, but {p.name} was asked for",
