@@ -93,7 +93,7 @@ def test_formula_pairs_every_bracket_and_finds_the_equals_signs():
 
 def test_line_breaks_are_kept_apart_from_spaces():
     f = Formula(r"a \\ b (c \\ d)")
-    assert [t.kind for t in tokenize(r"a\\b")] == ["letter", "newline", "letter"]
+    assert [t.category for t in tokenize(r"a\\b")] == ["letter", "newline", "letter"]
     assert f.newlines(0, len(f)) == [2]  # the one inside the bracket is not a line break of the block
 
 
@@ -102,7 +102,7 @@ def test_a_lone_closer_is_kept_only_when_asked():
         Formula(r"a + b \} c")
     f = Formula(r"a + b \} c", allow_stray=True)
     assert f.stray is not None and f.stray_error.token == r"\}"
-    assert f[f.stray].kind == "space"
+    assert f[f.stray].category == "space"
 
 
 def test_deep_nesting_is_refused_not_a_recursion_error(net):

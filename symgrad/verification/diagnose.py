@@ -5,7 +5,7 @@ the true derivative built from its chain-rule paths and their local factors (the
 foundation keeps both): the derivative with its sign flipped, scaled by a constant,
 with a path left out or added, with shared factors bracketed onto only some paths,
 with one factor dropped, doubled, replaced by the activation instead of its
-derivative, or with one variable swapped for another of its kind. The first variant
+derivative, or with one variable swapped for another of its family. The first variant
 the claim equals, point for point, is the diagnosis. Nothing here reads the claim's
 text: two claims that are equal as functions get the same diagnosis however they
 are written.
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Finding", "MISTAKES", "diagnose"]
 
-#: The kinds of mistake a diagnosis can name.
+#: The mistakes a diagnosis can name.
 MISTAKES = (
     "sign",
     "constant_factor",
@@ -54,7 +54,7 @@ MISTAKES = (
     "wrong_variable",
 )
 
-# Limits that keep a diagnosis well under a second on seed-sized networks; beyond
+# Limits that keep a diagnosis well under a second on networks of a few dozen parameters; beyond
 # them the costlier checks are skipped rather than slowing every verdict down.
 _MAX_PATHS = 12
 _MAX_SUBSET_PATHS = 6
@@ -64,7 +64,7 @@ _MAX_SWAPS = 3000
 
 @dataclass(frozen=True)
 class Finding:
-    """A diagnosis: the kind of mistake (one of :data:`MISTAKES`) and what it is, in words."""
+    """A diagnosis: which mistake (one of :data:`MISTAKES`) and what it is, in words."""
 
     mistake: str
     message: str
@@ -323,7 +323,7 @@ def _edge_values(ctx: _Context) -> dict:
 
 
 def _shared_factors_on_some_paths(ctx: _Context) -> Finding | None:
-    """The seeds' slip: factors common to every path, e.g. g'(u_2)·i_1 in ∂Loss/∂w_1, written
+    """A common slip: factors common to every path, e.g. g'(u_2)·i_1 in ∂Loss/∂w_1, written
     after the last term only, so that they multiply that term and not the whole sum."""
     m = len(ctx.paths)
     values = _edge_values(ctx)

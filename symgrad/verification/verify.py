@@ -2,18 +2,13 @@ r"""Verifying a hand derivation: a formula in, a verdict with a counterexample a
 
 Deciding is done in two stages, cheapest first:
 
-1. **Numbers.** Claim and truth are evaluated at a few random points (every parameter,
-   input and target drawn at random, every step computed from them) in 30-digit
-   arithmetic (mpmath). Points where either side is undefined, or where a ReLU, |x| or
-   max is within a hair of its kink, are skipped. One disagreement refutes the claim,
-   and that point is the counterexample. A false claim never reaches stage 2, so it
-   never pays for a symbolic simplification (a bare ``simplify`` of a false claim can
-   take half a minute).
-2. **A symbolic proof**, for claims that agreed everywhere: both sides are written in
-   parameters, inputs and targets only and their difference is expanded, cancelled
-   and, if needed, simplified, in a child process that is killed when the time budget
-   runs out. ``method`` is ``"symbolic"`` when the proof finished, ``"numeric"`` when
-   only the random points agreed.
+1. **Numbers** (:mod:`.sampling`). Claim and truth are evaluated at a few random
+   points in 30-digit arithmetic. One disagreement refutes the claim, and that point
+   is the counterexample. A false claim never reaches stage 2, so it never pays for a
+   symbolic simplification (a bare ``simplify`` of a false claim can take half a minute).
+2. **A symbolic proof** (:mod:`.proof`), for claims that agreed everywhere, in a child
+   process that is killed when the time budget runs out. ``method`` is ``"symbolic"``
+   when the proof finished, ``"numeric"`` when only the random points agreed.
 
 A refuted claim is diagnosed by :mod:`symgrad.verification.diagnose`, and every verdict shows the
 correct factored derivative.
@@ -28,12 +23,6 @@ correct factored derivative.
 
 from __future__ import annotations
 
-import os
-import random
-import select
-import signal
-import sys
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -43,19 +32,17 @@ import mpmath
 import sympy
 
 from ..errors import ParseError, SymgradError, UnknownSymbolError
-from ..model import functions as fn
 from ..present.latex import expr_latex, partial_latex
 from .diagnose import diagnose
+from .proof import prove
 from .reader import read_claim, read_latex
+from .sampling import DPS, REL_TOL, Sample, close
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.network import Network
 
 __all__ = ["Counterexample", "Verdict", "verify", "verify_value"]
 
-_DPS = 30  # working precision of the numeric comparison, in decimal digits
-_REL_TOL = 1e-20  # two 30-digit values closer than this are equal
-_KINK = 1e-3  # keep this far from the kink of relu, |x|, max, sign
 _BUDGET = 1.8  # seconds for a whole verdict (the numeric stage plus the proof)
 
 
@@ -87,7 +74,7 @@ class Verdict:
     ``ok`` says whether the claim holds; ``method`` is ``"symbolic"`` (proved) or
     ``"numeric"`` (agreed at the sample points, or a value compared at one point);
     a refuted claim has a ``counterexample``, a plain-words ``diagnosis`` ending in the
-    correct factored form, and ``mistake``, the kind of mistake found (see
+    correct factored form, and ``mistake``, the mistake found (see
     :data:`symgrad.verification.diagnose.MISTAKES`; None when no single mistake explains it). A
     derivation ``A = B = C`` has one verdict per line in ``lines``. ``exit_code`` is
     what ``symgrad verify`` exits with: 0 holds, 1 refuted.
@@ -146,301 +133,6 @@ class Verdict:
         return "\n".join(out)
 
 
-# --------------------------------------------------------------------------- sample points
-
-
-def _heaviside(x, h0=0):
-    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
-
-
-def _real(v):
-    """A finite real mpmath number, or None (complex, infinite, nan, or not a number)."""
-    try:
-        if isinstance(v, mpmath.mpc):
-            if abs(v.imag) > 1e-25 * max(1, abs(v.real)):
-                return None
-            v = v.real
-        v = mpmath.mpf(v)
-    except (TypeError, ValueError):
-        return None
-    return v if mpmath.isfinite(v) else None
-
-
-# How each function is computed in mpmath; symgrad's own activations by their kind.
-_MPMATH = {
-    sympy.exp: mpmath.exp, sympy.tanh: mpmath.tanh, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
-    sympy.sin: mpmath.sin, sympy.cos: mpmath.cos, sympy.tan: mpmath.tan, sympy.Abs: abs, sympy.sign: mpmath.sign,
-    sympy.Heaviside: _heaviside, sympy.Max: max, sympy.Min: min,
-}
-_KINDS = {
-    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)), "relu": lambda x: max(mpmath.mpf(0), x),
-    "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)), "tanh": mpmath.tanh, "exp": mpmath.exp, "log": mpmath.log,
-    "abs": abs, "sqrt": mpmath.sqrt, "identity": lambda x: x,
-    "logsumexp": lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
-}
-
-
-def _evaluate(e: sympy.Expr, values: dict, memo: dict):
-    """``e`` in mpmath at the point ``values`` (None where a symbol has no value).
-
-    A plain tree walk with a memo shared by every expression evaluated at the same
-    point: the forward pass, the truth, the claim and all the diagnosis variants reuse
-    each other's subexpressions, and nothing is compiled (``lambdify`` costs ~10 ms an
-    expression, which a diagnosis comparing hundreds of variants cannot afford).
-    """
-    if e in memo:
-        return memo[e]
-    if e.is_Symbol:
-        return values.get(e)
-    if e.is_number and not e.has(sympy.zoo, sympy.nan):
-        v = mpmath.mpf(sympy.Float(e, mpmath.mp.dps + 5)) if e.is_real else mpmath.mpc(complex(e))
-        memo[e] = v
-        return v
-    args = [_evaluate(a, values, memo) for a in e.args]
-    if any(a is None for a in args):
-        v = None
-    else:
-        try:
-            v = _apply(e, args)
-        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-            v = None
-    memo[e] = v
-    return v
-
-
-def _apply(e: sympy.Expr, args: list):
-    if e.is_Add:
-        return mpmath.fsum(args)
-    if e.is_Mul:
-        return mpmath.fprod(args)
-    if e.is_Pow:
-        base, exponent = args
-        return base**exponent
-    func = type(e)
-    if func is sympy.log:
-        return mpmath.log(args[0]) if len(args) == 1 else mpmath.log(args[0]) / mpmath.log(args[1])
-    if func in _MPMATH:
-        return _MPMATH[func](*args)
-    kind = fn.kind_of(func)
-    if kind in _KINDS:
-        return _KINDS[kind](*args)
-    raise TypeError(f"cannot evaluate {func.__name__}")  # becomes "undefined": no silent guess
-
-
-class _Sample:
-    """Points where every leaf and every step of a network has a value; evaluates
-    expressions at all of them at once."""
-
-    def __init__(self, net: "Network", points: list[dict]):
-        self.net = net
-        self.points: list[dict] = []
-        self.memos: list[dict] = []
-        for leaves in points:
-            values, memo = self._forward(leaves)
-            self.points.append(values)
-            self.memos.append(memo)
-
-    def _forward(self, leaves: dict) -> tuple[dict, dict]:
-        values, memo = dict(leaves), {}
-        for st in self.net.steps:
-            values[st.target] = _evaluate(st.expr, values, memo)
-        return values, memo
-
-    def vec(self, expr) -> list:
-        """``expr`` at every point (None where it is undefined)."""
-        expr = sympy.sympify(expr)
-        return [_real(_evaluate(expr, values, memo)) for values, memo in zip(self.points, self.memos)]
-
-    def vec_swapped(self, expr, old: sympy.Symbol, new: sympy.Symbol) -> list:
-        """``expr`` at every point, with ``old`` given ``new``'s values."""
-        expr = sympy.sympify(expr)
-        out = []
-        for values in self.points:
-            swapped = dict(values)
-            swapped[old] = values.get(new)
-            out.append(_real(_evaluate(expr, swapped, {})))
-        return out
-
-    @classmethod
-    def random(cls, net: "Network", exprs, n: int, seed: int) -> "_Sample":
-        """``n`` random points where ``exprs[0]`` (the truth) is defined, non-zero, and no kink is near.
-
-        Points where the truth is 0 (a dead ReLU, say) tell little apart; up to two are
-        kept besides, because a claim that is not 0 there is refuted by them.
-        """
-        rng = random.Random(seed)
-        leaves = list(net.params) + list(net.inputs) + list(net.targets)
-        kinks = _kink_arguments([st.expr for st in net.steps] + list(exprs))
-        informative: list[tuple[dict, dict]] = []
-        zeros: list[tuple[dict, dict]] = []
-        for _ in range(40 * n):
-            # Magnitudes away from 0 and 1, so that a dropped factor or an added one shows.
-            point = {s: mpmath.mpf(rng.choice((-1, 1)) * rng.uniform(0.2, 1.8)) for s in leaves}
-            values, memo = cls(net, [])._forward(point)
-            truth = _real(_evaluate(exprs[0], values, memo))
-            if truth is None or any(_real(values[st.target]) is None for st in net.steps):
-                continue
-            if any((k := _real(_evaluate(arg, values, memo))) is None or abs(k) < _KINK for arg in kinks):
-                continue
-            (informative if abs(truth) > 1e-25 else zeros).append((values, memo))
-            if len(informative) == n:
-                break
-        chosen = informative + zeros[: min(2, max(0, n - len(informative)) + 2)]
-        if not chosen:
-            raise SymgradError("cannot find points where the derivative is defined (every random point hit a singularity)")
-        sample = cls(net, [])
-        sample.points = [values for values, _ in chosen]
-        sample.memos = [memo for _, memo in chosen]
-        return sample
-
-    def leaf_point(self, i: int) -> dict[str, float]:
-        net = self.net
-        return {s.name: float(self.points[i][s]) for s in list(net.params) + list(net.inputs) + list(net.targets)}
-
-
-def _kink_arguments(exprs) -> list[sympy.Expr]:
-    """Where relu, |x|, max/min, sign and step change their formula: near there, a claim
-    and the truth may legitimately differ by the choice of one-sided derivative."""
-    args: list[sympy.Expr] = []
-    for e in exprs:
-        for node in sympy.preorder_traversal(e):
-            kind = fn.kind_of(type(node)) if isinstance(node, sympy.Function) else None
-            if isinstance(node, (sympy.Heaviside, sympy.Abs, sympy.sign)) or kind in ("relu", "abs"):
-                args.append(node.args[0])
-            elif isinstance(node, (sympy.Max, sympy.Min)):
-                first, *rest = node.args
-                args += [first - r for r in rest]
-    return list(dict.fromkeys(args))
-
-
-def _close(a, b) -> bool:
-    return a is not None and b is not None and abs(a - b) <= _REL_TOL * max(1, abs(a), abs(b))
-
-
-# --------------------------------------------------------------------------- the symbolic proof
-
-
-def _canonical(net: "Network", expr: sympy.Expr, level: str) -> sympy.Expr:
-    """``expr`` with each activation written by its canonical class (seed 002's g is a
-    sigmoid: g(u) and σ(u) must compare equal) and its steps substituted to ``level``:
-
-    * ``"steps"``: none; every step is a free symbol;
-    * ``"activations"``: steps that apply a function to one symbol (f̂₁ = g(u₁)) replaced
-      by that application, so that f̂₁(1 − f̂₁) meets g(u₁)(1 − g(u₁));
-    * ``"leaves"``: parameters, inputs and targets only.
-
-    An identity proved with steps as free symbols holds in particular at their actual
-    values, so each level is a sound proof; the shallow ones are far cheaper.
-    """
-    expr = sympy.sympify(expr)
-    if level == "leaves":
-        expr = expr.xreplace(net.substituted)
-    elif level == "activations":
-        activations = {st.target: st.expr for st in net.steps if isinstance(st.expr, sympy.Function) and len(st.expr.args) == 1 and st.expr.args[0].is_Symbol}
-        expr = expr.xreplace(activations)
-
-    def alias(e) -> bool:
-        if not isinstance(e, fn.Elementwise):
-            return False
-        info = fn.ACTIVATIONS.get(fn.kind_of(type(e)))
-        return info is not None and type(e) is not info.builtin
-
-    def canonical(e):
-        info = fn.ACTIVATIONS[fn.kind_of(type(e))]
-        return e.args[0] if info.builtin is None else info.builtin(e.args[0])
-
-    return expr.replace(alias, canonical)
-
-
-_LEVELS = ("steps", "activations", "leaves")
-
-
-def _is_zero(net: "Network", claim: sympy.Expr, truth: sympy.Expr) -> bool:
-    """Whether claim − truth is identically zero: cheap canonical forms at every
-    substitution level first (the deepest can be large, so it comes last), ``simplify`` last."""
-    diffs = []
-    for level in _LEVELS:
-        diff = _canonical(net, claim, level) - _canonical(net, truth, level)
-        if diff == 0 or sympy.expand(diff) == 0:
-            return True
-        diffs.append(diff)
-    for diff in diffs:
-        if sympy.cancel(sympy.together(sympy.expand(fn.to_elementary(diff)))) == 0:
-            return True
-    return any(sympy.simplify(fn.to_elementary(diff)) == 0 for diff in diffs)
-
-
-def _prove(net: "Network", claims: list[sympy.Expr], truth: sympy.Expr, budget: float) -> list[bool]:
-    """For each claim, whether claim − truth was shown to be 0 within ``budget`` seconds."""
-    same = _canonical(net, truth, "steps")
-    proven = [_canonical(net, c, "steps") == same for c in claims]  # equal as written: no search
-    todo = [i for i, ok in enumerate(proven) if not ok]
-    if not todo or budget <= 0.05:
-        return proven
-    work = lambda i: _is_zero(net, claims[i], truth)  # noqa: E731 - run in the child or a thread
-    if hasattr(os, "fork") and sys.platform != "win32":
-        found = _prove_in_child(work, todo, budget)
-    else:  # pragma: no cover - platforms without fork
-        found = _prove_in_threads(work, todo, budget)
-    return [ok or found.get(i, False) for i, ok in enumerate(proven)]
-
-
-def _prove_in_child(work, todo, budget) -> dict[int, bool]:
-    # A forked child can be killed when the budget runs out, which a thread cannot;
-    # it inherits the expressions, so nothing is pickled, and reports one line per claim.
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        try:
-            os.close(read_fd)
-            for i in todo:
-                try:
-                    ok = work(i)
-                except Exception:
-                    ok = False
-                os.write(write_fd, f"{i} {int(ok)}\n".encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    deadline = time.monotonic() + budget
-    data = b""
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
-                break
-            chunk = os.read(read_fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(read_fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:  # pragma: no cover - it finished first
-            pass
-        os.waitpid(pid, 0)
-    found = {}
-    for line in data.decode().splitlines():
-        i, ok = line.split()
-        found[int(i)] = ok == "1"
-    return found
-
-
-def _prove_in_threads(work, todo, budget) -> dict[int, bool]:  # pragma: no cover - platforms without fork
-    # Without fork, a thread that cannot be stopped: it is left to finish in the background.
-    found: dict[int, bool] = {}
-
-    def run():
-        for i in todo:
-            found[i] = work(i)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(budget)
-    return dict(found)
-
-
 # --------------------------------------------------------------------------- verify
 
 
@@ -459,11 +151,11 @@ def verify(
 
     ``claim`` is LaTeX (``\frac{\partial Loss}{\partial w_7} = (\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1``;
     a chain ``A = B = C`` checks every line), Python text with the network's names, or
-    a sympy expression; ``kind`` forces one reading (``"latex"``, ``"python"``,
-    ``"sympy"``). ``names`` maps the claim's notation to the network's
+    a sympy expression; ``kind`` forces one notation (``"latex"``, ``"python"``,
+    ``"sympy"``; the keyword is kept from version 0.1, where a claim's notation was its kind). ``names`` maps the claim's notation to the network's
     (``{"z_1": "y1", "f": "sigmoid"}``). ``points`` random points (drawn from ``seed``)
     decide; a symbolic proof then gets what is left of ``timeout`` seconds (the default
-    keeps a verdict on a seed-sized network under 2 s; 0 skips the proof).
+    keeps a verdict on a network of a few dozen parameters under 2 s; 0 skips the proof).
 
     Raises :class:`~symgrad.errors.SymgradError` (naming the token) for a claim that
     cannot be read.
@@ -478,7 +170,7 @@ def verify(
     >>> print(v.diagnosis.splitlines()[0])
     activation written for its derivative: where the claim should have the derivative $g(u) \left(1 - g(u)\right)$ (∂o/∂u), it has the activation itself, $g(u)$ (σ written for σ').
     """
-    with mpmath.workdps(_DPS):
+    with mpmath.workdps(DPS):
         return _verify(net, param, claim, kind, names, points, seed, timeout)
 
 
@@ -497,29 +189,29 @@ def _parameter(net: "Network", param) -> sympy.Symbol:
         raise
 
 
-def _verify(net, param, claim, kind, names, points, seed, timeout) -> Verdict:
+def _verify(net, param, claim, notation, names, points, seed, timeout) -> Verdict:
     started = time.monotonic()
     p = _parameter(net, param)
     d = net.grad(p)
-    read = read_claim(net, claim, notation=kind, names=names)
+    read = read_claim(net, claim, notation=notation, names=names)
     if read.wrt is not None and read.wrt != p:
         raise SymgradError(
             f"the claim's left side is a derivative with respect to {read.wrt.name}, but {p.name} was asked for",
             token=read.wrt.name,
         )
     truth = d.factored
-    sample = _Sample.random(net, [truth, *read.lines], n=max(1, points), seed=seed)
+    sample = Sample.random(net, [truth, *read.lines], n=max(1, points), seed=seed)
     true_values = sample.vec(truth)
     note = _check_readings(read, sample, true_values) if read.readings else None
     refuted: dict[int, int] = {}  # line → index of its first counterexample point
     for i, line in enumerate(read.lines):
         values = sample.vec(line)
-        bad = next((k for k, (c, t) in enumerate(zip(values, true_values)) if not _close(c, t)), None)
+        bad = next((k for k, (c, t) in enumerate(zip(values, true_values)) if not close(c, t)), None)
         if bad is not None:
             refuted[i] = bad
     agreeing = [i for i in range(len(read.lines)) if i not in refuted]
     budget = timeout - (time.monotonic() - started)
-    proofs = dict(zip(agreeing, _prove(net, [read.lines[i] for i in agreeing], truth, budget))) if agreeing else {}
+    proofs = dict(zip(agreeing, prove(net, [read.lines[i] for i in agreeing], truth, budget))) if agreeing else {}
     verdicts = [
         _line_verdict(net, d, line, sample, true_values, refuted.get(i), proofs.get(i, False))
         for i, line in enumerate(read.lines)
@@ -546,12 +238,12 @@ def _verify(net, param, claim, kind, names, points, seed, timeout) -> Verdict:
     )
 
 
-def _check_readings(read, sample: _Sample, true_values) -> str:
+def _check_readings(read, sample: Sample, true_values) -> str:
     """A claim with a lone closing bracket is refuted only if it is wrong wherever its
     opening bracket goes; if some place makes it hold, that is for its author to say."""
 
     def holds(lines) -> bool:
-        return all(all(_close(c, t) for c, t in zip(sample.vec(line), true_values)) for line in lines)
+        return all(all(close(c, t) for c, t in zip(sample.vec(line), true_values)) for line in lines)
 
     token = read.stray.split("'")[1]
     for where, lines in (("the stray bracket deleted", read.lines), *read.readings):
@@ -567,7 +259,7 @@ def _check_readings(read, sample: _Sample, true_values) -> str:
     )
 
 
-def _line_verdict(net, d, line, sample: _Sample, true_values, bad: int | None, proven: bool) -> Verdict:
+def _line_verdict(net, d, line, sample: Sample, true_values, bad: int | None, proven: bool) -> Verdict:
     common = dict(param=d.param.name, loss=net.loss.name, claim=line, expected=d.factored, expected_latex=d.latex())
     if bad is None:
         return Verdict(ok=True, method="symbolic" if proven else "numeric", **common)
@@ -577,7 +269,7 @@ def _line_verdict(net, d, line, sample: _Sample, true_values, bad: int | None, p
         None if claimed[bad] is None else float(claimed[bad]),
         float(true_values[bad]),
     )
-    finding = diagnose(d, claimed, sample, rel_tol=_REL_TOL, abs_tol=_REL_TOL)
+    finding = diagnose(d, claimed, sample, rel_tol=REL_TOL, abs_tol=REL_TOL)
     return Verdict(
         ok=False,
         method="numeric",
@@ -615,7 +307,7 @@ def verify_value(net: "Network", param, claimed, at: Mapping, *, rel_tol: float 
     >>> v.ok, v.counterexample.true, v.mistake
     (False, -3.990272, 'constant_factor')
     """
-    with mpmath.workdps(_DPS):
+    with mpmath.workdps(DPS):
         return _verify_value(net, param, claimed, at, rel_tol)
 
 
@@ -623,7 +315,7 @@ def _verify_value(net, param, claimed, at, rel_tol) -> Verdict:
     p = _parameter(net, param)
     d = net.grad(p)
     point = _leaf_values(net, at)
-    sample = _Sample(net, [point])
+    sample = Sample(net, [point])
     true = sample.vec(d.factored)[0]
     if true is None:
         raise SymgradError(f"∂{net.loss.name}/∂{p.name} is not defined at the given point", token=p.name)
@@ -662,8 +354,8 @@ def _leaf_values(net: "Network", at: Mapping) -> dict:
 
 def _exact(value, what: str):
     try:
-        with mpmath.workdps(_DPS):
-            return mpmath.mpf(str(value)) if not isinstance(value, sympy.Basic) else mpmath.mpf(sympy.Float(value, _DPS))
+        with mpmath.workdps(DPS):
+            return mpmath.mpf(str(value)) if not isinstance(value, sympy.Basic) else mpmath.mpf(sympy.Float(value, DPS))
     except (TypeError, ValueError):
         raise SymgradError(f"{what}: {value!r} is not a number", token=str(value)) from None
 
@@ -684,5 +376,5 @@ def _claimed_number(claimed) -> tuple:
     # An integer is taken as exact; a decimal is good to half a unit of its last digit.
     tol = 0.0 if isinstance(claimed, (int, sympy.Integer)) else 0.5 * 10.0**exponent
     digits = max(15, len(dec.as_tuple().digits))
-    with mpmath.workdps(_DPS):
+    with mpmath.workdps(DPS):
         return mpmath.mpf(text), tol * (1 + 1e-9), sympy.Float(text, digits)

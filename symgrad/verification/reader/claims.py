@@ -245,7 +245,7 @@ class _LatexClaim:
         previous: Token | None = None
         while j < i:
             t = f[j]
-            if t.kind in ("space", "newline"):
+            if t.category in ("space", "newline"):
                 j += 1
                 continue
             if _operand_start(t) and (previous is None or _operand_boundary(previous)):
@@ -274,7 +274,7 @@ _OPERATORS = ("+", "-", "*", "/", r"\times", r"\cdot", r"\ast", r"\odot", r"\div
 
 
 def _operand_start(t: Token) -> bool:
-    return t.kind in ("letter", "digit", "cmd") and t.text not in (r"\times", r"\cdot", r"\ast", r"\odot", r"\div", r"\right") or (
+    return t.category in ("letter", "digit", "cmd") and t.text not in (r"\times", r"\cdot", r"\ast", r"\odot", r"\div", r"\right") or (
         t.text in OPEN or t.text == "|"
     )
 

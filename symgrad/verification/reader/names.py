@@ -263,26 +263,26 @@ def read_name(formula: Formula, i: int, end: int, lexicon: Lexicon | None) -> tu
     the LaTeX symgrad prints for the network's own names).
     """
     t = formula[i]
-    if t.kind == "cmd" and t.text in ACCENTS:
+    if t.category == "cmd" and t.text in ACCENTS:
         a, b, j = formula.argument(i + 1, end, t.text)
         inner, k = read_name(formula, formula.skip(a, b), b, lexicon)
         if inner is None or formula.skip(k, b) != b or inner.accent:
             raise ParseError(f"{column(t)}: '{t.text}' must sit on a single name, got {formula.source(a, b)!r}", token=t.text)
         name = replace(inner, accent=ACCENTS[t.text])
-    elif t.kind == "cmd" and t.text in FONTS:
+    elif t.category == "cmd" and t.text in FONTS:
         a, b, j = formula.argument(i + 1, end, t.text)
         word = formula.group_text(a, b)
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
             raise ParseError(f"{column(t)}: '{t.text}{{{word}}}' is not a name", token=f"{t.text}{{{word}}}")
         name = Name(base=word)
-    elif t.kind == "cmd" and t.text[1:] in GREEK:
+    elif t.category == "cmd" and t.text[1:] in GREEK:
         name, j = Name(base=t.text[1:]), i + 1
-    elif t.kind == "letter":
+    elif t.category == "letter":
         j = i
-        while j < end and formula[j].kind == "letter":
+        while j < end and formula[j].category == "letter":
             j += 1
         k = j
-        while k < end and formula[k].kind == "digit":
+        while k < end and formula[k].category == "digit":
             k += 1
         word, plain = formula.source(i, j), formula.source(i, k)
         follows = formula[k].text if k < end else ""
@@ -306,11 +306,11 @@ def _modifiers(formula: Formula, name: Name, start: int, j: int, end: int) -> tu
         if k >= end:
             break
         t = formula[k]
-        if t.text == "_" and t.kind == "char":
+        if t.text == "_" and t.category == "char":
             if name.index:
                 raise ParseError(f"{column(t)}: a second subscript on {formula.source(start, k)!r}", token=formula.source(start, k + 2))
             a, b, j2 = formula.argument(k + 1, end, "_")
-            if b == a + 1 and j2 == b and j2 < end and formula[a].kind == "digit" and formula[j2].kind == "digit":
+            if b == a + 1 and j2 == b and j2 < end and formula[a].category == "digit" and formula[j2].category == "digit":
                 written = formula.source(start, j2 + 1)
                 raise ParseError(
                     f"{column(t)}: TeX reads {written!r} as a one-digit subscript followed by a digit; "
@@ -318,7 +318,7 @@ def _modifiers(formula: Formula, name: Name, start: int, j: int, end: int) -> tu
                     token=written,
                 )
             name, j = replace(name, index=formula.group_text(a, b)), j2
-        elif t.text == "^" and t.kind == "char":
+        elif t.text == "^" and t.category == "char":
             a, b, j2 = formula.argument(k + 1, end, "^")
             content = formula.group_text(a, b)
             if re.fullmatch(r"\(\d+\)", content) and not name.layer:
@@ -327,7 +327,7 @@ def _modifiers(formula: Formula, name: Name, start: int, j: int, end: int) -> tu
                 name, j = replace(name, primes=name.primes + content.count(r"\prime")), j2
             else:
                 break  # a power: the arithmetic handles it
-        elif t.text == "'" and t.kind == "char":
+        elif t.text == "'" and t.category == "char":
             name, j = replace(name, primes=name.primes + 1), k + 1
         else:
             break

@@ -92,9 +92,9 @@ class Parser:
             if a + 1 < b and f[a + 1].text == "^":
                 raise ParseError(f"{column(t)}: higher derivatives are not supported", token=f.source(a, b))
             return a + 1
-        if t.kind == "letter" and t.text == "d" and a + 1 < b and f[a + 1].kind in ("letter", "cmd"):
+        if t.category == "letter" and t.text == "d" and a + 1 < b and f[a + 1].category in ("letter", "cmd"):
             return a + 1
-        if t.kind == "cmd" and t.text in (r"\mathrm", r"\text", r"\operatorname") and f.group_text(*f.argument(a + 1, b, t.text)[:2]) == "d":
+        if t.category == "cmd" and t.text in (r"\mathrm", r"\text", r"\operatorname") and f.group_text(*f.argument(a + 1, b, t.text)[:2]) == "d":
             return f.argument(a + 1, b, t.text)[2]
         return None
 
@@ -172,43 +172,43 @@ class _Term:
 
     def _step(self, i: int) -> int:
         t = self.f[i]
-        if t.kind in ("space", "newline"):
+        if t.category in ("space", "newline"):
             return i + 1
         if self.f.is_opener(i):
             return self._bracket(i)
-        if t.kind == "char" and t.text == "{":
+        if t.category == "char" and t.text == "{":
             close = self.f.pairs[i]
             self._operand(self.parser.expression(i + 1, close))
             return close + 1
-        if t.kind == "digit" or (t.text == "." and i + 1 < self.stop and self.f[i + 1].kind == "digit"):
+        if t.category == "digit" or (t.text == "." and i + 1 < self.stop and self.f[i + 1].category == "digit"):
             return self._number(i)
-        if t.kind == "char" and t.text in "+-":
+        if t.category == "char" and t.text in "+-":
             self._operator(t.text, t)
             return i + 1
-        if t.kind == "char" and t.text == "/" or t.text == r"\div":
+        if t.category == "char" and t.text == "/" or t.text == r"\div":
             self._operator("/", t)
             return i + 1
         if t.text in PRODUCTS:
             self._operator("*", t)
             return i + 1
-        if t.kind == "char" and t.text == "^":
+        if t.category == "char" and t.text == "^":
             return self._power(i)
-        if t.kind == "char" and t.text == "_":
+        if t.category == "char" and t.text == "_":
             raise ParseError(f"{column(t)}: a subscript on {self._previous(i)!r}, which is not a name", token="_")
         if t.text in FRACTIONS:
             return self._frac(i)
         if t.text == r"\sqrt":
             return self._sqrt(i)
-        if t.kind == "cmd" and t.text in FUNCTION_COMMANDS and t.text != r"\sigma":
+        if t.category == "cmd" and t.text in FUNCTION_COMMANDS and t.text != r"\sigma":
             return self._call(FUNCTION_COMMANDS[t.text], 0, t.text, i + 1, braces_ok=True)
         if t.text == r"\pi":
             self._operand(sympy.pi)
             return i + 1
-        if t.kind == "letter" or (t.kind == "cmd" and (t.text in ACCENTS or t.text in FONTS or t.text[1:] in GREEK)):
+        if t.category == "letter" or (t.category == "cmd" and (t.text in ACCENTS or t.text in FONTS or t.text[1:] in GREEK)):
             return self._name(i)
         if t.text in (r"\partial", r"\nabla"):
             raise ParseError(f"{column(t)}: '{t.text}' outside a \\frac{{\\partial …}}{{\\partial …}}", token=t.text)
-        if t.kind in ("cmd", "sym"):
+        if t.category in ("cmd", "sym"):
             raise ParseError(f"{column(t)}: unknown LaTeX command '{t.text}'", token=t.text)
         if t.text == ",":
             raise ParseError(f"{column(t)}: a comma; a claim is one scalar formula", token=",")
@@ -216,14 +216,14 @@ class _Term:
 
     def _previous(self, i: int) -> str:
         j = i - 1
-        while j >= self.start and self.f[j].kind in ("space", "newline"):
+        while j >= self.start and self.f[j].category in ("space", "newline"):
             j -= 1
         return self.f[j].text if j >= self.start else ""
 
     def _number(self, i: int) -> int:
         j = i
         seen_dot = False
-        while j < self.stop and (self.f[j].kind == "digit" or (self.f[j].text == "." and not seen_dot)):
+        while j < self.stop and (self.f[j].category == "digit" or (self.f[j].text == "." and not seen_dot)):
             seen_dot |= self.f[j].text == "."
             j += 1
         text = "".join(t.text for t in self.f.tokens[i:j])
@@ -287,7 +287,7 @@ class _Term:
     def _name(self, i: int) -> int:
         name, j = self.parser.name_at(i, self.stop)
         run = i
-        while run < self.stop and self.f[run].kind == "letter":
+        while run < self.stop and self.f[run].category == "letter":
             run += 1
         if run - i > 1 and j <= i + 1:
             # Not one name: TeX's reading, letter by letter (ab is a·b), when every letter is a name.
@@ -313,7 +313,7 @@ class _Term:
         if self.lexicon.sigma_is_sigmoid(name):
             func = fn.sigmoid
         if func is not None:
-            return self._call(func, name.primes, name.written, j, braces_ok=self.f[i].kind == "cmd")
+            return self._call(func, name.primes, name.written, j, braces_ok=self.f[i].category == "cmd")
         self._operand(self.lexicon.symbol(name))
         return j
 
@@ -359,9 +359,9 @@ class _Term:
                 arg, end = parser.expression(k + 1, close), close + 1
             else:
                 name, end = parser.name_at(k, self.stop)
-                if name is None and f[k].kind == "digit":
+                if name is None and f[k].category == "digit":
                     end = k + 1
-                    while end < self.stop and f[end].kind == "digit":
+                    while end < self.stop and f[end].category == "digit":
                         end += 1
                     arg = sympy.Integer(f.source(k, end))
                 elif name is None:

@@ -10,7 +10,7 @@ derivation. A :class:`Formula` holds the tokens, the bracket pairs and the top-l
 ``=`` signs, with the small helpers every later pass uses to walk them.
 
 >>> f = Formula(r"\frac{a}{b} = (c + d)_w")
->>> [t.text for t in f.tokens if t.kind != "space"]
+>>> [t.text for t in f.tokens if t.category != "space"]
 ['\\frac', '{', 'a', '}', '{', 'b', '}', '=', '(', 'c', '+', 'd', ')', '_', 'w']
 >>> f.pairs[10], f.equals, f.source(11, 16)
 (16, [8], 'c + d')
@@ -43,15 +43,15 @@ _UNICODE = {
 
 @dataclass(frozen=True)
 class Token:
-    """One TeX token: ``kind`` is cmd, sym, letter, digit, space, newline or char; ``pos`` its 0-based offset."""
+    """One TeX token: ``category`` is cmd, sym, letter, digit, space, newline or char; ``pos`` its 0-based offset."""
 
-    kind: str
+    category: str
     text: str
     pos: int
 
     def at(self, pos: int) -> "Token":
         """The same token placed at another offset."""
-        return Token(self.kind, self.text, pos)
+        return Token(self.category, self.text, pos)
 
 
 def column(tok: Token | None) -> str:
@@ -67,19 +67,19 @@ def tokenize(text: str) -> list[Token]:
     """
     out = []
     for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
+        category = m.lastgroup
         tok = m.group()
-        if kind == "char" and tok in _UNICODE:
-            kind, tok = _UNICODE[tok]
-        if kind == "char" and tok in "$&~":  # math delimiters, alignment, non-breaking space
-            kind = "space"
-        if kind == "char" and tok == "%":  # a TeX comment runs to the end of the line
+        if category == "char" and tok in _UNICODE:
+            category, tok = _UNICODE[tok]
+        if category == "char" and tok in "$&~":  # math delimiters, alignment, non-breaking space
+            category = "space"
+        if category == "char" and tok == "%":  # a TeX comment runs to the end of the line
             end = text.find("\n", m.start())
             out.append(Token("space", " ", m.start()))
             if end < 0:
                 break
             continue
-        out.append(Token(kind, tok, m.start()))
+        out.append(Token(category, tok, m.start()))
     return _drop_layout(out)
 
 
@@ -96,17 +96,17 @@ def _drop_layout(toks: list[Token]) -> list[Token]:
     i = 0
     while i < len(toks):
         t = toks[i]
-        if t.kind == "sym" and t.text == "\\\\":
+        if t.category == "sym" and t.text == "\\\\":
             out.append(Token("newline", " ", t.pos))  # a line break: it may end an equation
             i += 1
-        elif t.kind in ("cmd", "sym") and t.text in _LAYOUT:
+        elif t.category in ("cmd", "sym") and t.text in _LAYOUT:
             if t.text in (r"\ldots", r"\cdots", r"\dots"):
                 raise ParseError(f"{column(t)}: '{t.text}' elides part of the formula; write it out in full", token=t.text)
             out.append(Token("space", " ", t.pos))
             i += 1
-        elif t.kind == "cmd" and t.text in _LAYOUT_WITH_ARG:
+        elif t.category == "cmd" and t.text in _LAYOUT_WITH_ARG:
             j = i + 1
-            while j < len(toks) and toks[j].kind == "space":
+            while j < len(toks) and toks[j].category == "space":
                 j += 1
             if j >= len(toks) or toks[j].text != "{":
                 raise ParseError(f"{column(t)}: '{t.text}' needs a {{…}} argument", token=t.text)
@@ -123,7 +123,7 @@ def _drop_layout(toks: list[Token]) -> list[Token]:
                 )
             out.append(Token("space", " ", t.pos))
             i = k + 1
-        elif t.kind == "cmd" and t.text in _SIZES:
+        elif t.category == "cmd" and t.text in _SIZES:
             i += 1  # \big( is just a larger (
         else:
             out.append(t)
@@ -141,7 +141,7 @@ _NORMS = ("|", r"\vert", r"\|", r"\Vert")  # open or close, by position
 
 
 def _is_blank(tok: Token) -> bool:
-    return tok.kind in ("space", "newline")
+    return tok.category in ("space", "newline")
 
 
 def _delimiter_after(toks: list[Token], i: int, what: str) -> int:
@@ -174,18 +174,18 @@ def _pair_brackets(toks: list[Token]) -> tuple[dict[int, int], list[int]]:
         if i in skip or _is_blank(t):
             continue
         text = t.text
-        if t.kind == "cmd" and text == r"\left":
+        if t.category == "cmd" and text == r"\left":
             skip.add(_delimiter_after(toks, i, r"\left"))
             stack.append((r"\right", i))
-        elif t.kind == "cmd" and text == r"\right":
+        elif t.category == "cmd" and text == r"\right":
             d = _delimiter_after(toks, i, r"\right")
             skip.add(d)
             if not stack or stack[-1][0] != r"\right":
                 raise _unmatched(toks, i, r"\right" + toks[d].text, stack)
             pairs[stack.pop()[1]] = i
-        elif t.kind == "char" and text == "{":
+        elif t.category == "char" and text == "{":
             stack.append(("}", i))
-        elif t.kind == "char" and text == "}":
+        elif t.category == "char" and text == "}":
             if not stack or stack[-1][0] != "}":
                 raise _unmatched(toks, i, "}", stack)
             pairs[stack.pop()[1]] = i
@@ -195,13 +195,13 @@ def _pair_brackets(toks: list[Token]) -> tuple[dict[int, int], list[int]]:
                 pairs[stack.pop()[1]] = i
             else:
                 stack.append((closer, i))
-        elif text in OPEN and t.kind in ("char", "sym", "cmd"):
+        elif text in OPEN and t.category in ("char", "sym", "cmd"):
             stack.append((OPEN[text], i))
-        elif text in CLOSE and t.kind in ("char", "sym", "cmd"):
+        elif text in CLOSE and t.category in ("char", "sym", "cmd"):
             if not stack or stack[-1][0] != text:
                 raise _unmatched(toks, i, text, stack)
             pairs[stack.pop()[1]] = i
-        elif text == "=" and t.kind == "char":
+        elif text == "=" and t.category == "char":
             if stack:
                 opener = toks[stack[-1][1]]
                 raise ParseError(f"{column(t)}: '=' inside the '{opener.text}' opened at {column(opener)}", token="=")
@@ -287,7 +287,7 @@ class Formula:
     def is_opener(self, i: int) -> bool:
         """Whether token ``i`` opens a bracket that delimits arithmetic (not a TeX brace group)."""
         t = self.tokens[i]
-        return i in self.pairs and not (t.kind == "char" and t.text == "{")
+        return i in self.pairs and not (t.category == "char" and t.text == "{")
 
     def argument(self, i: int, end: int, what: str) -> tuple[int, int, int]:
         """One TeX argument at ``i``: a {group} or a single token → (start, stop, next)."""
@@ -295,10 +295,10 @@ class Formula:
         if i >= end:
             raise ParseError(f"'{what}' at the end of the formula has no argument", token=what)
         t = self.tokens[i]
-        if t.text == "{" and t.kind == "char":
+        if t.text == "{" and t.category == "char":
             close = self.pairs[i]
             return i + 1, close, close + 1
-        if t.kind in ("letter", "digit", "cmd"):
+        if t.category in ("letter", "digit", "cmd"):
             return i, i + 1, i + 1
         raise ParseError(f"{column(t)}: '{what}' is followed by {t.text!r}, not an argument", token=t.text)
 
@@ -330,7 +330,7 @@ class Formula:
         """The index after a closing bracket and its evaluation subscript ``_w``, if any."""
         j = self.delimiter_index(close) + 1 if self.tokens[close].text == r"\right" else close + 1
         k = self.skip(j, end)
-        if k < end and self.tokens[k].text == "_" and self.tokens[k].kind == "char":
+        if k < end and self.tokens[k].text == "_" and self.tokens[k].category == "char":
             _, _, j = self.argument(k + 1, end, "_")
         return j
 
@@ -342,7 +342,7 @@ class Formula:
             if i in self.pairs and self.tokens[i].text != r"\right":
                 i = self.pairs[i] + 1
                 continue
-            if self.tokens[i].kind == "newline":
+            if self.tokens[i].category == "newline":
                 out.append(i)
             i += 1
         return out
