@@ -40,6 +40,7 @@ from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
 from .present.report import Report, report
 from .train import History, gradient_descent
+from .verification.document import DocumentReport, verify_document
 from .verification.verify import Counterexample, Verdict, verify, verify_value
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Counterexample",
     "CycleError",
     "Derivative",
+    "DocumentReport",
     "GradFn",
     "Gradients",
     "History",
@@ -81,5 +83,6 @@ __all__ = [
     "numeric_loss",
     "report",
     "verify",
+    "verify_document",
     "verify_value",
 ]

@@ -114,20 +114,27 @@ def _parse_at(text: str | None) -> dict[str, float]:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from .verification.document import verify_document
     from .verification.verify import verify, verify_value
 
     spec = load_spec(args.spec)
     net = spec.network
-    claims = [c for c in (args.latex, args.expr, args.value) if c is not None]
+    claims = [c for c in (args.latex, args.expr, args.value, args.document) if c is not None]
     if len(claims) != 1:
-        raise SymgradError("give exactly one of --latex, --expr or --value", token="--latex")
+        raise SymgradError("give exactly one of --latex, --expr, --value or --document", token="--latex")
+    if args.document is not None:
+        report = verify_document(net, Path(args.document).read_text(encoding="utf-8"))
+        print(report.to_json(indent=2) if args.json else report)
+        return report.exit_code
+    if args.param is None and args.latex is None:
+        raise SymgradError("--expr and --value need --param, the parameter they are the derivative of", token="--param")
     if args.value is not None:
         # Passed as written: "4.50" claims three significant digits, "4.5" two.
         verdict = verify_value(net, args.param, args.value, at=_parse_at(args.at))
     else:
         kind = "latex" if args.latex is not None else "python"
         verdict = verify(net, args.param, args.latex if args.latex is not None else args.expr, kind=kind)
-    print(verdict)
+    print(verdict.to_json(indent=2) if args.json else verdict)
     return verdict.exit_code
 
 
@@ -205,13 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, help="how many random points (default 3; the spec's [point] is used when given)")
     p.add_argument("--seed", type=int, help="random seed for the points")
 
-    p = _add(sub, "verify", "verify a hand derivation (LaTeX or Python syntax) or a hand-computed value",
-             "symgrad verify examples/datawhale.toml --param w7 --latex '(\\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1'", _cmd_verify)
-    p.add_argument("--param", required=True, help="the parameter the claim differentiates by")
+    p = _add(sub, "verify", "verify a hand derivation (LaTeX or Python syntax), a hand-computed value, or every derivation in a document",
+             "symgrad verify examples/datawhale.toml --param w7 --latex '(\\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1'\n"
+             "  symgrad verify examples/datawhale.toml --document examples/datawhale_derivations.md", _cmd_verify)
+    p.add_argument("--param", help="the parameter the claim differentiates by (a LaTeX claim may say it on its left side)")
     p.add_argument("--latex", help="the claimed derivative, as LaTeX")
     p.add_argument("--expr", help="the claimed derivative, in Python syntax")
     p.add_argument("--value", help="a claimed number (with --at)")
     p.add_argument("--at", help="the point of --value, as name=value,name=value")
+    p.add_argument("--document", help="a Markdown or LaTeX file: check every derivation of the loss in it, line by line")
+    p.add_argument("--json", action="store_true", help="print the verdict (or the document's report) as JSON")
 
     p = _add(sub, "train", "gradient descent on the spec's data, with an optional loss plot", "symgrad train examples/xor.toml --seed 1 --epochs 20000 --plot loss.png", _cmd_train)
     p.add_argument("--lr", type=float, help="learning rate (default: [train] lr)")

@@ -14,7 +14,8 @@ from symgrad.errors import SymgradError, UnknownSymbolError
 from symgrad.model import functions as fn
 from symgrad.present.latex import name_latex
 from symgrad.verification.reader import read_latex
-from symgrad.verification.reader.names import Lexicon, parse_name
+from symgrad.verification.reader.lexicon import Lexicon
+from symgrad.verification.reader.names import parse_name
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from ..model import functions as fn
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.network import Network
 
-__all__ = ["prove"]
+__all__ = ["prove", "prove_pairs"]
 
 
 def _canonical(net: "Network", expr: sympy.Expr, level: str) -> sympy.Expr:
@@ -85,12 +85,16 @@ def _is_zero(net: "Network", claim: sympy.Expr, truth: sympy.Expr) -> bool:
 
 def prove(net: "Network", claims: list[sympy.Expr], truth: sympy.Expr, budget: float) -> list[bool]:
     """For each claim, whether claim − truth was shown to be 0 within ``budget`` seconds."""
-    same = _canonical(net, truth, "steps")
-    proven = [_canonical(net, c, "steps") == same for c in claims]  # equal as written: no search
+    return prove_pairs(net, [(c, truth) for c in claims], budget)
+
+
+def prove_pairs(net: "Network", pairs: list[tuple[sympy.Expr, sympy.Expr]], budget: float) -> list[bool]:
+    """For each ``(claim, truth)``, whether claim − truth was shown to be 0 within ``budget`` seconds."""
+    proven = [_canonical(net, c, "steps") == _canonical(net, t, "steps") for c, t in pairs]  # equal as written: no search
     todo = [i for i, ok in enumerate(proven) if not ok]
     if not todo or budget <= 0.05:
         return proven
-    work = lambda i: _is_zero(net, claims[i], truth)  # noqa: E731 - run in the child or a thread
+    work = lambda i: _is_zero(net, *pairs[i])  # noqa: E731 - run in the child or a thread
     if hasattr(os, "fork") and sys.platform != "win32":
         found = _prove_in_child(work, todo, budget)
     else:  # pragma: no cover - platforms without fork

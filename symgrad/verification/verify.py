@@ -23,6 +23,9 @@ correct factored derivative.
 
 from __future__ import annotations
 
+import ast
+import json
+import re
 import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -33,38 +36,21 @@ import sympy
 
 from ..errors import ParseError, SymgradError, UnknownSymbolError
 from ..present.latex import expr_latex, partial_latex
+from .comparison import Counterexample
+from .derivation import BUDGET, DefinitionReport, DerivationResult, LineResult, check_derivation, check_values
 from .diagnose import diagnose
-from .proof import prove
 from .reader import read_claim, read_latex
-from .sampling import DPS, REL_TOL, Sample, close
+from .reader.matrices import Matrix
+from .sampling import DPS, Sample
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.network import Network
 
 __all__ = ["Counterexample", "Verdict", "verify", "verify_value"]
 
-_BUDGET = 1.8  # seconds for a whole verdict (the numeric stage plus the proof)
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class Counterexample:
-    """A point where the claim and the true derivative differ.
-
-    ``point`` gives every parameter, input and target by name; ``claimed`` is the
-    claim's value there (None where it is undefined), ``true`` the derivative's.
-    """
-
-    point: dict[str, float]
-    claimed: float | None
-    true: float
-
-    def __str__(self) -> str:
-        where = ", ".join(f"{k} = {v:.6g}" for k, v in self.point.items())
-        said = "is undefined" if self.claimed is None else f"gives {self.claimed:.10g}"
-        return f"at {where}: the claim {said}, the true value is {self.true:.10g}"
 
 
 @dataclass(frozen=True)
@@ -74,63 +60,123 @@ class Verdict:
     ``ok`` says whether the claim holds; ``method`` is ``"symbolic"`` (proved) or
     ``"numeric"`` (agreed at the sample points, or a value compared at one point);
     a refuted claim has a ``counterexample``, a plain-words ``diagnosis`` ending in the
-    correct factored form, and ``mistake``, the mistake found (see
+    correct form, and ``mistake``, the mistake found (see
     :data:`symgrad.verification.diagnose.MISTAKES`; None when no single mistake explains it). A
     derivation ``A = B = C`` has one verdict per line in ``lines``. ``exit_code`` is
     what ``symgrad verify`` exits with: 0 holds, 1 refuted.
+
+    ``subject`` is what the line is about as written (a derivative, a defined name),
+    ``line`` its line number in the text, ``scope`` the index values or convention it
+    was checked for (``"for all 12 (i, j)"``); ``notes`` states how the reader read an
+    ambiguous notation, and ``definitions`` lists the names the derivation defines.
     """
 
     ok: bool
     method: str
     param: str
     loss: str
-    claim: sympy.Expr | None
-    expected: sympy.Expr
+    claim: object
+    expected: object
     expected_latex: str
     counterexample: Counterexample | None = None
     diagnosis: str | None = None
     mistake: str | None = None
     lines: tuple["Verdict", ...] = field(default=())
+    subject: str = ""
+    line: int | None = None
+    scope: str | None = None
+    notes: tuple[str, ...] = ()
+    definitions: tuple[DefinitionReport, ...] = ()
+    written: str | None = None  # the claim as written (LaTeX), when it was text
 
     @property
     def exit_code(self) -> int:
         return 0 if self.ok else 1
 
+    @property
+    def name(self) -> str:
+        """What the verdict is about: ∂Loss/∂w7, or the left side as written."""
+        if self.param:
+            return f"∂{self.loss}/∂{self.param}"
+        return self.subject or "the derivation"
+
     def __str__(self) -> str:
-        name = f"∂{self.loss}/∂{self.param}"
         out = []
         if self.lines:
-            out.append(f"{name}: {'HOLDS' if self.ok else 'REFUTED'} ({len(self.lines)} lines)")
+            n = len(self.lines)
+            out.append(f"{self.name}: {'HOLDS' if self.ok else 'REFUTED'} ({n} line{'s' if n != 1 else ''})")
             for i, line in enumerate(self.lines, start=1):
-                out.append(f"  line {i}: {line._status()}")
+                about = f" ({line.subject})" if line.subject and line.subject != self.subject else ""
+                out.append(f"  line {i}{about}: {line._status()}")
             first_bad = next((line for line in self.lines if not line.ok), None)
             if first_bad is not None:
                 out += ["", first_bad._details()]
-            else:
-                out.append(f"  correct: {name} = {self.expected_latex}")
-            return "\n".join(out)
-        out.append(f"{name}: {self._status()}")
-        out.append(self._details())
+            elif self.param:
+                out.append(f"  correct: {self.name} = {self.expected_latex}")
+        else:
+            out.append(f"{self.name}: {self._status()}")
+            out.append(self._details())
+        out += [f"  definition: {d.name} (line {d.line}) is {d.meaning}" for d in self.definitions]
+        out += [f"  reading: {note}" for note in self.notes]
         return "\n".join(x for x in out if x)
 
     def _status(self) -> str:
+        scope = f" {self.scope}" if self.scope else ""
         if not self.ok:
             return "REFUTED" + (f" ({self.mistake.replace('_', ' ')})" if self.mistake else "")
+        if self.method == "definition":
+            return "DEFINES" + scope
         if self.method == "symbolic":
-            return "HOLDS (proved symbolically)"
-        return "HOLDS (agrees numerically; no symbolic proof within the time budget)"
+            return f"HOLDS{scope} (proved symbolically)"
+        return f"HOLDS{scope} (agrees numerically; no symbolic proof within the time budget)"
 
     def _details(self) -> str:
         out = []
-        if self.claim is not None:
-            out.append(f"  claim:     {expr_latex(self.claim)}")
+        if self.written and (isinstance(self.claim, (Matrix, Exception)) or self.claim is None or self.scope):
+            out.append(f"  claim:     {self.written}")
+        elif self.claim is not None:
+            out.append(f"  claim:     {_latex(self.claim)}")
         if self.counterexample is not None:
             out.append(f"  counterexample: {self.counterexample}")
         if self.diagnosis:
             out.append("  diagnosis: " + self.diagnosis.replace("\n", "\n             "))
-        elif self.ok:
-            out.append(f"  correct:   ∂{self.loss}/∂{self.param} = {self.expected_latex}")
+        elif self.ok and self.expected_latex and not self.scope:
+            out.append(f"  correct:   {self.name} = {self.expected_latex}")
         return "\n".join(out)
+
+    def to_dict(self) -> dict:
+        """The verdict as plain data (what ``symgrad verify --json`` prints)."""
+        return {
+            "ok": self.ok,
+            "method": self.method,
+            "param": self.param,
+            "loss": self.loss,
+            "subject": self.subject or self.name,
+            "line": self.line,
+            "scope": self.scope,
+            "claim": self.written or (None if self.claim is None else _latex(self.claim)),
+            "expected": self.expected_latex or None,
+            "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
+            "diagnosis": self.diagnosis,
+            "mistake": self.mistake,
+            "notes": list(self.notes),
+            "definitions": [d.to_dict() for d in self.definitions],
+            "lines": [line.to_dict() for line in self.lines],
+        }
+
+    def to_json(self, **options) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, **options)
+
+
+def _latex(value) -> str:
+    if isinstance(value, Exception):
+        return str(value)
+    if isinstance(value, Matrix):
+        return expr_latex(value.entries)
+    if isinstance(value, sympy.Basic):
+        return expr_latex(value)
+    return str(value)
 
 
 # --------------------------------------------------------------------------- verify
@@ -145,17 +191,23 @@ def verify(
     names: Mapping | None = None,
     points: int = 5,
     seed: int = 0,
-    timeout: float = _BUDGET,
+    timeout: float = BUDGET,
 ) -> Verdict:
-    r"""Check a hand-derived ∂Loss/∂``param`` and explain what is wrong with it.
+    r"""Check a hand derivation of ∂Loss/∂``param`` and explain what is wrong with it.
 
     ``claim`` is LaTeX (``\frac{\partial Loss}{\partial w_7} = (\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1``;
     a chain ``A = B = C`` checks every line), Python text with the network's names, or
     a sympy expression; ``kind`` forces one notation (``"latex"``, ``"python"``,
-    ``"sympy"``; the keyword is kept from version 0.1, where a claim's notation was its kind). ``names`` maps the claim's notation to the network's
-    (``{"z_1": "y1", "f": "sigmoid"}``). ``points`` random points (drawn from ``seed``)
-    decide; a symbolic proof then gets what is left of ``timeout`` seconds (the default
-    keeps a verdict on a network of a few dozen parameters under 2 s; 0 skips the proof).
+    ``"sympy"``; the keyword is kept from version 0.1). ``names`` maps the claim's
+    notation to the network's (``{"z_1": "y1", "f": "sigmoid"}``). ``points`` random
+    points (drawn from ``seed``) decide; a symbolic proof then gets what is left of
+    ``timeout`` seconds (the default keeps a verdict under 2 s; 0 skips the proof).
+
+    LaTeX may be a whole derivation: several equations, names it defines and uses
+    (``\delta_j = …``), generic indices checked for every value (``w^{(2)}_{ij}``) and,
+    on a layered network, matrix formulas (``\nabla_{W^{(2)}} L = \delta^{(2)} (a^{(1)})^T``)
+    in the column or the row convention. With ``param=None`` every equation's left
+    side says what it is about.
 
     Raises :class:`~symgrad.errors.SymgradError` (naming the token) for a claim that
     cannot be read.
@@ -170,8 +222,34 @@ def verify(
     >>> print(v.diagnosis.splitlines()[0])
     activation written for its derivative: where the claim should have the derivative $g(u) \left(1 - g(u)\right)$ (∂o/∂u), it has the activation itself, $g(u)$ (σ written for σ').
     """
-    with mpmath.workdps(DPS):
-        return _verify(net, param, claim, kind, names, points, seed, timeout)
+    deadline = time.monotonic() + timeout
+    p = _parameter(net, param) if param is not None else None
+    if not isinstance(claim, str) or kind in ("python", "sympy") or (kind is None and _looks_like_python(claim)):
+        try:
+            read = read_claim(net, claim, notation=kind, names=names)
+        except SymgradError:
+            if kind is not None or not isinstance(claim, str):
+                raise
+            read = None  # Python syntax, LaTeX names: read it as LaTeX below
+        if read is not None and read.notation != "latex":
+            if p is None:
+                raise SymgradError("a formula without a left side: give the parameter it is the derivative of", token=str(claim))
+            result = check_values(net, p, list(read.lines), points=points, seed=seed, deadline=deadline)
+            return verdict_from(net, p, result)
+    if not isinstance(claim, str):
+        raise ParseError(f"a latex claim must be text, got {type(claim).__name__}")
+    result = check_derivation(net, claim, param=p, names=names, points=points, seed=seed, deadline=deadline)
+    return verdict_from(net, p, result)
+
+
+def _looks_like_python(claim: str) -> bool:
+    if re.search(r"[\\{}$]", claim):
+        return False
+    try:
+        ast.parse(claim.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    return True
 
 
 def _parameter(net: "Network", param) -> sympy.Symbol:
@@ -189,108 +267,75 @@ def _parameter(net: "Network", param) -> sympy.Symbol:
         raise
 
 
-def _verify(net, param, claim, notation, names, points, seed, timeout) -> Verdict:
-    started = time.monotonic()
-    p = _parameter(net, param)
-    d = net.grad(p)
-    read = read_claim(net, claim, notation=notation, names=names)
-    if read.wrt is not None and read.wrt != p:
-        raise SymgradError(
-            f"the claim's left side is a derivative with respect to {read.wrt.name}, but {p.name} was asked for",
-            token=read.wrt.name,
-        )
-    truth = d.factored
-    sample = Sample.random(net, [truth, *read.lines], n=max(1, points), seed=seed)
-    true_values = sample.vec(truth)
-    note = _check_readings(read, sample, true_values) if read.readings else None
-    refuted: dict[int, int] = {}  # line → index of its first counterexample point
-    for i, line in enumerate(read.lines):
-        values = sample.vec(line)
-        bad = next((k for k, (c, t) in enumerate(zip(values, true_values)) if not close(c, t)), None)
-        if bad is not None:
-            refuted[i] = bad
-    agreeing = [i for i in range(len(read.lines)) if i not in refuted]
-    budget = timeout - (time.monotonic() - started)
-    proofs = dict(zip(agreeing, prove(net, [read.lines[i] for i in agreeing], truth, budget))) if agreeing else {}
-    verdicts = [
-        _line_verdict(net, d, line, sample, true_values, refuted.get(i), proofs.get(i, False))
-        for i, line in enumerate(read.lines)
-    ]
-    if note:
-        verdicts = [v if v.ok else replace(v, diagnosis=f"{note}\n{v.diagnosis}") for v in verdicts]
-    if len(verdicts) == 1:
-        return verdicts[0]
+def _line_verdict(net, line: LineResult) -> Verdict:
+    if line.param is not None:
+        expected_latex = net.grad(line.param).latex()
+    elif isinstance(line.expected, sympy.Basic):
+        expected_latex = expr_latex(line.expected)
+    else:
+        expected_latex = ""
+    return Verdict(
+        ok=line.ok,
+        method=line.method,
+        param=line.param.name if line.param is not None and not line.subject else "",
+        loss=net.loss.name,
+        claim=line.claim,
+        expected=line.expected,
+        expected_latex=expected_latex,
+        counterexample=line.counterexample,
+        diagnosis=line.diagnosis,
+        mistake=line.mistake,
+        subject=line.subject,
+        line=line.line,
+        scope=line.scope,
+        written=line.written or None,
+    )
+
+
+def verdict_from(net, p, result: DerivationResult) -> Verdict:
+    """The :class:`Verdict` of a checked derivation: one line's own, or one with a verdict per line."""
+    verdicts = [_line_verdict(net, line) for line in result.lines]
+    if p is not None:
+        verdicts = [replace(v, param=p.name) if v.subject and v.scope is None and v.param == "" and _about(line, p) else v
+                    for v, line in zip(verdicts, result.lines)]
+    extras = dict(notes=tuple(result.notes), definitions=tuple(result.definitions))
+    if len(verdicts) == 1 and not result.definitions:
+        return replace(verdicts[0], param=p.name if p is not None else verdicts[0].param, **extras)
     ok = all(v.ok for v in verdicts)
     first_bad = next((i for i, v in enumerate(verdicts) if not v.ok), None)
     bad = verdicts[first_bad] if first_bad is not None else None
+    d = net.grad(p) if p is not None else None
+    subjects = list(dict.fromkeys(v.subject for v in verdicts if v.subject))
     return Verdict(
         ok=ok,
-        method="symbolic" if all(v.method == "symbolic" for v in verdicts) else "numeric",
-        param=p.name,
+        method="symbolic" if all(v.method in ("symbolic", "definition") for v in verdicts) else "numeric",
+        param=p.name if p is not None else "",
         loss=net.loss.name,
         claim=bad.claim if bad else None,
-        expected=truth,
-        expected_latex=d.latex(),
+        written=bad.written if bad else None,
+        expected=d.factored if d is not None else None,
+        expected_latex=d.latex() if d is not None else "",
         counterexample=bad.counterexample if bad else None,
         diagnosis=f"line {first_bad + 1} of the derivation: {bad.diagnosis}" if bad else None,
         mistake=bad.mistake if bad else None,
         lines=tuple(verdicts),
+        subject=subjects[0] if len(subjects) == 1 else "",
+        **extras,
     )
 
 
-def _check_readings(read, sample: Sample, true_values) -> str:
-    """A claim with a lone closing bracket is refuted only if it is wrong wherever its
-    opening bracket goes; if some place makes it hold, that is for its author to say."""
-
-    def holds(lines) -> bool:
-        return all(all(close(c, t) for c, t in zip(sample.vec(line), true_values)) for line in lines)
-
-    token = read.stray.split("'")[1]
-    for where, lines in (("the stray bracket deleted", read.lines), *read.readings):
-        if holds(lines):
-            raise ParseError(
-                f"unbalanced brackets: {read.stray} has no opening bracket; with {where} the claim holds, "
-                "so correct it there (symgrad does not guess)",
-                token=token,
-            )
-    return (
-        f"note: {read.stray} has no opening bracket; the claim is wrong wherever its opening bracket goes "
-        f"({len(read.readings)} places tried), and is read here as if it were absent."
-    )
-
-
-def _line_verdict(net, d, line, sample: Sample, true_values, bad: int | None, proven: bool) -> Verdict:
-    common = dict(param=d.param.name, loss=net.loss.name, claim=line, expected=d.factored, expected_latex=d.latex())
-    if bad is None:
-        return Verdict(ok=True, method="symbolic" if proven else "numeric", **common)
-    claimed = sample.vec(line)
-    counterexample = Counterexample(
-        sample.leaf_point(bad),
-        None if claimed[bad] is None else float(claimed[bad]),
-        float(true_values[bad]),
-    )
-    finding = diagnose(d, claimed, sample, rel_tol=REL_TOL, abs_tol=REL_TOL)
-    return Verdict(
-        ok=False,
-        method="numeric",
-        counterexample=counterexample,
-        diagnosis=_diagnosis_text(net, d, finding, undefined=any(c is None for c in claimed)),
-        mistake=finding.mistake if finding else None,
-        **common,
-    )
-
-
-def _diagnosis_text(net, d, finding, *, undefined: bool = False) -> str:
-    if finding is not None:
-        head = finding.message
-    elif undefined:
-        head = "the claim is undefined at some points where the derivative is defined (a division by zero or the log or root of a negative number)."
-    else:
-        head = "the claim differs from the true derivative, and no single mistake (sign, constant, path, bracket, factor or variable) explains it."
-    return f"{head}\nThe correct derivative, factored: ${partial_latex(net.loss, d.param)} = {d.latex()}$"
+def _about(line: LineResult, p) -> bool:
+    return line.param == p
 
 
 # --------------------------------------------------------------------------- verify_value
+
+
+def _diagnosis_text(net, d, finding) -> str:
+    head = finding.message if finding is not None else (
+        "the claim differs from the true derivative, and no single mistake (sign, constant, path, bracket, factor or variable) explains it."
+    )
+    return f"{head}\nThe correct derivative, factored: ${partial_latex(net.loss, d.param)} = {d.latex()}$"
 
 
 def verify_value(net: "Network", param, claimed, at: Mapping, *, rel_tol: float | None = None) -> Verdict:

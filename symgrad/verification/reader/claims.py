@@ -31,7 +31,8 @@ import sympy
 from ...errors import LossError, ParseError, SymgradError, UnknownSymbolError
 from ...model import functions as fn
 from ...model.equations import parse_expression
-from .names import Lexicon, Name, network_names, parse_name
+from .lexicon import Lexicon
+from .names import Name, network_names, parse_name
 from .parser import Parser
 from .tokens import CLOSE, OPEN, Formula, Token, column, tokenize
 
@@ -227,47 +228,54 @@ class _LatexClaim:
         return p
 
     def stray_readings(self) -> tuple[str, list[tuple[str, sympy.Expr]], int]:
-        """The lone closer, and the segment it is in read with its opening bracket at each
-        place it could go: before any operand at its own bracket level, back to the start
-        of the group (or of the line) it is in."""
+        """The lone closer, the segment it is in read with its opening bracket at each place
+        it could go, and the segment's number."""
         f = self.formula
-        i = f.stray
-        original = tokenize(self.text)[i]
-        opener_text = CLOSE[original.text]
         bounds = [-1] + f.equals + [len(f)]
-        segment = next(n for n, (a, b) in enumerate(zip(bounds, bounds[1:])) if a < i < b)
-        start = bounds[segment] + 1
-        for o, c in f.pairs.items():  # the innermost group around the stray closer
-            if o < i < c and o >= start:
-                start = f.inner_start(o)
-        readings = []
-        j = start
-        previous: Token | None = None
-        while j < i:
-            t = f[j]
-            if t.category in ("space", "newline"):
-                j += 1
-                continue
-            if _operand_start(t) and (previous is None or _operand_boundary(previous)):
-                toks = list(f.tokens)
-                toks[i] = original
-                toks.insert(j, tokenize(opener_text)[0].at(t.pos))
-                other = Parser(self.net, Formula(self.text, toks), self.lexicon)
-                a, b = bounds[segment] + 1, bounds[segment + 1] + 1
-                where = f"'{opener_text}' before column {t.pos + 1} ({' '.join(self.text[t.pos:t.pos + 24].split())}…)"
-                try:
-                    readings.append((where, other.expression(a, b)))
-                except SymgradError:
-                    pass  # an opening bracket there does not make a formula
-            if j in f.pairs:  # step over a whole bracket group
-                close = f.pairs[j]
-                if f[close].text == r"\right":
-                    close = f.delimiter_index(close)
-                previous, j = f[close], close + 1
-                continue
-            previous = t
+        segment = next(n for n, (a, b) in enumerate(zip(bounds, bounds[1:])) if a < f.stray < b)
+        stray, readings = stray_readings(self.parser, self.text, bounds[segment] + 1, bounds[segment + 1])
+        return stray, readings, segment
+
+
+def stray_readings(parser: Parser, text: str, a: int, b: int) -> tuple[str, list[tuple[str, object]]]:
+    """A formula's lone closing bracket (in tokens ``a..b``), and that range read with its
+    opening bracket at each place it could go: before any operand at its own bracket
+    level, back to the start of the group (or of the range) it is in."""
+    f = parser.formula
+    i = f.stray
+    original = tokenize(text)[i]
+    opener_text = CLOSE[original.text]
+    start = a
+    for o, c in f.pairs.items():  # the innermost group around the stray closer
+        if o < i < c and o >= start:
+            start = f.inner_start(o)
+    readings = []
+    j = start
+    previous: Token | None = None
+    while j < i:
+        t = f[j]
+        if t.category in ("space", "newline"):
             j += 1
-        return f"'{original.text}' at {column(original)}", readings, segment
+            continue
+        if _operand_start(t) and (previous is None or _operand_boundary(previous)):
+            toks = list(f.tokens)
+            toks[i] = original
+            toks.insert(j, tokenize(opener_text)[0].at(t.pos))
+            other = Parser(parser.net, Formula(text, toks), parser.lexicon)
+            where = f"'{opener_text}' before column {t.pos + 1} ({' '.join(text[t.pos:t.pos + 24].split())}…)"
+            try:
+                readings.append((where, other.expression(a, b + 1)))
+            except SymgradError:
+                pass  # an opening bracket there does not make a formula
+        if j in f.pairs:  # step over a whole bracket group
+            close = f.pairs[j]
+            if f[close].text == r"\right":
+                close = f.delimiter_index(close)
+            previous, j = f[close], close + 1
+            continue
+        previous = t
+        j += 1
+    return f"'{original.text}' at {column(original)}", readings
 
 
 _OPERATORS = ("+", "-", "*", "/", r"\times", r"\cdot", r"\ast", r"\odot", r"\div", "|")

@@ -6,12 +6,10 @@ r"""Names as written, matched to a network's symbols by their structure, not the
 primes); the network's own names are read the same way from the LaTeX symgrad prints
 for them (:class:`NetworkNames`), and the two meet on the :attr:`Name.key`.
 
-A :class:`Lexicon` is what one claim's names mean: the network's names, the caller's
-``names={...}`` mapping, and the functions (``g(u_1)`` applies the declared ``g``;
-``f`` alone is the network's activation when it has exactly one kind).
+What a name means in one claim is the :class:`~.lexicon.Lexicon`'s business.
 
->>> parse_name(r"\hat{f}_{1}"), parse_name(r"w^{(1)}_{2,3}").key
-(Name(base='f', accent='hat', layer='', index='1', primes=0, text='\\hat{f}_{1}'), ('', 'w', '1', '23'))
+>>> parse_name(r"\hat{f}_{1}").key, parse_name(r"w^{(1)}_{2,3}").key
+(('hat', 'f', '', '1'), ('', 'w', '1', '23'))
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ import difflib
 import re
 import weakref
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import sympy
 
@@ -31,10 +29,11 @@ from .tokens import Formula, column
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model.network import Network
+    from .lexicon import Lexicon
 
 __all__ = [
     "ACCENTS", "FONTS", "FUNCTION_COMMANDS", "FUNCTION_WORDS", "GREEK", "MULTI_ARGUMENT",
-    "Lexicon", "Name", "NetworkNames", "network_names", "parse_name", "read_name",
+    "BOLD", "LAYER", "Name", "NetworkNames", "network_names", "parse_name", "read_name",
 ]
 
 GREEK = {
@@ -43,7 +42,12 @@ GREEK = {
     "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
 }
 ACCENTS = {r"\hat": "hat", r"\widehat": "hat", r"\tilde": "tilde", r"\widetilde": "tilde", r"\bar": "bar", r"\overline": "bar"}
-FONTS = {r"\mathrm", r"\mathit", r"\mathbf", r"\boldsymbol", r"\bm", r"\mathsf", r"\text", r"\textrm", r"\textit", r"\operatorname", r"\mathcal"}
+FONTS = {r"\mathrm", r"\mathit", r"\mathbf", r"\boldsymbol", r"\bm", r"\mathsf", r"\text", r"\textrm", r"\textit", r"\operatorname", r"\mathcal",
+         r"\mathbfit", r"\pmb", r"\vec"}
+BOLD = {r"\mathbf", r"\boldsymbol", r"\bm", r"\mathbfit", r"\pmb", r"\vec"}
+#: A layer written after a name: (2), [2], (l), (l+1), [l-1], L.
+LAYER = re.compile(r"[(\[](\d+|[lL](?:[+-]\d+)?)[)\]]")
+_BARE_LAYER = re.compile(r"\d+|[lL](?:[+-]\d+)?")
 # Function commands and the function each stands for (\log is the natural log, as in ML texts).
 FUNCTION_COMMANDS = {
     r"\exp": sympy.exp, r"\ln": sympy.log, r"\log": sympy.log, r"\tanh": sympy.tanh, r"\sinh": sympy.sinh,
@@ -64,6 +68,7 @@ FUNCTION_WORDS = {
     "step": step, "heaviside": step, "sign": sympy.sign, "sgn": sympy.sign, "logsumexp": fn.logsumexp,
     "max": sympy.Max, "min": sympy.Min
 }
+FUNCTION_WORDS.update({"sech": lambda x: 1 / sympy.cosh(x), "cosh": sympy.cosh, "sinh": sympy.sinh})
 MULTI_ARGUMENT = (fn.logsumexp, sympy.Max, sympy.Min)
 # The activations a bare f (or φ) can stand for. The functions table of symgrad.model will
 # list which functions are activations; until then, this is the one local list.
@@ -72,7 +77,13 @@ _ACTIVATION_KINDS = ("sigmoid", "tanh", "relu", "softplus")
 
 @dataclass(frozen=True)
 class Name:
-    """A name as written: ``\\hat{f}_{1}`` is accent 'hat', base 'f', index '1'."""
+    """A name as written: ``\\hat{f}_{1}`` is accent 'hat', base 'f', index '1'.
+
+    ``layer`` is a layer written ``^{(2)}``, ``^{[2]}`` or, generic, ``^{(l+1)}``;
+    ``superscript`` a bare one written before the index (``w^3_{12}``), which may be a
+    layer or a power (the :class:`Lexicon` decides); ``bold`` says the name was set in
+    a bold font (``\\mathbf{x}``), which makes an unindexed name a vector.
+    """
 
     base: str
     accent: str = ""
@@ -80,6 +91,8 @@ class Name:
     index: str = ""
     primes: int = 0
     text: str = ""  # as written, for messages
+    bold: bool = False
+    superscript: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -167,95 +180,10 @@ def network_names(net: "Network") -> NetworkNames:
         return names
 
 
-# --------------------------------------------------------------------------- what one claim's names mean
-
-
-class Lexicon:
-    """The meaning of the names in one claim: the network's names, then the caller's
-    ``symbols`` (a written name's key → an expression) and ``functions`` (a written
-    base → a function class), which win over the network's where they are given."""
-
-    def __init__(self, net: "Network", symbols: Mapping | None = None, functions: Mapping | None = None):
-        self.net = net
-        self.table = network_names(net)
-        self.symbols: dict[tuple, sympy.Expr] = dict(symbols or {})
-        self.functions: dict[str, type] = dict(functions or {})
-
-    def plain(self, text: str) -> sympy.Expr | None:
-        """A name typed as declared (``fhat1``, ``w7``), or None."""
-        found = self.symbols.get(("", text, "", ""))
-        return found if found is not None else self.table.plain.get(text)
-
-    def is_word(self, word: str) -> bool:
-        """Whether a run of letters is one name (Loss, lse, tanh) rather than a product of letters."""
-        return (
-            word in self.table.bases
-            or word in self.functions
-            or any(key[1] == word for key in self.symbols)
-            or word in self.table.functions
-            or word.lower() in FUNCTION_WORDS
-            or word.lower() in fn.ACTIVATIONS
-        )
-
-    def function(self, name: Name):
-        """The function a name stands for, if it is one (and not a symbol of the network)."""
-        if name.index or name.layer or name.accent:
-            return None
-        base = name.base
-        if base in self.functions:
-            return self.functions[base]
-        if self.table.lookup(name.key) is not None:
-            return None
-        if base in self.table.functions:
-            return self.table.functions[base]
-        if base.lower() in FUNCTION_WORDS:
-            return FUNCTION_WORDS[base.lower()]
-        if base.lower() in fn.ACTIVATIONS:
-            return fn.resolve(base.lower())
-        if base in ("f", "phi", "varphi"):
-            acts = self.table.activations
-            if len(acts) == 1:
-                return acts[0]
-            kinds = ", ".join(sorted(fn.kind_of(a) for a in acts)) or "none"
-            raise UnknownSymbolError(
-                f"'{name.written}' stands for the activation, but this network has {len(acts)} kinds ({kinds}); "
-                f"name it, e.g. names={{'{base}': 'sigmoid'}}",
-                token=name.written,
-            )
-        return None
-
-    def symbol(self, name: Name) -> sympy.Expr:
-        """The network symbol (or mapped expression) a name stands for; an error naming it if none."""
-        written = name.written
-        if name.primes:
-            raise ParseError(f"a prime on {written!r}, which is not a function; write the derivative of a function, e.g. g'(u_1)", token=written)
-        key = name.key
-        if key in self.symbols:
-            return self.symbols[key]
-        found = self.table.lookup(key)
-        if found is not None:
-            return found
-        if key == ("", "e", "", ""):
-            return sympy.E
-        if key == ("", "pi", "", ""):
-            return sympy.pi
-        if name.base in ("partial", "nabla"):
-            raise ParseError(f"'\\{name.base}' outside a \\frac{{\\partial …}}{{\\partial …}}", token="\\" + name.base)
-        raise UnknownSymbolError(
-            f"unknown name {written!r}: it is not a parameter, input, target or step of network {self.net.name!r}"
-            + self.table.suggestions(written),
-            token=written,
-        )
-
-    def sigma_is_sigmoid(self, name: Name) -> bool:
-        """σ applies the sigmoid unless the network or the caller gives σ another meaning."""
-        return name.base == "sigma" and self.table.lookup(name.key) is None and name.base not in self.functions
-
-
 # --------------------------------------------------------------------------- reading a name
 
 
-def read_name(formula: Formula, i: int, end: int, lexicon: Lexicon | None) -> tuple[Name | None, int]:
+def read_name(formula: Formula, i: int, end: int, lexicon: "Lexicon | None") -> tuple[Name | None, int]:
     """Read the name at token ``i`` (with its accent, index, layer and primes); None if none starts here.
 
     ``lexicon`` decides whether a run of letters is one name (``Loss``) or a product of
@@ -272,9 +200,13 @@ def read_name(formula: Formula, i: int, end: int, lexicon: Lexicon | None) -> tu
     elif t.category == "cmd" and t.text in FONTS:
         a, b, j = formula.argument(i + 1, end, t.text)
         word = formula.group_text(a, b)
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
+        inner, k = read_name(formula, formula.skip(a, b), b, lexicon) if re.fullmatch(r"\\[A-Za-z]+.*", word) else (None, a)
+        if inner is not None and formula.skip(k, b) == b:  # \boldsymbol{\delta}, \mathbf{\hat y}
+            name = replace(inner, bold=t.text in BOLD, text="")
+        elif re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
+            name = Name(base=word, bold=t.text in BOLD)
+        else:
             raise ParseError(f"{column(t)}: '{t.text}{{{word}}}' is not a name", token=f"{t.text}{{{word}}}")
-        name = Name(base=word)
     elif t.category == "cmd" and t.text[1:] in GREEK:
         name, j = Name(base=t.text[1:]), i + 1
     elif t.category == "letter":
@@ -300,7 +232,8 @@ def read_name(formula: Formula, i: int, end: int, lexicon: Lexicon | None) -> tu
 
 
 def _modifiers(formula: Formula, name: Name, start: int, j: int, end: int) -> tuple[Name, int]:
-    """Subscript, ``^{(l)}`` layer and primes after a name, in any order."""
+    """Subscript, ``^{(l)}`` layer and primes after a name, in any order; a bare
+    ``^2`` before the subscript is kept as a superscript for the lexicon to read."""
     while True:
         k = formula.skip(j, end)
         if k >= end:
@@ -319,12 +252,19 @@ def _modifiers(formula: Formula, name: Name, start: int, j: int, end: int) -> tu
                 )
             name, j = replace(name, index=formula.group_text(a, b)), j2
         elif t.text == "^" and t.category == "char":
-            a, b, j2 = formula.argument(k + 1, end, "^")
+            n = formula.skip(k + 1, end)
+            if n < end and n in formula.pairs and formula[n].text in ("(", "["):  # w^(2), a^[l]: TeX reads one token, people mean the layer
+                a, b, j2 = n, formula.pairs[n] + 1, formula.pairs[n] + 1
+            else:
+                a, b, j2 = formula.argument(k + 1, end, "^")
             content = formula.group_text(a, b)
-            if re.fullmatch(r"\(\d+\)", content) and not name.layer:
-                name, j = replace(name, layer=content[1:-1]), j2
+            layer = LAYER.fullmatch(content)
+            if layer and not name.layer and not name.superscript:
+                name, j = replace(name, layer=layer.group(1)), j2
             elif re.fullmatch(r"(\\prime)+", content):
                 name, j = replace(name, primes=name.primes + content.count(r"\prime")), j2
+            elif _BARE_LAYER.fullmatch(content) and not (name.layer or name.superscript or name.index or name.primes):
+                name, j = replace(name, superscript=content), j2  # w^3_{12}: a layer or a power
             else:
                 break  # a power: the arithmetic handles it
         elif t.text == "'" and t.category == "char":

@@ -202,10 +202,11 @@ def _pair_brackets(toks: list[Token]) -> tuple[dict[int, int], list[int]]:
                 raise _unmatched(toks, i, text, stack)
             pairs[stack.pop()[1]] = i
         elif text == "=" and t.category == "char":
-            if stack:
+            if stack and stack[-1][0] != "}":  # inside braces it may be a sum's k=1
                 opener = toks[stack[-1][1]]
                 raise ParseError(f"{column(t)}: '=' inside the '{opener.text}' opened at {column(opener)}", token="=")
-            equals.append(i)
+            if not stack:
+                equals.append(i)
         if len(stack) > MAX_DEPTH:
             raise ParseError(f"{column(t)}: brackets nested more than {MAX_DEPTH} deep", token=text)
     if stack:
