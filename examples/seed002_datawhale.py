@@ -6,9 +6,10 @@ outputs f̂1 = g(u1), f̂2 = g(u3), Loss = ½[(f̂1 − f1)² + (f̂2 − f2)²]
 by the chain rule, three lines each. This script
 
 1. derives the three as chain-rule derivations (``net.grad(p).latex("chain")``);
-2. verifies the article's own derivations, as printed, line by line (``sg.verify``):
-   ∂Loss/∂w7 holds; for w1 and w6 the first two lines hold and the last line is
-   misbracketed, and the verdict says where;
+2. verifies the article's own derivations, as printed, line by line (``sg.verify``),
+   from ``examples/datawhale_derivations.md``: ∂Loss/∂w7 holds; for w1 and w6 the
+   first two lines hold and the last line is misbracketed, and the verdict says where;
+   then the whole file at once (``sg.verify_document``), naming the wrong lines;
 3. evaluates the compiled gradient at the spec's point (``net.compile()``);
 4. checks it against numeric backprop and finite differences (``sg.check``).
 
@@ -17,6 +18,7 @@ by the chain rule, three lines each. This script
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -25,43 +27,35 @@ from symgrad.model.spec import load_spec
 
 SPEC = Path(__file__).resolve().with_name("datawhale.toml")
 
-# The article's derivations, verbatim (§2.2.2), the input symgrad judges.
-SEED_W7 = r"""$$\begin{aligned}
- \left( \frac{\partial Loss}{\partial w_7} \right)_w &= \left( \frac{\partial Loss}{\partial \hat{f}_1} \right)_w \times \left( \frac{\partial \hat{f}_1}{\partial w_7} \right)_w \\
- &= \left( \frac{\partial Loss}{\partial \hat{f}_1} \right)_w \times \left( \frac{dg}{du_1} \right)_w \times \left( \frac{\partial u_1}{\partial w_7} \right)_w \\
- &= (\hat{f}_1 - f_1)_w \times [g(u_1) \times (1 - g(u_1))]_w \times (h_1)_w
- \end{aligned}$$"""
+# The article's derivations, verbatim (§2.2.2): one Markdown file, the input symgrad judges.
+DERIVATIONS = SPEC.with_name("datawhale_derivations.md")
 
-SEED_W1 = r"""$$\begin{aligned}
- \left(\frac{\partial Loss}{\partial w_1}\right)_w &= \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{\partial \hat{f}_1}{\partial h_1}\right)_w \times \left(\frac{\partial h_1}{\partial w_1}\right)_w + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{\partial \hat{f}_2}{\partial h_1}\right)_w \times \left(\frac{\partial h_1}{\partial w_1}\right)_w \\
- &= \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{dg}{du_1}\right)_w \times \left(\frac{\partial u_1}{\partial h_1}\right)_w \times \left(\frac{dg}{du_2}\right)_w \times \left(\frac{\partial u_2}{\partial w_1}\right)_w \\
- &\quad + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{dg}{du_3}\right)_w \times \left(\frac{\partial u_3}{\partial h_1}\right)_w \times \left(\frac{dg}{du_2}\right)_w \times \left(\frac{\partial u_2}{\partial w_1}\right)_w \\
- &= \{(\hat{f}_1 - f_1)_w \times [g(u_1) \times (1 - g(u_1))]\}_w \times (w_7)_w + \{(\hat{f}_2 - f_2)_w \times [g(u_3) \times (1 - g(u_3))]\}_w \times (w_9)_w \\
- &\quad \times [g(u_2) \times (1 - g(u_2))]\}_w \times i_1
- \end{aligned}$$"""
 
-SEED_W6 = r"""$$\begin{aligned}
- \left(\frac{\partial Loss}{\partial w_6}\right)_w &= \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{\partial \hat{f}_1}{\partial h_2}\right)_w \times \left(\frac{\partial h_2}{\partial w_6}\right)_w + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{\partial \hat{f}_2}{\partial h_2}\right)_w \times \left(\frac{\partial h_2}{\partial w_6}\right)_w \\
- &= \left[ \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{dg}{du_1}\right)_w \times \left(\frac{\partial u_1}{\partial h_2}\right)_w + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{dg}{du_3}\right)_w \times \left(\frac{\partial u_3}{\partial h_2}\right)_w \right] \times \left(\frac{\partial h_2}{\partial w_6}\right)_w \\
- &= \{(\hat{f}_1 - f_1)_w \times [g(u_1) \times (1 - g(u_1))]\}_w \times (w_8)_w + \{(\hat{f}_2 - f_2)_w \times [g(u_3) \times (1 - g(u_3))]\}_w \times (w_{10})_w \times i_3
- \end{aligned}$$"""
-
-SEED_DERIVATIONS = {"w7": SEED_W7, "w1": SEED_W1, "w6": SEED_W6}
+def seed_derivations() -> dict[str, str]:
+    """The article's three derivations by parameter, read from the Markdown file."""
+    text = DERIVATIONS.read_text(encoding="utf-8")
+    blocks = re.findall(r"\$\$\\begin\{aligned\}.*?\\end\{aligned\}\$\$", text, re.S)
+    return dict(zip(("w7", "w1", "w6"), blocks))
 
 
 def main(argv=None) -> int:
     spec = load_spec(SPEC)
     net = spec.network
 
-    for p in SEED_DERIVATIONS:
+    derivations = seed_derivations()
+    for p in derivations:
         print(f"symgrad's derivation of ∂Loss/∂{p}:")
         print(net.grad(p).latex("chain"))
         print()
 
-    for p, derivation in SEED_DERIVATIONS.items():
+    for p, derivation in derivations.items():
         print(f"the article's derivation of ∂Loss/∂{p}, verified:")
         print(sg.verify(net, p, derivation))
         print()
+
+    print(f"the whole file, {DERIVATIONS.name}, verified (symgrad verify --document):")
+    print(sg.verify_document(net, DERIVATIONS.read_text(encoding="utf-8")))
+    print()
 
     point = spec.point
     f = net.compile()  # numba; the first compile of this network takes a few seconds

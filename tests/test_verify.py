@@ -12,31 +12,17 @@ import pytest
 import sympy
 
 import symgrad as sg
+from conftest import EXAMPLES
 from conftest import SEED_002_EQUATIONS as SEED_002
 from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
 from symgrad.verification.diagnose import MISTAKES
+from symgrad.verification.document import display_blocks
 from symgrad.verification.verify import Verdict, verify, verify_value
 
-# Seed 002's derivations, verbatim (Datawhale, "the mathematics behind ANNs", §2.2.2).
-SEED_002_W7 = r"""$$\begin{aligned}
- \left( \frac{\partial Loss}{\partial w_7} \right)_w &= \left( \frac{\partial Loss}{\partial \hat{f}_1} \right)_w \times \left( \frac{\partial \hat{f}_1}{\partial w_7} \right)_w \\
- &= \left( \frac{\partial Loss}{\partial \hat{f}_1} \right)_w \times \left( \frac{dg}{du_1} \right)_w \times \left( \frac{\partial u_1}{\partial w_7} \right)_w \\
- &= (\hat{f}_1 - f_1)_w \times [g(u_1) \times (1 - g(u_1))]_w \times (h_1)_w
- \end{aligned}$$"""
-
-SEED_002_W1 = r"""$$\begin{aligned}
- \left(\frac{\partial Loss}{\partial w_1}\right)_w &= \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{\partial \hat{f}_1}{\partial h_1}\right)_w \times \left(\frac{\partial h_1}{\partial w_1}\right)_w + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{\partial \hat{f}_2}{\partial h_1}\right)_w \times \left(\frac{\partial h_1}{\partial w_1}\right)_w \\
- &= \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{dg}{du_1}\right)_w \times \left(\frac{\partial u_1}{\partial h_1}\right)_w \times \left(\frac{dg}{du_2}\right)_w \times \left(\frac{\partial u_2}{\partial w_1}\right)_w \\
- &\quad + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{dg}{du_3}\right)_w \times \left(\frac{\partial u_3}{\partial h_1}\right)_w \times \left(\frac{dg}{du_2}\right)_w \times \left(\frac{\partial u_2}{\partial w_1}\right)_w \\
- &= \{(\hat{f}_1 - f_1)_w \times [g(u_1) \times (1 - g(u_1))]\}_w \times (w_7)_w + \{(\hat{f}_2 - f_2)_w \times [g(u_3) \times (1 - g(u_3))]\}_w \times (w_9)_w \\
- &\quad \times [g(u_2) \times (1 - g(u_2))]\}_w \times i_1
- \end{aligned}$$"""
-
-SEED_002_W6 = r"""$$\begin{aligned}
- \left(\frac{\partial Loss}{\partial w_6}\right)_w &= \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{\partial \hat{f}_1}{\partial h_2}\right)_w \times \left(\frac{\partial h_2}{\partial w_6}\right)_w + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{\partial \hat{f}_2}{\partial h_2}\right)_w \times \left(\frac{\partial h_2}{\partial w_6}\right)_w \\
- &= \left[ \left(\frac{\partial Loss}{\partial \hat{f}_1}\right)_w \times \left(\frac{dg}{du_1}\right)_w \times \left(\frac{\partial u_1}{\partial h_2}\right)_w + \left(\frac{\partial Loss}{\partial \hat{f}_2}\right)_w \times \left(\frac{dg}{du_3}\right)_w \times \left(\frac{\partial u_3}{\partial h_2}\right)_w \right] \times \left(\frac{\partial h_2}{\partial w_6}\right)_w \\
- &= \{(\hat{f}_1 - f_1)_w \times [g(u_1) \times (1 - g(u_1))]\}_w \times (w_8)_w + \{(\hat{f}_2 - f_2)_w \times [g(u_3) \times (1 - g(u_3))]\}_w \times (w_{10})_w \times i_3
- \end{aligned}$$"""
+# Seed 002's derivations, verbatim (Datawhale, "the mathematics behind ANNs", §2.2.2): the data file
+# the example reads too, one $$\begin{aligned}…$$ block per derivation, in the order w7, w1, w6.
+SEED_002_DERIVATIONS = [b.text for b in display_blocks((EXAMPLES / "datawhale_derivations.md").read_text(encoding="utf-8")) if "aligned" in b.text]
+SEED_002_W7, SEED_002_W1, SEED_002_W6 = ("$$" + text + "$$" for text in SEED_002_DERIVATIONS)
 
 # Seed 000 (3.2) and seed 003's element formulas, verbatim.
 SEED_000_J = r"\mathbf{J}(f) = \begin{bmatrix} 2x_2(x_1 x_2 - 3) & 2x_1(x_1 x_2 - 3) \end{bmatrix} \quad (3.2)"

@@ -22,6 +22,7 @@ and the reading says so.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import sympy
@@ -151,6 +152,17 @@ def derivative(parser: "Parser", na: int, nb: int, da: int, db: int):
     """∂A/∂B for A in tokens ``na..nb`` and B in ``da..db`` (see the module notes)."""
     f = parser.formula
     wrt = wrt_value(parser, da, db)
+    # A chain-rule derivation writes the same local factor on many lines: read it once.
+    key = ("∂", f.source(na, nb), wrt if not isinstance(wrt, Matrix) else tuple(wrt.entries), parser.lexicon.convention,
+           tuple(sorted(parser.lexicon.bindings.items())), parser.lexicon.variant)
+    cache = parser.lexicon.memo
+    if key not in cache:
+        cache[key] = _derivative(parser, na, nb, wrt)
+    return cache[key]
+
+
+def _derivative(parser: "Parser", na: int, nb: int, wrt):
+    f = parser.formula
     name, _ = _single_name(parser, na, nb)
     first = f.skip(na, nb)
     if name is None and first < nb and f[first].text in FUNCTION_COMMANDS and f.skip(first + 1, nb) == nb:
@@ -234,11 +246,18 @@ def function_derivative(func, order: int, at: sympy.Expr) -> sympy.Expr:
     >>> function_derivative(sympy.tanh, 1, sympy.Symbol("u"))
     1 - tanh(u)**2
     """
+    x, d = _derivative_rule(func, order)
+    return d.xreplace({x: at})
+
+
+@lru_cache(maxsize=256)
+def _derivative_rule(func, order: int):
+    """The ``order``-th derivative of ``func`` at a placeholder, derived once per function."""
     x = sympy.Dummy("x", real=True)
     d = func(x)
     for _ in range(order):
         d = d.diff(x)
-    return d.xreplace({x: at})
+    return x, d
 
 
 def partial(net: "Network", expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:

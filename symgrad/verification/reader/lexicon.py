@@ -187,6 +187,11 @@ class Lexicon:
         return other
 
     @property
+    def memo(self) -> dict:
+        """A cache for what is read the same way wherever it is written (shared by the copies)."""
+        return self._shared.cache
+
+    @property
     def notes(self) -> list[str]:
         return list(self._shared.notes)
 

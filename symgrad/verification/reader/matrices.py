@@ -75,6 +75,8 @@ class Matrix:
             return other.entries
         if _scalar(other) and other == 0:
             return sympy.zeros(*self.shape)
+        if _scalar(other) and self.shape == (1, 1):  # a one-entry vector meets a number: 1 − σ(u) with u of length 1
+            return sympy.Matrix([[other]])
         raise ShapeMismatch(f"{what} of a {shape_text(self.shape)} matrix and the scalar {other}", token=what)
 
     def __add__(self, other):

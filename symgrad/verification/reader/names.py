@@ -133,6 +133,11 @@ class NetworkNames:
         self.bases = {key[1] for key in self.keys}
         self.functions: dict[str, type] = {name: fn.resolve(name) for name in fn.FUNCTION_NAMES}
         self.functions.update(getattr(net, "functions", {}) or {})
+        for st in net.steps:  # functions a network built from steps uses without declaring them
+            for call in st.expr.atoms(sympy.Function):
+                name = type(call).__name__
+                if name.isidentifier() and fn.kind_of(type(call)) is not None:
+                    self.functions.setdefault(name, type(call))
         kinds = {}
         for st in net.steps:
             e = st.expr

@@ -324,7 +324,9 @@ class _Term:
         content = self.f.group_text(a, b)
         base_name = self.parts[-1]
         base = self.env.get(base_name)
-        if content in ("T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\mathrm{T}"):
+        if content in ("T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}"):
+            if not is_matrix(base) and self.lexicon.used_matrices:
+                return self._no_second_superscript(j)  # a 1×1 product (xᵀy) transposed: itself
             if not is_matrix(base):
                 raise ParseError(f"{column(t)}: a transpose of a scalar; verify takes a scalar element formula or a matrix formula", token="^" + content)
             self.env[base_name] = base.T
