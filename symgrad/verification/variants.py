@@ -28,7 +28,7 @@ from .diagnose import Finding
 from .reader.lexicon import Lexicon, Variant
 from .reader.matrices import Matrix
 from .reader.parser import Parser
-from .reader.tokens import CLOSE, OPEN, Formula, Token, column
+from .reader.tokens import OPEN, Formula, Token, column
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.network import Network
@@ -188,21 +188,21 @@ def _with_layer(name, shift: int, old: int) -> str:
 
 
 def _bracket_moves(net, formula: Formula, lexicon: Lexicon, a: int, b: int):
-    """Every bracket of the range, its opener moved before another operand of its group,
-    or its closer after another one."""
+    """Every bracket of the range, its opener moved before another operand of its group
+    (or into the bracket, before one of its own operands), or its closer likewise after one."""
     f = formula
+    parser = Parser(net, f, lexicon)
     for o, c in sorted(f.pairs.items()):
         if not (a <= o < b) or f[o].text in ("{", r"\left") or f[o].text not in OPEN and f[o].text != "|":
             continue
-        group_start = a
-        group_end = b
+        group_start, group_end = a, b
         for o2, c2 in f.pairs.items():  # the innermost group that holds this bracket
             if o2 < o and c < c2 and o2 >= group_start and f[o2].text != "{":
                 group_start, group_end = f.inner_start(o2), c2
-        starts = _operand_starts(f, group_start, group_end)
-        ends = _operand_ends(f, group_start, group_end)
+        outer = _primaries(f, parser, group_start, group_end)
+        inner = _primaries(f, parser, f.inner_start(o), c)
         opener, closer = f[o], f[c]
-        for s in starts:
+        for s in sorted({start for start, _ in outer + inner[1:]}):
             if s == o or s >= c:
                 continue
             tokens = list(f.tokens)
@@ -213,7 +213,7 @@ def _bracket_moves(net, formula: Formula, lexicon: Lexicon, a: int, b: int):
                         f"({_context(f, s)}); there the formula holds."),
                 lambda tokens=tokens: _reread(net, formula, lexicon, a, b, tokens=tokens),
             )
-        for e in ends:
+        for e in sorted({end for _, end in outer + inner[:-1]}):
             if e == c or e <= o:
                 continue
             tokens = list(f.tokens)
@@ -226,43 +226,35 @@ def _bracket_moves(net, formula: Formula, lexicon: Lexicon, a: int, b: int):
             )
 
 
-def _operand_starts(f: Formula, a: int, b: int) -> list[int]:
-    out, previous, j = [], None, a
-    while j < b:
-        t = f[j]
-        if t.category in ("space", "newline"):
-            j += 1
-            continue
-        if (t.category in ("letter", "digit", "cmd") or t.text in OPEN) and (previous is None or previous.text in
-                                                                           ("+", "-", "*", "/", r"\times", r"\cdot", r"\odot") or previous.text in CLOSE):
-            out.append(j)
-        if j in f.pairs:
-            close = f.pairs[j]
-            previous, j = f[close], close + 1
-            continue
-        previous = t
-        j += 1
-    return out
+_OPERATORS = ("+", "-", "*", "/", r"\times", r"\cdot", r"\odot", r"\oslash", r"\div")
 
 
-def _operand_ends(f: Formula, a: int, b: int) -> list[int]:
-    """The last token of each operand before an operator or a closing bracket, at this level."""
-    out, j, last = [], a, None
+def _primaries(f: Formula, parser: Parser, a: int, b: int) -> list[tuple[int, int]]:
+    """The operands of one bracket level, as (first token, last token): names, numbers and
+    bracket groups, also those joined by an implicit product (f_1 g(u_1) is two)."""
+    out, j = [], a
     while j < b:
         t = f[j]
-        if t.category in ("space", "newline"):
+        if t.category in ("space", "newline") or t.text in _OPERATORS:
             j += 1
             continue
-        if t.text in ("+", "-", r"\times", r"\cdot", r"\odot", "*", "/") and last is not None:
-            out.append(last)
-        if j in f.pairs:
-            close = f.pairs[j]
-            last, j = close, close + 1
+        if j in f.pairs and f[j].text != "{":
+            end = f.after_bracket(f.pairs[j], b)
+            out.append((j, end - 1))
+            j = end
             continue
-        last = j
-        j += 1
-    if last is not None:
-        out.append(last)
+        end = j + 1
+        if t.category in ("letter", "cmd"):
+            try:
+                name, k = parser.name_at(j, b)
+            except SymgradError:
+                name, k = None, j + 1
+            end = k if name is not None and k > j else j + 1
+        elif t.category == "digit":
+            while end < b and f[end].category == "digit":
+                end += 1
+        out.append((j, end - 1))
+        j = end
     return out
 
 

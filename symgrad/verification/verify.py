@@ -40,6 +40,7 @@ from .comparison import Counterexample
 from .derivation import BUDGET, DefinitionReport, DerivationResult, LineResult, check_derivation, check_values
 from .diagnose import diagnose
 from .reader import read_claim, read_latex
+from .reader.claims import TooLarge
 from .reader.matrices import Matrix
 from .sampling import DPS, Sample
 
@@ -224,13 +225,14 @@ def verify(
     """
     deadline = time.monotonic() + timeout
     p = _parameter(net, param) if param is not None else None
+    python_error = None
     if not isinstance(claim, str) or kind in ("python", "sympy") or (kind is None and _looks_like_python(claim)):
         try:
             read = read_claim(net, claim, notation=kind, names=names)
-        except SymgradError:
-            if kind is not None or not isinstance(claim, str):
+        except SymgradError as error:
+            if kind is not None or not isinstance(claim, str) or isinstance(error, TooLarge):
                 raise
-            read = None  # Python syntax, LaTeX names: read it as LaTeX below
+            read, python_error = None, error  # Python syntax, LaTeX names (x_2*x_1)? read it as LaTeX below
         if read is not None and read.notation != "latex":
             if p is None:
                 raise SymgradError("a formula without a left side: give the parameter it is the derivative of", token=str(claim))
@@ -238,7 +240,12 @@ def verify(
             return verdict_from(net, p, result)
     if not isinstance(claim, str):
         raise ParseError(f"a latex claim must be text, got {type(claim).__name__}")
-    result = check_derivation(net, claim, param=p, names=names, points=points, seed=seed, deadline=deadline)
+    try:
+        result = check_derivation(net, claim, param=p, names=names, points=points, seed=seed, deadline=deadline)
+    except SymgradError:
+        if python_error is not None:
+            raise python_error from None
+        raise
     return verdict_from(net, p, result)
 
 

@@ -22,6 +22,7 @@ x*(1 - g(u))*(o - y)*g(u)
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
@@ -39,7 +40,7 @@ from .tokens import CLOSE, OPEN, Formula, Token, column, tokenize
 if TYPE_CHECKING:  # pragma: no cover
     from ...model.network import Network
 
-__all__ = ["NOTATIONS", "Claim", "lexicon", "read_claim", "read_latex", "read_python", "read_sympy"]
+__all__ = ["NOTATIONS", "Claim", "TooLarge", "lexicon", "read_claim", "read_latex", "read_python", "read_sympy", "stray_readings"]
 
 #: The notations a claim can be written in.
 NOTATIONS = ("latex", "python", "sympy")
@@ -97,6 +98,8 @@ def read_claim(net: "Network", claim, *, notation: str | None = None, names: Map
         return read_latex(net, claim, names=names)
     try:
         return read_python(net, claim, names=names)
+    except TooLarge:
+        raise
     except SymgradError as python_error:
         # ``x_2*(x_1*x_2 - 3)`` is valid Python with LaTeX-style names: try them as LaTeX.
         try:
@@ -325,11 +328,56 @@ def read_python(net: "Network", text: str, *, names: Mapping | None = None) -> C
     def unknown(name: str) -> str:
         return f"unknown name {name!r}: it is not a parameter, input, target, step or function of network {net.name!r}" + table.suggestions(name)
 
+    _refuse_huge_powers(text)
     try:
         expr = parse_expression(text.strip(), local, functions, where="claim", unknown=unknown)
     except LossError as exc:  # a tuple or a comparison: the claim is not one formula
         raise ParseError(str(exc), token=exc.token) from None
     return Claim((expr,), "python", None, text)
+
+
+_MAX_LOG10 = 10_000  # a number with more digits than this is refused before it is computed
+
+
+class TooLarge(ParseError):
+    """A literal too large to evaluate: refused as it is, not read another way."""
+
+
+def _refuse_huge_powers(text: str) -> None:
+    """Refuse powers such as ``10**10**10`` by their size, before Python or sympy compute them."""
+    text = text.strip().replace("^", "**")  # as the parser reads ^, right to left
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return  # the parser reports it, naming the token
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.BitXor)):
+            exponent = _log10(node.right)
+            size = _log10(node)
+            if (exponent is not None and exponent > 4) or (size is not None and size > _MAX_LOG10):
+                written = ast.get_source_segment(text, node) or text
+                raise TooLarge(f"the power {written[:40]!r} is too large to evaluate", token=written[:40])
+
+
+def _log10(node) -> float | None:
+    """log₁₀ of the size of a numeric expression (an estimate from above), None if it is not one."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        value = abs(node.value)
+        return (len(str(value)) if isinstance(value, int) and value > 10**300 else math.log10(value)) if value else 0.0
+    if isinstance(node, ast.UnaryOp):
+        return _log10(node.operand)
+    if isinstance(node, ast.BinOp):
+        a, b = _log10(node.left), _log10(node.right)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, (ast.Pow, ast.BitXor)):
+            return math.inf if b > 300 else max(a, 0.0) * 10**b
+        if isinstance(node.op, ast.Mult):
+            return a + b
+        if isinstance(node.op, ast.Div):
+            return a
+        return max(a, b) + 1
+    return None
 
 
 def read_sympy(net: "Network", expr, *, names: Mapping | None = None) -> Claim:
