@@ -221,7 +221,7 @@ def verify(
     >>> v.ok, v.mistake
     (False, 'wrong_factor')
     >>> print(v.diagnosis.splitlines()[0])
-    activation written for its derivative: where the claim should have the derivative $g(u) \left(1 - g(u)\right)$ (∂o/∂u), it has the activation itself, $g(u)$ (σ written for σ').
+    activation written for its derivative: where the claim should have the derivative $g(u) \left(1 - g(u)\right)$ (∂o/∂u), it has the activation itself, $g(u)$ (σ written for σ': the factor (1 − σ) is missing).
     """
     deadline = time.monotonic() + timeout
     p = _parameter(net, param) if param is not None else None
