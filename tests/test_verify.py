@@ -409,3 +409,129 @@ def test_same_seed_same_counterexample(net):
     claim = r"(\hat{f}_1 - f_1) h_1"
     assert verify(net, "w7", claim).counterexample == verify(net, "w7", claim).counterexample
     assert verify(net, "w7", claim, seed=1).counterexample != verify(net, "w7", claim).counterexample
+
+
+# --------------------------------------------------------------------------- notations people write
+#
+# Each notation: a true form that holds and a slipped form refuted with the slip named.
+
+TANH_NET = "h = tanh(w*x); L = (h - y)**2/2"
+WIKI_EQUATIONS = """
+net3 = w13*o1 + w23*o2
+o3 = sigmoid(net3)
+net4 = w14*o1 + w24*o2
+o4 = sigmoid(net4)
+net5 = w35*o3 + w45*o4
+o5 = sigmoid(net5)
+E = (t5 - o5)**2/2
+"""
+
+
+@pytest.fixture(scope="module")
+def tanh_net():
+    return sg.Network.from_equations(TANH_NET, params="w", inputs="x", targets="y")
+
+
+@pytest.fixture(scope="module")
+def wiki():
+    """A textbook network numbered node by node: o1, o2 in, 3 and 4 hidden, 5 out; w_ij from i to j."""
+    return sg.Network.from_equations(WIKI_EQUATIONS, params="w13 w23 w14 w24 w35 w45", inputs="o1 o2", targets="t5")
+
+
+NOTATION_CASES = [
+    # (network, parameter, true form, slipped form, mistake, phrase of the diagnosis)
+    ("mlp", None, r"\frac{\partial L}{\partial w^2_{12}} = (a^2_1 - y_1)\, \sigma'(z^2_1)\, a^1_2",
+     r"\frac{\partial L}{\partial w^2_{12}} = (a^2_1 - y_1)\, \sigma'(z^2_1)\, a^2_2", "wrong_variable", "wrong layer"),
+    ("seed002", None, r"\partial Loss/\partial w_7 = (\hat f_1 - f_1)\, g'(u_1)\, h_1",
+     r"\partial Loss/\partial w_7 = (\hat f_1 - f_1)\, g'(u_1)\, h_2", "wrong_parameter", "∂Loss/∂w8"),
+    ("seed000", None, r"df/dx_1 = 2 x_2 (x_1 x_2 - 3)", r"df/dx_1 = x_2 (x_1 x_2 - 3)", "constant_factor", "half"),
+    ("seed002", "w7", r"\frac{d\,Loss}{d\,\hat f_1} \cdot \frac{d\,g}{d\,u_1} \cdot \frac{\partial u_1}{\partial w_7}",
+     r"\frac{d\,Loss}{d\,\hat f_1} \cdot g(u_1) \cdot \frac{\partial u_1}{\partial w_7}", "wrong_factor", "(1 − σ) is missing"),
+    ("seed002", "w7", r"\frac{\partial}{\partial \hat f_1}\frac{1}{2}\left[(\hat f_1 - f_1)^2 + (\hat f_2 - f_2)^2\right] \cdot \frac{\partial}{\partial u_1} g(u_1) \cdot h_1",
+     r"\frac{\partial}{\partial \hat f_1}\frac{1}{2}\left[(\hat f_1 - f_1)^2 + (\hat f_2 - f_2)^2\right] \cdot g(u_1) \cdot h_1", "wrong_factor", "σ written for σ'"),
+    ("wiki", "w35", r"\frac{\partial}{\partial o_5}\frac{1}{2}(t_5 - o_5)^2 \cdot \frac{\partial}{\partial net_5}\sigma(net_5) \cdot o_3",
+     r"\frac{\partial}{\partial o_5}\frac{1}{2}(t_5 - o_5)^2 \cdot \frac{\partial}{\partial net_5}\sigma(net_5) \cdot o_4", "wrong_parameter", "∂E/∂w45"),
+    ("mlp", "W1_2_1", r"\sum_{k=1}^{2} (x^{(2)}_k - y_k)\, \sigma'(u^{(2)}_k)\, w^{(2)}_{k2}\, \sigma'(u^{(1)}_2)\, x_1",
+     r"\sum_{k=1}^{1} (x^{(2)}_k - y_k)\, \sigma'(u^{(2)}_k)\, w^{(2)}_{k2}\, \sigma'(u^{(1)}_2)\, x_1", "missing_path", "missing chain-rule path"),
+    ("mlp", "b2_1", r"\left(f(\mathbf{w}_1^{(2)} \mathbf{a}^{(1)} + b_1^{(2)}) - y_1\right) f'\left(\mathbf{w}_1^{(2)} \mathbf{a}^{(1)} + b_1^{(2)}\right)",
+     r"\left(f(\mathbf{w}_1^{(2)} \mathbf{a}^{(1)} + b_1^{(2)}) - y_1\right) f\left(\mathbf{w}_1^{(2)} \mathbf{a}^{(1)} + b_1^{(2)}\right)", "wrong_factor", "σ written for σ'"),
+    ("mlp", "b2_1", r"\left(\boldsymbol{\sigma}(\mathbf{w}_1^{(2)} \mathbf{a}^{(1)} + b_1^{(2)}) - y_1\right) \sigma'(u^{(2)}_1)",
+     r"\left(\boldsymbol{\sigma}(\mathbf{w}_1^{(2)} \mathbf{a}^{(1)} + b_1^{(2)}) - y_1\right) \sigma(u^{(2)}_1)", "wrong_factor", "σ written for σ'"),
+    ("seed002", None, r"\frac{\partial \operatorname{Loss}}{\partial w_7} = (\hat f_1 - f_1)\, g'(u_1)\, h_1",
+     r"\frac{\partial \mathrm{Loss}}{\partial w_7} = (\hat f_1 - f_1)\, g'(u_1)\, h_1\, w_7", "extra_factor", "$w_{7}$"),
+    ("tanh", "w", r"(h - y) \operatorname{sech}^2(w x)\, x", r"(h - y) \operatorname{sech}(w x)\, x", None, None),
+    ("tanh", "w", r"(h - y) \tanh'(w x)\, x", r"(h - y) \tanh(w x)\, x", "wrong_factor", "σ written for σ'"),
+    ("seed002", "w7", r"(\hat f_1 - f_1)\, \sigma'(u_1)\, h_1", r"(\hat f_1 - f_1)\, \sigma(u_1)\, h_1", "wrong_factor", "(1 − σ) is missing"),
+]
+
+
+@pytest.fixture(scope="module")
+def notation_networks(net, net000, mlp, tanh_net, wiki):
+    return {"seed002": net, "seed000": net000, "mlp": mlp, "tanh": tanh_net, "wiki": wiki}
+
+
+@pytest.mark.parametrize("which, param, true, slipped, mistake, phrase", NOTATION_CASES)
+def test_each_notation_reads_a_true_form_and_names_a_slip(notation_networks, which, param, true, slipped, mistake, phrase):
+    network = notation_networks[which]
+    v = verify(network, param, true)
+    assert v.ok, v
+    if slipped == true:
+        return
+    bad = verify(network, param, slipped)
+    assert not bad.ok
+    assert bad.mistake == mistake, bad.diagnosis
+    if phrase is not None:
+        assert phrase in bad.diagnosis
+
+
+def test_a_bare_superscript_layer_is_stated_and_an_ambiguous_one_offers_both(mlp):
+    v = verify(mlp, None, r"\frac{\partial L}{\partial w^2_{12}} = (a^2_1 - y_1)\, \sigma'(z^2_1)\, a^1_2")
+    assert "w^2_{12} is read as w^{(2)}_{12} (layer 2), not as a power" in v.notes
+    assert any("reading: " in line for line in str(v).splitlines())
+    # x^2_1: layer 2's activation, or the input x_1 squared? Both exist: an error offering both.
+    with pytest.raises(ParseError) as err:
+        verify(mlp, "W2_1_1", r"(x^2_1 - y_1)\, \sigma'(u^{(2)}_1)\, x^{(1)}_1")
+    assert "x^{(2)}_{1}" in str(err.value) and "{x_{1}}^{2}" in str(err.value)
+    # on a network without layers a superscript is a power, as always
+    assert verify(sg.Network.from_expr("x1**2*x2", params="x1 x2"), "x2", r"x^2_1").ok
+
+
+@pytest.mark.parametrize(
+    "claim, token, advice",
+    [
+        (r"\int_0^1 w_7\, dw", r"\int", "derivative's formula"),
+        (r"\prod_{k=1}^{2} w_7", r"\prod", "factors out"),
+        (r"(\hat f_1 - f_1) h_1 \approx 0", r"\approx", "write '='"),
+        (r"h_1 \otimes h_2", r"\otimes", "a b^T"),
+        (r"\lim_{h \to 0} h_1", r"\lim", "derivative's formula"),
+        (r"\frac{\partial^2 Loss}{\partial w_7^2}", r"\partial^2 Loss", "first derivative"),
+        (r"\nabla Loss", r"\nabla", "\\nabla_{W^{(2)}} L"),
+        (r"\sum_{k=1}^{n} h_k", "n", "as a number"),
+        (r"h_1 \star h_2", r"\star", "written with"),
+    ],
+)
+def test_each_unsupported_construct_is_named_with_what_to_write(net, claim, token, advice):
+    with pytest.raises(SymgradError) as err:
+        verify(net, "w7", claim)
+    assert err.value.token == token
+    assert advice in str(err.value)
+
+
+def test_huge_literals_are_refused_by_size_before_they_are_evaluated(net000):
+    for claim in (r"10^{10^{10}} x_2", "10**10**10*x2", "10^10^10*x2", r"9^{9^{9^{9}}}", "x2**(10**12)"):
+        with pytest.raises(ParseError) as err:
+            verify(net000, "x1", claim)
+        assert "too large" in str(err.value)
+    with pytest.raises(ParseError):
+        verify(net000, "x1", "7" * 2000 + " x_2")
+    assert verify(net000, "x1", r"2^{10} x_2 / 512 (x_1 x_2 - 3)").ok  # an ordinary power is read
+
+
+def test_verdicts_and_errors_come_as_plain_data(net):
+    v = verify(net, "w1", SEED_002_W1)
+    data = v.to_dict()
+    assert data["ok"] is False and data["mistake"] == "bracket" and len(data["lines"]) == 3
+    assert data["lines"][2]["counterexample"]["true"] == pytest.approx(v.counterexample.true)
+    import json
+
+    assert json.loads(v.to_json())["lines"][0]["ok"] is True

@@ -27,6 +27,7 @@ from .comparison import agreement, entries
 from .diagnose import Finding
 from .reader.lexicon import Lexicon, Variant
 from .reader.matrices import Matrix
+from .reader.names import FUNCTION_COMMANDS
 from .reader.parser import Parser
 from .reader.tokens import OPEN, Formula, Token, column
 
@@ -162,7 +163,44 @@ def _candidates(net, formula, lexicon, a, b, names, value, letters):
                 Finding("wrong_variable", f"swapped index: {name.written} at {column(formula[at])} should be {swapped}."),
                 lambda at=at: _reread(net, formula, lexicon, a, b, Variant(at, swap=True)),
             )
+    yield from _primes(net, formula, lexicon, a, b)
     yield from _bracket_moves(net, formula, lexicon, a, b)
+
+
+def _primes(net, formula: Formula, lexicon: Lexicon, a: int, b: int):
+    """A function written for its derivative (σ for σ'), or its derivative for the function."""
+    f = formula
+    parser = Parser(net, f, lexicon)
+    j = a
+    while j < b:
+        t = f[j]
+        name, end = None, j + 1
+        if t.category == "cmd" and t.text in FUNCTION_COMMANDS:
+            written = t.text
+        elif t.category in ("letter", "cmd"):
+            try:
+                name, end = parser.name_at(j, b)
+            except SymgradError:
+                name = None
+            if name is None or lexicon.function(name) is None and not lexicon.sigma_is_sigmoid(name):
+                j = max(end, j + 1)
+                continue
+            written = name.written
+        else:
+            j += 1
+            continue
+        k = f.skip(end, b)
+        primed = k < b and f[k].text == "'"
+        if k < b and (f.is_opener(k) or primed):
+            if primed:
+                tokens = f.tokens[:k] + [Token("space", " ", f[k].pos)] + f.tokens[k + 1 :]
+                finding = Finding("wrong_factor", f"derivative written for the function: {written}' at {column(t)} should be {written.rstrip(chr(39))}.")
+            else:
+                tokens = f.tokens[:end] + [Token("char", "'", f[end - 1].pos)] + f.tokens[end:]
+                finding = Finding("wrong_factor", f"activation written for its derivative: {written} at {column(t)} should be {written}' "
+                                  "(σ written for σ').")
+            yield finding, (lambda tokens=tokens, shift=0 if primed else 1: _reread(net, formula, lexicon, a, b, tokens=tokens, shift=shift))
+        j = max(end, j + 1)
 
 
 def _u_name(layer: int):

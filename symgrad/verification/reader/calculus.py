@@ -5,7 +5,9 @@ r"""Derivatives as people write them, read into values over a network's symbols.
   expanded through the steps that depend on B, differentiated with B the only
   variable that moves (a chain-rule line's local factor). With a function for A
   (``\frac{dg}{du_1}``, ``\frac{d\sigma}{dz}``), the function's derivative at B.
-* ``\frac{\partial}{\partial B}(\dots)``: the operator applied to the rest of the term.
+* ``\frac{\partial}{\partial B}(\dots)``: the operator applied to what follows it, up to
+  the next + or − or explicit product sign (``\cdot``, ``\times``), as a chain-rule line
+  writes ``\frac{\partial}{\partial u} g(u) \cdot h``.
 * ``\nabla_B L`` and ``\frac{\partial L}{\partial W^{(l)}}``: the loss's gradient, entry
   by entry when B is a whole matrix or vector.
 
@@ -89,8 +91,9 @@ def derivative_fraction(parser: "Parser", i: int, end: int):
     return (num, nb), (den, db), j
 
 
-def term_end(parser: "Parser", j: int, stop: int) -> int:
-    """Where the term starting at ``j`` ends: at the next '+' or '−' between operands, outside brackets."""
+def term_end(parser: "Parser", j: int, stop: int, products: bool = False) -> int:
+    r"""Where the term starting at ``j`` ends: at the next '+' or '−' between operands, outside
+    brackets; with ``products``, also at an explicit product sign (``\cdot``, ``\times``)."""
     f = parser.formula
     seen = False
     previous = ""
@@ -100,6 +103,8 @@ def term_end(parser: "Parser", j: int, stop: int) -> int:
             j += 1
             continue
         if t.category == "char" and t.text in "+-" and seen and previous not in ("^", "_", r"\cdot", r"\times", "*", "/"):
+            return j
+        if products and seen and t.text in (r"\cdot", r"\times", "*"):
             return j
         seen, previous = True, t.text
         if j in f.pairs:
@@ -193,9 +198,9 @@ def _partial_of(net: "Network", value, wrt):
 
 
 def operator(parser: "Parser", da: int, db: int, j: int, stop: int) -> tuple[object, int]:
-    """``\\frac{\\partial}{\\partial B}`` applied to the rest of the term after ``j``."""
+    """``\\frac{\\partial}{\\partial B}`` applied to what follows, up to the next sign or explicit product."""
     f = parser.formula
-    end = term_end(parser, j, stop)
+    end = term_end(parser, j, stop, products=True)
     if f.is_blank(j, end):
         raise ParseError(f"{column(f[j - 1])}: the operator ∂/∂{f.source(da, db)} is applied to nothing", token=f.source(da, db))
     return _partial_of(parser.net, parser.expression(j, end), wrt_value(parser, da, db)), end
