@@ -382,6 +382,8 @@ class _Checker:
     def _diagnose(self, plan: _Plan, s: int, inst: Instance, found: Agreement) -> tuple[str, str | None]:
         finding = None
         p = inst.subjects[found.entry] if found.entry is not None and found.entry < len(inst.subjects) else None
+        if p is None and len(inst.subjects) == 1:
+            p = inst.subjects[0]
         written_first = bool(plan.letters) or inst.convention is not None  # an index or a matrix: what is written names the slip best
 
         def by_variants():
@@ -419,7 +421,7 @@ class _Checker:
         correct = variants.correct_form(self.net, plan.subject, inst.convention, inst.bindings)
         if correct:
             return f"The correct formula ({inst.convention} convention): ${correct}$"
-        if isinstance(inst.truth, sympy.Expr):
+        if isinstance(inst.truth, sympy.Expr) and len(expr_latex(inst.truth)) <= 300:
             return f"The true value: ${expr_latex(inst.truth)}$"
         return ""
 

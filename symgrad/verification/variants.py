@@ -190,10 +190,12 @@ def _primes(net, formula: Formula, lexicon: Lexicon, a: int, b: int):
             j += 1
             continue
         k = f.skip(end, b)
-        primed = k < b and f[k].text == "'"
+        inner_primes = [m for m in range(j, end) if f[m].text == "'"]  # g'(u): the name holds its prime
+        primed = bool(inner_primes) or k < b and f[k].text == "'"
         if k < b and (f.is_opener(k) or primed):
             if primed:
-                tokens = f.tokens[:k] + [Token("space", " ", f[k].pos)] + f.tokens[k + 1 :]
+                m = inner_primes[-1] if inner_primes else k
+                tokens = f.tokens[:m] + [Token("space", " ", f[m].pos)] + f.tokens[m + 1 :]
                 finding = Finding("wrong_factor", f"derivative written for the function: {written}' at {column(t)} should be {written.rstrip(chr(39))}.")
             else:
                 tokens = f.tokens[:end] + [Token("char", "'", f[end - 1].pos)] + f.tokens[end:]

@@ -471,13 +471,13 @@ class _Term:
 
     def _check_ranges(self, i: int, j: int, end: int, letter: str, failed: list[int]) -> None:
         """Every name the sum's index runs through must run as far: a slip otherwise (δ^{(3)}_k with w^{(2)}_{kj})."""
-        names = {name.text: name for at, name, _ in self.parser.names_read if j <= at < end and letter in index_letters(name)}
+        names = {name.text: (at, name) for at, name, _ in self.parser.names_read if j <= at < end and letter in index_letters(name)}
         for value in failed:
             bindings = dict(self.lexicon.bindings, **{letter: value})
             reach, stop_here = [], []
-            for text, name in names.items():
+            for text, (at, name) in names.items():
                 try:
-                    self.lexicon.bound(bindings).value(name)
+                    self.lexicon.bound(bindings, variant=self.lexicon.variant).value(name, at)
                     reach.append(text)
                 except SymgradError:  # out of range, unknown, or a definition that does not reach it
                     stop_here.append(text)
