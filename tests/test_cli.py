@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 import symgrad as sg
 from conftest import EXAMPLES, ROOT, SEED_SPECS
 from symgrad.cli import main
+from symgrad.model.spec import load_spec
 
 
 @pytest.mark.parametrize("seed", SEED_SPECS)
@@ -143,3 +145,14 @@ def test_train_rejects_a_start_of_the_wrong_length(capsys, tmp_path):
     assert main(["train", str(spec)]) == 2
     err = capsys.readouterr().err
     assert "params0 has shape (1,), expected (2,)" in err
+
+
+def test_verify_json_and_a_claim_that_names_its_parameter(capsys):
+    spec = str(EXAMPLES / "datawhale.toml")
+    claim = r"\frac{\partial Loss}{\partial w_7} = (\hat{f}_1 - f_1) g(u_1) h_1"
+    assert main(["verify", spec, "--latex", claim, "--json"]) == 1  # the left side says w7
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False and data["mistake"] == "wrong_factor" and data["param"] == "w7"
+    assert set(data["counterexample"]["point"]) == {s.name for s in load_spec(spec).network.params} | {"i1", "i2", "i3", "f1", "f2"}
+    assert main(["verify", spec, "--expr", "0"]) == 2  # Python syntax has no left side: --param is needed
+    assert "--param" in capsys.readouterr().err
