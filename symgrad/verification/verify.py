@@ -284,7 +284,7 @@ def _line_verdict(net, line: LineResult) -> Verdict:
     return Verdict(
         ok=line.ok,
         method=line.method,
-        param=line.param.name if line.param is not None and not line.subject else "",
+        param=line.param.name if line.param is not None and (not line.subject or line.role == "gradient" and not line.scope) else "",
         loss=net.loss.name,
         claim=line.claim,
         expected=line.expected,
