@@ -143,11 +143,13 @@ def wrt_value(parser: "Parser", da: int, db: int):
 def _is_loss(parser: "Parser", na: int, nb: int) -> bool:
     """Whether the numerator is the loss: its own name, or a name the network does not have (E, J, C…)."""
     name, at = _single_name(parser, na, nb)
-    if name is None or name.index or name.layer or parser.lexicon.function(name) is not None:
+    if name is None or parser.lexicon.function(name) is not None:
         return False
     try:
         value = parser.lexicon.value(name, at)
     except (UnknownSymbolError, IndexOutOfRange):
+        if name.index or name.layer or name.superscript:
+            return False
         parser.lexicon.note(f"{name.written} is read as the loss {parser.net.loss.name}")
         return True
     return value == parser.net.loss

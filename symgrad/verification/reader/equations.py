@@ -147,12 +147,13 @@ def _gradient_form(parser, a: int, b: int):
 
 
 def _is_loss(parser, name: Name, at: int) -> bool:
-    if name.index or name.layer or name.superscript:
-        return False
     try:
         value = parser.lexicon.value(name, at)
     except UnknownSymbolError:
-        return parser.lexicon.function(name) is None  # another name for the loss: E, J, C…
+        # another name for the loss (E, J, C…): one plain name, not a function
+        return not (name.index or name.layer or name.superscript) and parser.lexicon.function(name) is None
+    except ParseError:
+        return False
     return value == parser.net.loss
 
 
