@@ -304,6 +304,8 @@ class Lexicon:
             name = replace(name, index=",".join(new if p == old else p for p in _parts(name.index)))
         if variant.swap:
             parts = _parts(name.index)
+            if len(parts) == 1 and len(parts[0]) == 2:
+                parts = list(parts[0])  # w_{12}: row 1, column 2
             if len(parts) != 2:
                 raise ParseError("no two indices to swap", token=name.written)
             name = replace(name, index=",".join(reversed(parts)))
