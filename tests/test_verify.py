@@ -257,6 +257,30 @@ MISTAKE_CASES = [
 ]
 
 
+MISTAKE_CASES += [
+    ("mlp", "W1_2_1", r"\left[(x^{(2)}_1 - y_1) \sigma(u^{(2)}_1) w^{(2)}_{12} + (x^{(2)}_2 - y_2) \sigma(u^{(2)}_2) w^{(2)}_{22}\right] \sigma(u^{(1)}_2) x_1",
+     "wrong_factor", "at every activation (3 of them)"),
+    ("mlp", "W1_2_1", r"\left[(x^{(2)}_1 - y_1) w^{(2)}_{12} + (x^{(2)}_2 - y_2) w^{(2)}_{22}\right] x_1", "missing_factor", "left out at every activation"),
+    ("seed002", "w7", r"(\hat{f}_1 - f_1) (1 - g(u_1)) h_1", "missing_factor", "$g(u_{1})$, is left out"),
+    ("seed002", "w6", r"[(\hat f_1 - f_1 g(u_1))(1 - g(u_1)) w_8 + (\hat f_2 - f_2) g(u_3)(1 - g(u_3)) w_{10}] i_3", "bracket", "belongs after column 16"),
+    ("mlp", "W2_1_2", r"(x^{(2)}_1 - y_1) \sigma'(u^{(2)}_1) x^{(2)}_2", "wrong_variable", "wrong layer: the claim has $x^{(2)}_{2}$ where $x^{(1)}_{2}$"),
+]
+
+# Mistakes of matrix formulas: the correct form in the diagnosis is the network's matrix form.
+MATRIX_MISTAKE_CASES = [
+    (r"\nabla_{W^{(2)}} L = \delta^{(2)} \mathbf{a}^{(1)}", "transposed", "transposition slip"),
+    (r"\delta^{(1)} = W^{(2)} \delta^{(2)} \odot f'(\mathbf{u}^{(1)})", "transposed", "transposition slip"),
+]
+
+
+@pytest.mark.parametrize("claim, mistake, phrase", MATRIX_MISTAKE_CASES)
+def test_each_matrix_mistake_is_diagnosed(mlp, claim, mistake, phrase):
+    v = verify(mlp, None, claim)
+    assert not v.ok and v.exit_code == 1
+    assert v.mistake == mistake and phrase in v.diagnosis
+    assert "The correct formula (column convention)" in v.diagnosis
+
+
 @pytest.fixture(scope="module")
 def networks(net, net000, mlp):
     return {"seed002": net, "seed000": net000, "mlp": mlp}
@@ -271,7 +295,7 @@ def test_each_mistake_is_diagnosed(networks, which, param, claim, mistake, phras
 
 
 def test_every_kind_of_mistake_is_covered_twice():
-    counts = {m: sum(1 for case in MISTAKE_CASES if case[3] == m) for m in MISTAKES}
+    counts = {m: sum(1 for case in MISTAKE_CASES if case[3] == m) + sum(1 for case in MATRIX_MISTAKE_CASES if case[1] == m) for m in MISTAKES}
     assert all(n >= 2 for n in counts.values()), counts
 
 

@@ -34,6 +34,7 @@ MISTAKES = (
     "extra_factor",
     "wrong_factor",
     "wrong_variable",
+    "transposed",
 )
 
 # Limits that keep a diagnosis well under a second on networks of a few dozen parameters; beyond
