@@ -129,9 +129,6 @@ class LayerSpec:
         return tuple(steps)
 
 
-_MLP_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity", "softmax")
-
-
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss: str = "mse", bias: bool = True) -> "Network":
     """A fully connected layered network, u⁽ˡ⁾ = W⁽ˡ⁾x⁽ˡ⁻¹⁾ + b⁽ˡ⁾, x⁽ˡ⁾ = f(u⁽ˡ⁾).
 
@@ -160,8 +157,8 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
                 token=str(list(acts)),
             )
     for l, a in enumerate(acts, start=1):
-        if a not in _MLP_ACTIVATIONS:
-            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(_MLP_ACTIVATIONS)})", token=a)
+        if a not in fn.ACTIVATION_NAMES:
+            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(fn.ACTIVATION_NAMES)})", token=a)
         if a == "softmax" and l != n_layers:
             raise ShapeError(f"softmax is an output activation; layer {l} of {n_layers} is hidden", token=a)
     if loss not in fn.LOSSES:

@@ -101,10 +101,10 @@ class SymgradLatexPrinter(LatexPrinter):
     _print_Dummy = _print_Symbol
 
     def _function_name(self, func) -> str:
-        kind = fn.kind_of(func)
-        if kind and func is fn.ACTIVATIONS.get(kind, fn.ACTIVATIONS["sigmoid"]).builtin:
-            return fn.ACTIVATIONS[kind].latex
-        if kind == "logsumexp":
+        row = fn.row_of(func)
+        if row is not None and func is row.builtin:
+            return row.latex
+        if func is fn.logsumexp:
             return r"\operatorname{logsumexp}"
         name = func.__name__
         return _base_latex(name) if len(name) == 1 or sympy.latex(sympy.Symbol(name)).startswith("\\") else rf"\operatorname{{{name}}}"

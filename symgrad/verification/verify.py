@@ -149,10 +149,6 @@ class Verdict:
 # --------------------------------------------------------------------------- sample points
 
 
-def _heaviside(x, h0=0):
-    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
-
-
 def _real(v):
     """A finite real mpmath number, or None (complex, infinite, nan, or not a number)."""
     try:
@@ -166,17 +162,11 @@ def _real(v):
     return v if mpmath.isfinite(v) else None
 
 
-# How each function is computed in mpmath; symgrad's own activations by their kind.
+# How the functions outside the functions table are computed in mpmath (each row of
+# the table has its own, FunctionRow.mpmath).
 _MPMATH = {
-    sympy.exp: mpmath.exp, sympy.tanh: mpmath.tanh, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
-    sympy.sin: mpmath.sin, sympy.cos: mpmath.cos, sympy.tan: mpmath.tan, sympy.Abs: abs, sympy.sign: mpmath.sign,
-    sympy.Heaviside: _heaviside, sympy.Max: max, sympy.Min: min,
-}
-_KINDS = {
-    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)), "relu": lambda x: max(mpmath.mpf(0), x),
-    "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)), "tanh": mpmath.tanh, "exp": mpmath.exp, "log": mpmath.log,
-    "abs": abs, "sqrt": mpmath.sqrt, "identity": lambda x: x,
-    "logsumexp": lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
+    sympy.Max: max, sympy.Min: min,
+    fn.logsumexp: lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
 }
 
 
@@ -221,9 +211,9 @@ def _apply(e: sympy.Expr, args: list):
         return mpmath.log(args[0]) if len(args) == 1 else mpmath.log(args[0]) / mpmath.log(args[1])
     if func in _MPMATH:
         return _MPMATH[func](*args)
-    kind = fn.kind_of(func)
-    if kind in _KINDS:
-        return _KINDS[kind](*args)
+    row = fn.row_of(func)
+    if row is not None:
+        return row.mpmath(*args)
     raise TypeError(f"cannot evaluate {func.__name__}")  # becomes "undefined": no silent guess
 
 
@@ -342,12 +332,12 @@ def _canonical(net: "Network", expr: sympy.Expr, level: str) -> sympy.Expr:
     def alias(e) -> bool:
         if not isinstance(e, fn.Elementwise):
             return False
-        info = fn.ACTIVATIONS.get(fn.kind_of(type(e)))
-        return info is not None and type(e) is not info.builtin
+        row = fn.row_of(type(e))
+        return row is not None and type(e) is not row.builtin
 
     def canonical(e):
-        info = fn.ACTIVATIONS[fn.kind_of(type(e))]
-        return e.args[0] if info.builtin is None else info.builtin(e.args[0])
+        row = fn.row_of(type(e))
+        return e.args[0] if row.builtin is None else row.builtin(e.args[0])
 
     return expr.replace(alias, canonical)
 
