@@ -39,6 +39,7 @@ from .present import display as _display  # noqa: F401  (provides the notebook d
 from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
 from .present.report import Report, report
+from .present.text import derivative_text as _derivative_text  # noqa: F401  (provides d.text())
 from .train import History, gradient_descent
 from .verification.verify import Counterexample, Verdict, verify, verify_value
 

@@ -70,8 +70,35 @@ class Derivative:
         multi-line derivation)."""
         return hooks.derivative_latex(self, form)
 
+    def text(self, form: str = "factored") -> str:
+        """The derivative as one line of Unicode text, ``∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1``
+        (``"factored"``, the structure of :meth:`latex`, or ``"expanded"``); also ``str(d)``."""
+        return hooks.derivative_text(self, form)
+
+    def to_dict(self, form: str = "factored") -> dict:
+        """The derivative as plain data (what ``symgrad derive --json`` prints for it):
+        ``param``, ``loss``, ``text`` and ``latex`` in ``form``, ``expression`` (sympy's
+        text of the factored form, which ``sympy.sympify`` reads back) and ``routes``."""
+        return {
+            "param": self.param.name,
+            "loss": self.network.loss.name,
+            "form": form,
+            "text": self.text(form if form != "chain" else "factored"),
+            "latex": self.latex(form),
+            "expression": str(self.factored if form != "expanded" else self.expanded),
+            "routes": self._sweep.path_count(self.param),
+        }
+
     def _repr_latex_(self) -> str:
         return hooks.display_latex(self)
+
+    def _latex(self, printer=None) -> str:
+        # sympy.latex(d) asks the object itself first (sympy's own Derivative printer
+        # would otherwise be chosen by the class name and fail).
+        return self.latex()
+
+    def __str__(self) -> str:
+        return self.text()
 
     def __repr__(self) -> str:
         return f"<Derivative d{self.network.loss.name}/d{self.param.name} = {self.factored}>"
@@ -103,6 +130,15 @@ class Gradients(Sequence):
     @property
     def factored(self) -> list[sympy.Expr]:
         return [d.factored for d in self._items]
+
+    def _repr_latex_(self) -> str:
+        return hooks.display_latex(self)
+
+    def _latex(self, printer=None) -> str:
+        return hooks.display_latex(self).strip("$")
+
+    def __str__(self) -> str:
+        return "\n".join(d.text() for d in self._items)
 
     def __repr__(self) -> str:
         return f"<Gradients of {self.network.name!r}: {len(self)} parameters>"

@@ -351,6 +351,13 @@ class Network:
         """The layer-level (δ-recursion) gradient formulas of a layered network (:class:`~symgrad.MatrixForm`)."""
         return hooks.matrix_form(self)
 
+    def _repr_latex_(self) -> str:
+        return hooks.display_latex(self)
+
+    def _latex(self, printer=None) -> str:
+        # sympy.latex(net): the equations, as a notebook shows them.
+        return hooks.display_latex(self).strip("$")
+
     def __repr__(self) -> str:
         n_steps = len(self._steps) if self._steps is not None else "unexpanded"
         return f"<Network {self.name!r}: {len(self.params)} params, {len(self.inputs)} inputs, {len(self.targets)} targets, steps={n_steps}>"
