@@ -34,6 +34,7 @@ from .errors import (
 )
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
+from .model.spec import Spec, load_spec
 from .model.step import Step
 from .present import display as _display  # noqa: F401  (provides the notebook displays)
 from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
@@ -61,6 +62,7 @@ __all__ = [
     "ParseError",
     "Report",
     "ShapeError",
+    "Spec",
     "SpecError",
     "Step",
     "SymgradError",
@@ -76,6 +78,7 @@ __all__ = [
     "fd_gradient",
     "gradient_descent",
     "jacobian",
+    "load_spec",
     "mlp",
     "numeric_backprop",
     "numeric_backprop_batch",

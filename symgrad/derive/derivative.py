@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import sympy
 
 from .. import hooks
+from ..errors import SymgradError
 from .sweep import ChainPath, Sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,16 +77,26 @@ class Derivative:
         return hooks.derivative_text(self, form)
 
     def to_dict(self, form: str = "factored") -> dict:
-        """The derivative as plain data (what ``symgrad derive --json`` prints for it):
-        ``param``, ``loss``, ``text`` and ``latex`` in ``form``, ``expression`` (sympy's
-        text of the factored form, which ``sympy.sympify`` reads back) and ``routes``."""
+        """The derivative as plain data (what ``symgrad derive --json`` prints for it; the
+        schema is in ``docs/json.md``): ``param``, ``loss``, ``form``, ``text`` (one line of
+        Unicode), ``latex`` (in ``form``: ``"factored"``, ``"expanded"`` or ``"chain"``;
+        ``"text"`` means factored), ``expression`` (sympy's text of the factored or expanded
+        form, which ``sympy.sympify`` reads back) and ``routes`` (chain-rule routes).
+
+        >>> from symgrad import Network
+        >>> Network.from_expr("(w - 1)**2", params="w").grad("w").to_dict()
+        {'param': 'w', 'loss': 'f', 'form': 'factored', 'text': '∂f/∂w = 2 (w − 1)', 'latex': '2 \\\\left(w - 1\\\\right)', 'expression': '2*(w - 1)', 'routes': 1}
+        """
+        if form not in ("factored", "expanded", "chain", "text"):
+            raise SymgradError(f"unknown form {form!r} (use 'factored', 'expanded', 'chain' or 'text')", token=str(form))
+        expanded = form == "expanded"
         return {
             "param": self.param.name,
             "loss": self.network.loss.name,
             "form": form,
-            "text": self.text(form if form != "chain" else "factored"),
-            "latex": self.latex(form),
-            "expression": str(self.factored if form != "expanded" else self.expanded),
+            "text": self.text("expanded" if expanded else "factored"),
+            "latex": self.latex(form if form != "text" else "factored"),
+            "expression": str(self.expanded if expanded else self.factored),
             "routes": self._sweep.path_count(self.param),
         }
 
