@@ -123,7 +123,7 @@ class _TextPrinter(StrPrinter):
         if not denom:
             return top
         bottom = self._juxtapose(sympy.S.One, denom)
-        if len(denom) > 1 or (denom[0].is_Mul or denom[0].is_Add):
+        if len(denom) > 1 or denom[0].is_Mul:  # a single sum is bracketed already
             bottom = f"({bottom})"
         if len(numer) + (coeff != 1) > 1:  # a product over a denominator: (2 x)/y
             top = f"({top})"
