@@ -16,7 +16,7 @@ from typing import Sequence
 
 import sympy
 
-from ..errors import ShapeError, UnknownSymbolError
+from ..errors import LossError, ShapeError, UnknownSymbolError
 from . import functions as fn
 from . import names
 from .canonical import product as canonical_product
@@ -135,8 +135,9 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
     ``activation`` is one name for every layer or a list with one per layer
     (sigmoid, tanh, relu, softplus, identity; softmax for the output layer).
     ``loss`` is ``"mse"`` (½‖o − y‖², the seeds' convention), ``"mae"`` (Σ|o − y|,
-    seed 001), ``"cross_entropy"`` or ``"softmax_cross_entropy"`` (softmax output
-    fused with its cross-entropy). Parameters are ordered layer by layer: ``W{l}`` row by
+    seed 001), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
+    must lie in (0, 1)) or ``"softmax_cross_entropy"`` (softmax output fused with its
+    cross-entropy). Parameters are ordered layer by layer: ``W{l}`` row by
     row (``W{l}_{i}_{j}``), then ``b{l}``.
 
     >>> net = mlp([3, 4, 2])
@@ -173,6 +174,14 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
             )
         else:
             acts = acts[:-1] + ("softmax",)
+    if loss == "cross_entropy" and acts[-1] not in ("sigmoid", "softmax"):
+        # Its logs need outputs in (0, 1); another activation would make the loss NaN or
+        # complex for some inputs, silently.
+        raise LossError(
+            f"cross_entropy takes the logarithm of the outputs, which must lie in (0, 1): the output activation must be "
+            f"sigmoid or softmax, not {acts[-1]!r} (softmax_cross_entropy puts a softmax on any output layer)",
+            token=acts[-1],
+        )
     spec = LayerSpec(sizes, acts, loss, bool(bias))
     return Network(
         None,
