@@ -380,8 +380,9 @@ class FunctionRow:
     * ``builtin``: the class used when it is called by that name (a sympy function, or
       symgrad's own); ``alias_base``: the class subclassed when a text gives it another
       name (its derivative keeps that name: g'(u) = g(u)(1 − g(u)));
-    * ``latex``: its usual symbol; ``spellings``: other names a hand derivation may use
-      for it (read back by the verifier);
+    * ``latex``: its usual symbol; ``text``: its symbol in plain Unicode text (the name
+      when empty); ``spellings``: other names a hand derivation may use for it (read
+      back by the verifier);
     * ``code``, ``mpmath``, ``numeric``: how generated code, the verifier and the numeric
       backprop compute it;
     * ``in_text``: callable by name in equations; ``activation``: accepted by
@@ -397,6 +398,7 @@ class FunctionRow:
     mpmath: Callable
     numeric: Numeric
     spellings: tuple[str, ...] = ()
+    text: str = ""
     in_text: bool = True
     activation: bool = False
     output_range: tuple[float, float] | None = None
@@ -425,7 +427,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",)),
         lambda x: 1 / (1 + mpmath.exp(-x)),
         Numeric(_sigmoid, lambda a, v: v * (1.0 - v), _np_sigmoid, lambda u, a: a * (1.0 - a)),
-        spellings=(r"\sigma", "σ", "logistic"), activation=True, output_range=(0.0, 1.0),
+        spellings=(r"\sigma", "σ", "logistic"), text="σ", activation=True, output_range=(0.0, 1.0),
     ),
     FunctionRow(
         "tanh", sympy.tanh, _AliasTanh, r"\tanh",

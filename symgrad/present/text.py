@@ -38,9 +38,6 @@ __all__ = ["derivative_text", "expr_text", "name_text", "partial_text"]
 _HAT = re.compile(r"^([A-Za-z]+?)hat(\d*)$")  # fhat1, yhat
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _MINUS = "−"
-_FUNCTION_NAMES = {"sigmoid": "σ", "logsumexp": "logsumexp"}
-
-
 def name_text(name: str) -> str:
     """A symbol's name as text: the user's name, with ``hat`` as a combining circumflex
     and an adjoint ``bar_s`` as s̄.
@@ -78,12 +75,10 @@ class _TextPrinter(StrPrinter):
     _print_Dummy = _print_Symbol
 
     def _function_name(self, func) -> str:
-        kind = fn.kind_of(func)
-        if kind and func is fn.ACTIVATIONS.get(kind, fn.ACTIVATIONS["sigmoid"]).builtin:
-            return _FUNCTION_NAMES.get(kind, kind)
-        if kind == "logsumexp":
-            return "logsumexp"
-        return func.__name__
+        row = fn.row_of(func)
+        if row is not None and func is row.builtin:
+            return row.text or row.name
+        return func.__name__  # logsumexp, and a function the text calls by its own name
 
     def _print_Function(self, expr):
         return f"{self._function_name(type(expr))}({', '.join(self._print(a) for a in expr.args)})"
