@@ -7,8 +7,8 @@ from this module's own small rule table (micrograd-style); the backward pass swe
 the tape in reverse, adding ``adjoint × local`` into each child. Reading the tree's
 structure and recognising a function by its kind is all it takes from sympy.
 
-Layered (:func:`symgrad.mlp`) networks also get the vectorised δ-recursion of seeds
-001/004, on rows of samples: δ⁽ᴸ⁾ = ∇ₐL ⊙ f'(u⁽ᴸ⁾), δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(u⁽ˡ⁾),
+Layered (:func:`symgrad.mlp`) networks also get the vectorised δ-recursion, on
+rows of samples: δ⁽ᴸ⁾ = ∇ₐL ⊙ f'(u⁽ᴸ⁾), δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(u⁽ˡ⁾),
 ∇W⁽ˡ⁾ = δ⁽ˡ⁾(x⁽ˡ⁻¹⁾)ᵀ, ∇b⁽ˡ⁾ = δ⁽ˡ⁾ (a mean over samples in batch mode).
 
 >>> from symgrad import Network
@@ -283,7 +283,7 @@ class LayerPass:
             at += rows * cols
             self.b.append(theta[at : at + rows] if spec.bias else np.zeros(rows))
             at += rows if spec.bias else 0
-        # Row convention (seed 004's code): U = A Wᵀ + b, one sample per row.
+        # Row convention, one sample per row: U = A Wᵀ + b.
         self.A, self.U = [X], []
         for l, act in enumerate(spec.activations):
             U = self.A[-1] @ self.W[l].T + self.b[l]

@@ -134,8 +134,8 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
 
     ``activation`` is one name for every layer or a list with one per layer
     (sigmoid, tanh, relu, softplus, identity; softmax for the output layer).
-    ``loss`` is ``"mse"`` (½‖o − y‖², the seeds' convention), ``"mae"`` (Σ|o − y|,
-    seed 001), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
+    ``loss`` is ``"mse"`` (½‖o − y‖², the textbook convention), ``"mae"``
+    (Σ|o − y|), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
     must lie in (0, 1)) or ``"softmax_cross_entropy"`` (softmax output fused with its
     cross-entropy). Parameters are ordered layer by layer: ``W{l}`` row by
     row (``W{l}_{i}_{j}``), then ``b{l}``.
