@@ -16,7 +16,21 @@ from __future__ import annotations
 
 import sympy
 
-__all__ = ["Elementwise", "logsumexp", "relu", "sigmoid", "softplus"]
+__all__ = [
+    "Elementwise",
+    "elu",
+    "gelu",
+    "gelu_tanh",
+    "leaky_relu",
+    "logsumexp",
+    "normal_cdf",
+    "normal_pdf",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softplus",
+    "softsign",
+]
 
 
 class Elementwise(sympy.Function):
@@ -29,6 +43,8 @@ class Elementwise(sympy.Function):
 
     nargs = 1
     kind = "elementwise"
+    #: Constants of the function (leaky_relu's slope α), by name; a class per value.
+    parameters: dict[str, sympy.Rational] = {}
 
     @classmethod
     def _elementary(cls, x: sympy.Expr) -> sympy.Expr:  # pragma: no cover - abstract
@@ -94,6 +110,161 @@ class softplus(Elementwise):
         return sigmoid(self.args[0])
 
 
+class leaky_relu(Elementwise):
+    """x for x > 0, else αx (α = 1/100 unless given: ``leaky_relu(0.2)``); its derivative
+    is 1 above 0 and α below, written α + (1 − α)·step(x)."""
+
+    kind = "leaky_relu"
+    parameters = {"alpha": sympy.Rational(1, 100)}
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return x if x > 0 else cls.parameters["alpha"] * x
+
+    @classmethod
+    def _elementary(cls, x):
+        return sympy.Piecewise((x, x > 0), (cls.parameters["alpha"] * x, True))
+
+    def fdiff(self, argindex=1):
+        alpha = self.parameters["alpha"]
+        return alpha + (1 - alpha) * sympy.Heaviside(self.args[0], 0)
+
+
+class elu(Elementwise):
+    """x for x > 0, else α(eˣ − 1) (α = 1 unless given: ``elu(0.5)``); its derivative is
+    1 above 0 and elu(x) + α below, written step(x) + (1 − step(x))(elu(x) + α)."""
+
+    kind = "elu"
+    parameters = {"alpha": sympy.S.One}
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.S.Zero
+
+    @classmethod
+    def _elementary(cls, x):
+        return sympy.Piecewise((x, x > 0), (cls.parameters["alpha"] * (sympy.exp(x) - 1), True))
+
+    def fdiff(self, argindex=1):
+        x, step = self.args[0], sympy.Heaviside(self.args[0], 0)
+        return step + (1 - step) * (self.func(x) + self.parameters["alpha"])
+
+
+class normal_pdf(Elementwise):
+    """φ(x) = e^(−x²/2)/√(2π), the standard normal density; φ'(x) = −x φ(x)."""
+
+    kind = "normal_pdf"
+
+    @classmethod
+    def _elementary(cls, x):
+        return sympy.exp(-(x**2) / 2) / sympy.sqrt(2 * sympy.pi)
+
+    def fdiff(self, argindex=1):
+        return -self.args[0] * self.func(self.args[0])
+
+
+class normal_cdf(Elementwise):
+    """Φ(x) = (1 + erf(x/√2))/2, the standard normal distribution function; Φ' = φ."""
+
+    kind = "normal_cdf"
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.S.Half
+
+    @classmethod
+    def _elementary(cls, x):
+        return (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+
+    def fdiff(self, argindex=1):
+        return normal_pdf(self.args[0])
+
+
+class gelu(Elementwise):
+    """x Φ(x), the Gaussian error linear unit; gelu'(x) = Φ(x) + x φ(x)."""
+
+    kind = "gelu"
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.S.Zero
+
+    @classmethod
+    def _elementary(cls, x):
+        return x * (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return normal_cdf(x) + x * normal_pdf(x)
+
+
+#: The tanh approximation of the GELU: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+GELU_TANH_C = sympy.sqrt(2 / sympy.pi)
+GELU_TANH_A = sympy.Rational(44715, 1000000)
+
+
+class gelu_tanh(Elementwise):
+    """½x(1 + tanh(c(x + a x³))), c = √(2/π), a = 0.044715 (the tanh approximation of the
+    GELU); its derivative ½(1 + t) + ½x(1 − t²)c(1 + 3a x²) with t the tanh."""
+
+    kind = "gelu_tanh"
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.S.Zero
+
+    @classmethod
+    def _elementary(cls, x):
+        return x * (1 + sympy.tanh(GELU_TANH_C * (x + GELU_TANH_A * x**3))) / 2
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        t = sympy.tanh(GELU_TANH_C * (x + GELU_TANH_A * x**3))
+        return (1 + t) / 2 + x * (1 - t**2) * GELU_TANH_C * (1 + 3 * GELU_TANH_A * x**2) / 2
+
+
+class silu(Elementwise):
+    """x σ(x), the sigmoid-weighted linear unit (swish); silu'(x) = σ(x)(1 + x(1 − σ(x)))."""
+
+    kind = "silu"
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.S.Zero
+
+    @classmethod
+    def _elementary(cls, x):
+        return x / (1 + sympy.exp(-x))
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
+
+
+class softsign(Elementwise):
+    """x/(1 + |x|); softsign'(x) = 1/(1 + |x|)²."""
+
+    kind = "softsign"
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.S.Zero
+
+    @classmethod
+    def _elementary(cls, x):
+        return x / (1 + sympy.Abs(x))
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + sympy.Abs(self.args[0])) ** 2
+
+
 class _AliasTanh(Elementwise):
     kind = "tanh"
 
@@ -147,6 +318,28 @@ class _AliasSqrt(Elementwise):
 
     def fdiff(self, argindex=1):
         return 1 / (2 * self.func(self.args[0]))
+
+
+class _AliasSin(Elementwise):
+    kind = "sin"
+
+    @classmethod
+    def _elementary(cls, x):
+        return sympy.sin(x)
+
+    def fdiff(self, argindex=1):
+        return sympy.cos(self.args[0])
+
+
+class _AliasCos(Elementwise):
+    kind = "cos"
+
+    @classmethod
+    def _elementary(cls, x):
+        return sympy.cos(x)
+
+    def fdiff(self, argindex=1):
+        return -sympy.sin(self.args[0])
 
 
 class _AliasIdentity(Elementwise):

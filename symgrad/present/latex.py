@@ -102,8 +102,11 @@ class SymgradLatexPrinter(LatexPrinter):
 
     def _function_name(self, func) -> str:
         row = fn.row_of(func)
-        if row is not None and func is row.builtin:
-            return row.latex
+        if row is not None and (func is row.builtin or func.__name__ == row.name):
+            constants = fn.parameters_of(func)
+            if not constants or constants == fn.parameters_of(row.builtin):
+                return row.latex
+            return row.latex + "_{" + ", ".join(self._print(v) for v in constants.values()) + "}"
         if func is fn.logsumexp:
             return r"\operatorname{logsumexp}"
         name = func.__name__
