@@ -34,11 +34,13 @@ from .errors import (
 )
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
+from .model.spec import Spec, load_spec
 from .model.step import Step
 from .present import display as _display  # noqa: F401  (provides the notebook displays)
 from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
 from .present.report import Report, report
+from .present.text import derivative_text as _derivative_text  # noqa: F401  (provides d.text())
 from .train import History, gradient_descent
 from .verification.document import DocumentReport, verify_document
 from .verification.verify import Counterexample, Verdict, verify, verify_value
@@ -62,6 +64,7 @@ __all__ = [
     "ParseError",
     "Report",
     "ShapeError",
+    "Spec",
     "SpecError",
     "Step",
     "SymgradError",
@@ -77,6 +80,7 @@ __all__ = [
     "fd_gradient",
     "gradient_descent",
     "jacobian",
+    "load_spec",
     "mlp",
     "numeric_backprop",
     "numeric_backprop_batch",

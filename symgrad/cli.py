@@ -11,15 +11,18 @@ printed as one line; ``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from ._version import __version__
 from .errors import SymgradError
 from .model.spec import Spec, load_spec
 from .present.latex import expr_latex, partial_latex, symbol_latex
+from .present.text import expr_text, name_text
 
 __all__ = ["main", "build_parser"]
 
@@ -29,16 +32,43 @@ EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 # --------------------------------------------------------------------------- commands
 
 
+#: The "schema" of each --json document (docs/json.md); the number changes when a field
+#: changes meaning or goes away, not when one is added.
+JSON_SCHEMAS = {"derive": "symgrad-derive/1", "check": "symgrad-check/1", "verify": "symgrad-verdict/1",
+                "verify --document": "symgrad-document/1"}
+
+
+def _print_json(command: str, spec: Spec, document: dict) -> None:
+    print(json.dumps({"schema": JSON_SCHEMAS[command], "spec": spec.name, **document}, ensure_ascii=False, indent=2))
+
+
 def _cmd_derive(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     net = spec.network
     params = [net.parameter(args.param)] if args.param else list(net.params)
     grads = net.gradients()
+    if args.json:
+        _print_json("derive", spec, {
+            "network": net.name,
+            "loss": net.loss.name,
+            "params": [p.name for p in net.params],
+            "form": args.form,
+            "derivatives": [grads[p.name].to_dict(args.form) for p in params],
+        })
+        return EXIT_OK
+    text = args.form == "text"
     if not args.param:
-        print(f"% {spec.name}: {len(net.params)} parameters, {len(net.steps)} steps")
+        comment = "#" if text else "%"
+        print(f"{comment} {spec.name}: {len(net.params)} parameters, {len(net.steps)} steps")
         for st in net.steps:
-            print(f"% {symbol_latex(st.target)} = {expr_latex(st.expr)}")
+            if text:
+                print(f"{comment} {name_text(st.target.name)} = {expr_text(st.expr)}")
+            else:
+                print(f"{comment} {symbol_latex(st.target)} = {expr_latex(st.expr)}")
     for p in params:
+        if text:
+            print(grads[p.name].text())
+            continue
         body = grads[p.name].latex(args.form)
         if args.form == "chain":
             print(body)
@@ -70,6 +100,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({fmt}, {len(spec.network.params)} parameters)" + ("" if rep is None else f"; check: {'OK' if rep.ok else 'FAILED'}"))
     else:
         print(text, end="")
+        if sys.stdout.isatty():
+            print("symgrad: that was the report as Markdown; write a file with -o report.html (or .md, .tex)", file=sys.stderr)
     return EXIT_OK if rep is None or rep.ok else EXIT_FAILED
 
 
@@ -94,7 +126,10 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     rep = _check(spec, args)
-    print(rep)
+    if args.json:
+        _print_json("check", spec, rep.to_dict())
+    else:
+        print(rep)
     return rep.exit_code
 
 
@@ -124,7 +159,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise SymgradError("give exactly one of --latex, --expr, --value or --document", token="--latex")
     if args.document is not None:
         report = verify_document(net, Path(args.document).read_text(encoding="utf-8"))
-        print(report.to_json(indent=2) if args.json else report)
+        if args.json:
+            _print_json("verify --document", spec, report.to_dict())
+        else:
+            print(report)
         return report.exit_code
     if args.param is None and args.latex is None:
         raise SymgradError("--expr and --value need --param, the parameter they are the derivative of", token="--param")
@@ -134,7 +172,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     else:
         kind = "latex" if args.latex is not None else "python"
         verdict = verify(net, args.param, args.latex if args.latex is not None else args.expr, kind=kind)
-    print(verdict.to_json(indent=2) if args.json else verdict)
+    if args.json:
+        _print_json("verify", spec, verdict.to_dict())
+    else:
+        print(verdict)
     return verdict.exit_code
 
 
@@ -176,9 +217,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def _add(sub, name: str, help: str, example: str, run) -> argparse.ArgumentParser:
+def _global_options(parser: argparse.ArgumentParser, default) -> None:
+    """The options every command takes, before or after its name."""
+    parser.add_argument("--debug", action="store_true", default=default, help="show the full traceback on errors")
+
+
+def _add(sub, name: str, help: str, example: str, run, *, json_output: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", help="a TOML spec file (see examples/)")
+    # SUPPRESS: an option left out after the command keeps the value given before it.
+    _global_options(p, argparse.SUPPRESS)
+    if json_output:
+        p.add_argument("--json", action="store_true", help="print one JSON document instead (schema: docs/json.md)")
     p.set_defaults(run=run)
     return p
 
@@ -188,13 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symgrad",
         description="Exact, readable, verified and fast gradients of symbolically declared networks.",
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    _global_options(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = _add(sub, "derive", "print each parameter's derivative as LaTeX", "symgrad derive examples/datawhale.toml --param w1 --form chain", _cmd_derive)
+    p = _add(sub, "derive", "print each parameter's derivative as LaTeX", "symgrad derive examples/datawhale.toml --param w1 --form chain", _cmd_derive, json_output=True)
     p.add_argument("--param", help="only this parameter (default: all)")
-    p.add_argument("--form", choices=("factored", "expanded", "chain"), default="factored", help="how to write each derivative")
+    p.add_argument("--form", choices=("factored", "expanded", "chain", "text"), default="factored",
+                   help="how to write each derivative: LaTeX factored, expanded or as a chain-rule derivation, or Unicode text")
 
     p = _add(sub, "report", "derive, compile and check, and write it up (Markdown, LaTeX or HTML)", "symgrad report examples/datawhale.toml -o datawhale.html", _cmd_report)
     p.add_argument("-o", "--output", help="write to this file; .md, .tex or .html picks the format (default: Markdown on stdout)")
@@ -208,20 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--no-jit", action="store_true", help="plain Python instead of numba (debugging)")
 
-    p = _add(sub, "check", "compare symbolic, numeric backprop and finite-difference gradients", "symgrad check examples/mlp_3_4_2.toml --points 5", _cmd_check)
+    p = _add(sub, "check", "compare symbolic, numeric backprop and finite-difference gradients", "symgrad check examples/mlp_3_4_2.toml --points 5", _cmd_check, json_output=True)
     p.add_argument("--points", type=int, help="how many random points (default 3; the spec's [point] is used when given)")
     p.add_argument("--seed", type=int, help="random seed for the points")
 
     p = _add(sub, "verify", "verify a hand derivation (LaTeX or Python syntax), a hand-computed value, or every derivation in a document",
              "symgrad verify examples/datawhale.toml --param w7 --latex '(\\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1'\n"
-             "  symgrad verify examples/datawhale.toml --document examples/datawhale_derivations.md", _cmd_verify)
+             "  symgrad verify examples/datawhale.toml --document examples/datawhale_derivations.md", _cmd_verify, json_output=True)
     p.add_argument("--param", help="the parameter the claim differentiates by (a LaTeX claim may say it on its left side)")
     p.add_argument("--latex", help="the claimed derivative, as LaTeX")
     p.add_argument("--expr", help="the claimed derivative, in Python syntax")
     p.add_argument("--value", help="a claimed number (with --at)")
     p.add_argument("--at", help="the point of --value, as name=value,name=value")
     p.add_argument("--document", help="a Markdown or LaTeX file: check every derivation of the loss in it, line by line")
-    p.add_argument("--json", action="store_true", help="print the verdict (or the document's report) as JSON")
 
     p = _add(sub, "train", "gradient descent on the spec's data, with an optional loss plot", "symgrad train examples/xor.toml --seed 1 --epochs 20000 --plot loss.png", _cmd_train)
     p.add_argument("--lr", type=float, help="learning rate (default: [train] lr)")

@@ -2,7 +2,7 @@
 
 ``History.params[0]`` is the starting point, then one entry per update;
 ``History.loss[k]`` is the loss at ``params[k]`` (the mean over the data set, or the
-function's value when there is no data). Seed 000's example, step by step:
+function's value when there is no data). Two steps on (x1·x2 − 3)² + 1 from (1, 1):
 
 >>> import symgrad as sg
 >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
@@ -13,6 +13,7 @@ function's value when there is no data). Seed 000's example, step by step:
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -48,15 +49,20 @@ class History:
         return float(self.loss[-1])
 
     def plot(self, path=None, *, title: str | None = None, log: bool = True):
-        """Plot the loss curve (matplotlib); save it to ``path`` when given. Returns the figure."""
-        try:
-            import matplotlib
+        """Plot the loss curve; save it to ``path`` when given (the suffix picks PNG, SVG, PDF…).
+        Returns the matplotlib ``Figure``.
 
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
+        The figure is built with matplotlib's object API on its own Agg canvas: pyplot's
+        state and the session's backend are left alone, so a notebook's plots keep showing.
+        """
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
         except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
             raise SymgradError(f"plotting needs matplotlib: {exc}") from None
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
         ax.plot(np.arange(len(self.loss)), self.loss)
         if log and np.all(self.loss > 0):
             ax.set_yscale("log")
@@ -67,8 +73,13 @@ class History:
         fig.tight_layout()
         if path is not None:
             fig.savefig(path, dpi=100)
-            plt.close(fig)
         return fig
+
+    def _repr_png_(self) -> bytes:
+        """The loss curve, as a notebook shows a ``History``."""
+        buffer = io.BytesIO()
+        self.plot().savefig(buffer, format="png", dpi=80)
+        return buffer.getvalue()
 
     def summary(self) -> str:
         return (

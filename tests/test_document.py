@@ -121,5 +121,23 @@ def test_the_command_line(datawhale, capsys):
     assert "error" in capsys.readouterr().err
 
 
+def test_the_json_document_follows_its_schema(capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    from conftest import ROOT
+
+    def schema(name):
+        return json.loads((ROOT / "docs" / "schemas" / f"{name}.json").read_text(encoding="utf-8"))
+
+    assert main(["verify", str(EXAMPLES / "datawhale.toml"), "--document", str(DATAWHALE_MD), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "symgrad-document/1" and doc["spec"] == "datawhale"
+    jsonschema.Draft202012Validator.check_schema(schema("symgrad-document-1"))
+    errors = list(jsonschema.Draft202012Validator(schema("symgrad-document-1")).iter_errors(doc))
+    verdicts = jsonschema.Draft202012Validator({"$ref": "#/$defs/verdict", "$defs": schema("symgrad-verdict-1")["$defs"]})
+    errors += [e for d in doc["derivations"] if d["verdict"] is not None for e in verdicts.iter_errors(d["verdict"])]
+    assert not errors, errors[0].message
+    assert '"schema": "symgrad-document/1"' in (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+
+
 def test_sg_exports_it():
     assert sg.verify_document is verify_document and "verify_document" in sg.__all__

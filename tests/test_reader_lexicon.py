@@ -8,6 +8,7 @@ from symgrad.errors import ParseError, UnknownSymbolError
 from symgrad.verification.reader.lexicon import Definition, IndexOutOfRange, Lexicon, UnboundIndex, Variant, index_letters
 from symgrad.verification.reader.matrices import Matrix
 from symgrad.verification.reader.names import parse_name
+from symgrad.verification.reader.parser import Parser
 from symgrad.verification.reader.tokens import Formula
 
 NET = sg.mlp([3, 4, 2])
@@ -53,7 +54,7 @@ def test_definitions_resolve_by_pattern_and_layer():
     lexicon = Lexicon(NET)
     text = r"\delta^{(l)}_j = 7 a^{(l)}_j"
     f = Formula(text)
-    lexicon.define(Definition(parse_name(r"\delta^{(l)}_j"), f, f.equals[0] + 1, len(f)))
+    lexicon.define(Definition(parse_name(r"\delta^{(l)}_j"), lambda lex: Parser(NET, f, lex).expression(f.equals[0] + 1, len(f))))
     assert lexicon.value(parse_name(r"\delta^{(1)}_3")) == 7 * NET.symbol("x1_3")
     with pytest.raises(UnknownSymbolError):
         Lexicon(sg.Network.from_expr("x1**2", params="x1")).value(parse_name(r"\epsilon_3"))

@@ -40,13 +40,13 @@ import sympy
 from .. import hooks
 from .._version import __version__
 from ..errors import SymgradError
-from ..model.functions import kind_of
+from ..model.functions import kind_text
 from ..model.network import Network
 from ..template_loader import code_environment, template_text
 from .cache import cache_directory, key_of, load_module, write_atomically
 from .gradfn import GradFn
 from .layered_codegen import compile_layered, is_layered
-from .printer import Identifiers, NumbaPrinter, dtype_name
+from .printer import Identifiers, NumbaPrinter, dtype_name, helper_sources
 from .program import (
     GradientEntry,
     Layout,
@@ -179,7 +179,7 @@ def _function_kinds(net: Network) -> str:
     kinds = set()
     for st in net.steps:
         for call in st.expr.atoms(sympy.Function):
-            kinds.add(f"{type(call).__name__}:{kind_of(type(call))}")
+            kinds.add(f"{type(call).__name__}:{kind_text(type(call))}")
     return ",".join(sorted(kinds))
 
 
@@ -252,7 +252,7 @@ def generate_source(net: Network, *, dtype=np.float64, part_ops: int | None = No
         "batch_args": batch_args,
         "value_routine": value_routine,
         "grad_routine": grad_routine,
-        "helpers": sorted(printer.helpers),
+        "helper_sources": helper_sources(printer.helpers, printer.literal),
         "logsumexp_arities": sorted(printer.logsumexp_arities),
         "section_titles": _SECTION_TITLES,
         "lit": printer.literal,

@@ -1,254 +1,516 @@
-"""The table of activations and losses symgrad knows.
+r"""The table of functions: one row per elementwise function, read by every stage.
 
-Each activation is a sympy ``Function`` whose derivative is written the way a
-textbook writes it (σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ),
-so that derived gradients read like a hand derivation. A user may call an
-activation by another name (seed 002 calls the sigmoid ``g``); :func:`resolve`
-makes a subclass with that name, cached so that the same name always gives the
-same class (sympy compares applied functions by class).
+A row says everything each stage needs to know about one function: the sympy class
+that stands for it (whose derivative is written the way a textbook writes it:
+σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ), its LaTeX symbol and
+the spellings a hand derivation may use for it, its numba/NumPy code in a numerically
+stable form (Jinja2 snippets, as google/tangent writes derivative rules as code
+templates), its value in mpmath (for the verifier) and its value and slope in plain
+floats and NumPy arrays (for the numeric backprop, which must share no derivative code
+with the symbolic engine: its slopes are written here a second time, by hand, and the
+tests hold the two against each other). Adding a function means adding one row.
 
-The derivative rules live here, apart from the engine in ``derive.py``, in the
-manner of autograd's primitive table.
+A user may call a function by another name (a text that calls the sigmoid ``g``);
+:func:`resolve` makes a subclass with that name, cached so that the same name always
+gives the same class (sympy compares applied functions by class).
 
->>> import sympy
+Besides the rows there is one vector function, ``logsumexp`` (the softmax's
+normaliser), and the losses :func:`symgrad.mlp` knows (:data:`LOSSES`).
+
 >>> u = sympy.Symbol("u", real=True)
 >>> g = resolve("g", "sigmoid")
 >>> g(u).diff(u)
 (1 - g(u))*g(u)
+>>> FUNCTIONS["tanh"].latex, row_of(g).name
+('\\tanh', 'sigmoid')
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable
 
+import mpmath
 import numpy as np
 import sympy
 
 from ..errors import UnknownSymbolError
+from .elementwise import (
+    Elementwise,
+    _AliasAbs,
+    _AliasCos,
+    _AliasExp,
+    _AliasIdentity,
+    _AliasLog,
+    _AliasSin,
+    _AliasSqrt,
+    _AliasTanh,
+    elu,
+    gelu,
+    gelu_tanh,
+    leaky_relu,
+    logsumexp,
+    normal_cdf,
+    normal_pdf,
+    relu,
+    sigmoid,
+    silu,
+    softplus,
+    softsign,
+)
 
 __all__ = [
-    "ACTIVATIONS",
+    "ACTIVATION_NAMES",
+    "ALIASABLE_NAMES",
+    "FUNCTIONS",
     "FUNCTION_NAMES",
+    "HELPERS",
     "LOSSES",
-    "ActivationInfo",
+    "Code",
     "Elementwise",
+    "FunctionRow",
+    "Numeric",
+    "float_parameters",
+    "kind_of",
+    "kind_text",
+    "parameters_of",
+    "parse_kind",
     "logsumexp",
     "relu",
     "resolve",
+    "row_of",
     "sigmoid",
     "softplus",
     "to_elementary",
 ]
 
 
-class Elementwise(sympy.Function):
-    """Base of symgrad's one-argument activations.
+# --------------------------------------------------------------------------- plain-float rules
 
-    Subclasses define ``kind`` (the canonical name), ``_elementary`` (the
-    definition in elementary functions, used for evaluation and for checks
-    against ``sympy.diff``) and ``fdiff`` (the textbook derivative).
-    """
-
-    nargs = 1
-    kind = "elementwise"
-
-    @classmethod
-    def _elementary(cls, x: sympy.Expr) -> sympy.Expr:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_evalf(self, prec):
-        return self._elementary(self.args[0])._eval_evalf(prec)
-
-    def _eval_rewrite_as_exp(self, x, **kwargs):
-        return self._elementary(x)
+# The numeric backprop's arithmetic: plain floats that give inf/nan where NumPy would,
+# instead of raising.
 
 
-class sigmoid(Elementwise):
-    """The logistic function σ(x) = 1/(1 + e^(−x)); σ' = σ(1 − σ)."""
-
-    kind = "sigmoid"
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sympy.S.Half
-
-    @classmethod
-    def _elementary(cls, x):
-        return 1 / (1 + sympy.exp(-x))
-
-    def fdiff(self, argindex=1):
-        s = self.func(self.args[0])  # keeps the user's name: g'(u) = g(u)(1 − g(u))
-        return s * (1 - s)
+def _exp(a):
+    try:
+        return math.exp(a)
+    except OverflowError:
+        return math.inf
 
 
-class relu(Elementwise):
-    """max(0, x); its derivative is the step function (0 for x ≤ 0, as seed 002's table)."""
-
-    kind = "relu"
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number:
-            return sympy.Max(0, x)
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.Max(0, x)
-
-    def fdiff(self, argindex=1):
-        return sympy.Heaviside(self.args[0], 0)
+def _log(a):
+    return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
 
 
-class softplus(Elementwise):
-    """log(1 + e^x); its derivative is σ(x)."""
-
-    kind = "softplus"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.log(1 + sympy.exp(x))
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
+def _sqrt(a):
+    return math.sqrt(a) if a >= 0 else math.nan
 
 
-class _AliasTanh(Elementwise):
-    kind = "tanh"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.tanh(x)
-
-    def fdiff(self, argindex=1):
-        return 1 - self.func(self.args[0]) ** 2
+def _sigmoid(a):
+    # Two forms so that neither ever overflows.
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    z = math.exp(a)
+    return z / (1.0 + z)
 
 
-class _AliasExp(Elementwise):
-    kind = "exp"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.exp(x)
-
-    def fdiff(self, argindex=1):
-        return self.func(self.args[0])
+def _sign(a):
+    return 1.0 if a > 0 else (-1.0 if a < 0 else 0.0)
 
 
-class _AliasLog(Elementwise):
-    kind = "log"
+def _guarded(f):
+    """``f`` with a domain error (asin(2), acosh(0)) giving NaN, as NumPy does."""
 
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.log(x)
+    def value(a):
+        try:
+            return f(a)
+        except (ValueError, OverflowError):
+            return math.nan
 
-    def fdiff(self, argindex=1):
-        return 1 / self.args[0]
-
-
-class _AliasAbs(Elementwise):
-    kind = "abs"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.Abs(x)
-
-    def fdiff(self, argindex=1):
-        return sympy.sign(self.args[0])
+    return value
 
 
-class _AliasSqrt(Elementwise):
-    kind = "sqrt"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.sqrt(x)
-
-    def fdiff(self, argindex=1):
-        return 1 / (2 * self.func(self.args[0]))
-
-
-class _AliasIdentity(Elementwise):
-    kind = "identity"
-
-    @classmethod
-    def eval(cls, x):
-        return x  # an identity is no function at all: it vanishes on construction
-
-    @classmethod
-    def _elementary(cls, x):  # pragma: no cover - eval removes it first
-        return x
-
-
-class logsumexp(sympy.Function):
-    """log Σ_k e^(x_k), the normaliser of the softmax.
-
-    ∂/∂x_k logsumexp(x) = e^(x_k − logsumexp(x)) = softmax_k(x).
-    """
-
-    kind = "logsumexp"
-
-    @classmethod
-    def eval(cls, *args):
-        if len(args) == 0:
-            raise TypeError("logsumexp takes at least one argument")
-        if len(args) == 1:
-            return args[0]
-
-    def _eval_is_real(self):
-        if all(a.is_real for a in self.args):
-            return True
-
-    def fdiff(self, argindex=1):
-        return sympy.exp(self.args[argindex - 1] - self)
-
-    def _eval_evalf(self, prec):
-        return sympy.log(sympy.Add(*[sympy.exp(a) for a in self.args]))._eval_evalf(prec)
-
-    def _eval_rewrite_as_exp(self, *args, **kwargs):
-        return sympy.log(sympy.Add(*[sympy.exp(a) for a in args]))
+def _np_sigmoid(u):
+    return 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free
 
 
 @dataclass(frozen=True)
-class ActivationInfo:
-    """One row of the activation table.
+class Numeric:
+    """A function's value and slope in plain numbers, written independently of its sympy
+    derivative: the numeric backprop's rule.
 
-    ``builtin`` is the class used when the activation is called by its own name;
-    ``alias_base`` is subclassed when a user gives it another name; ``latex`` is
-    its usual symbol; ``numpy`` is a plain forward implementation (reference
-    evaluation only; the numeric backprop keeps its own rules on purpose).
+    ``value(a)``/``slope(a, v)`` take a float (``v`` is the value at ``a``), and the
+    function's constants as keywords (``alpha=0.2``);
+    ``array_value(U)``/``array_slope(U, A)`` the same on NumPy arrays (``A`` = value at ``U``),
+    for the layer-by-layer pass; None where a function is never a layer's activation.
+    """
+
+    value: Callable[[float], float]
+    slope: Callable[[float, float], float]
+    array_value: Callable[[np.ndarray], np.ndarray] | None = None
+    array_slope: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def rule(self, *args: float, **parameters: float) -> tuple[float, tuple[float, ...]]:
+        """The backprop rule: (value, local derivatives) at the arguments; a second
+        argument (the step's value at 0) is a constant, with derivative 0. ``parameters``
+        are the function's constants (leaky_relu's α)."""
+        v = self.value(*args, **parameters)
+        return v, (self.slope(args[0], v, **parameters),) + (0.0,) * (len(args) - 1)
+
+
+# --------------------------------------------------------------------------- code snippets
+
+
+@dataclass(frozen=True)
+class Code:
+    """How generated code computes a function: Jinja2 snippets rendered by the code
+    generators with ``lit`` (a number as a literal of the module's dtype).
+
+    ``scalar`` is a call on one value (``x``; ``args`` holds every printed argument),
+    in a form that stays finite wherever the function is; ``helpers`` names the
+    entries of :data:`HELPERS` it calls. ``array``/``array_slope`` compute the value
+    and the derivative on a layer's arrays (``U`` the pre-activation, ``A`` its value)
+    for the loop (matrix) kernel, with ``array_helpers``.
+    """
+
+    scalar: str
+    helpers: tuple[str, ...] = ()
+    array: str | None = None
+    array_slope: str | None = None
+    array_helpers: tuple[str, ...] = ()
+
+
+#: Helper functions the generated modules define when a row's code calls them: name ->
+#: Jinja2 source (a jitted function, rendered with ``lit``).
+HELPERS: dict[str, str] = {
+    "_sigmoid": '''@_jit
+def _sigmoid(z):
+    """1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails."""
+    e = np.exp(-abs(z))
+    return ({{ lit(1) }} if z >= {{ lit(0) }} else e) / ({{ lit(1) }} + e)
+''',
+    "_softplus": '''@_jit
+def _softplus(z):
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, exact for very negative z."""
+    return (z if z > {{ lit(0) }} else {{ lit(0) }} * z) + np.log1p(np.exp(-abs(z)))
+''',
+    "_relu": '''@_jit
+def _relu(z):
+    """max(0, z), keeping a NaN a NaN."""
+    return z if z > {{ lit(0) }} else {{ lit(0) }} * z
+''',
+    "_heaviside": '''@_jit
+def _heaviside(z, at_zero):
+    """The step function: 0 below zero, 1 above, at_zero at zero (0 is relu's derivative there)."""
+    if z > {{ lit(0) }}:
+        return {{ lit(1) }}
+    if z < {{ lit(0) }}:
+        return {{ lit(0) }}
+    return at_zero
+''',
+    "_leaky_relu": '''@_jit
+def _leaky_relu(z, alpha):
+    """z above zero, alpha*z below (a NaN stays NaN)."""
+    return z if z > {{ lit(0) }} else alpha * z
+''',
+    "_elu": '''@_jit
+def _elu(z, alpha):
+    """z above zero, alpha*(e^z - 1) below, by expm1: exact for small z, no overflow above."""
+    return z if z > {{ lit(0) }} else alpha * np.expm1(z)
+''',
+    "_normal_cdf": '''@_jit
+def _normal_cdf(z):
+    """The standard normal distribution function, (1 + erf(z/sqrt 2))/2, as erfc(-z/sqrt 2)/2:
+    full relative precision in the lower tail."""
+    return {{ lit(0.5) }} * math.erfc(-z * {{ lit(0.7071067811865476) }})
+''',
+    "_normal_cdf_array": '''@_jit
+def _normal_cdf_array(U):
+    """_normal_cdf of every entry (NumPy has no erf ufunc)."""
+    flat = U.ravel()
+    out = np.empty_like(flat)
+    for i in range(flat.shape[0]):
+        out[i] = {{ lit(0.5) }} * math.erfc(-flat[i] * {{ lit(0.7071067811865476) }})
+    return out.reshape(U.shape)
+''',
+    "_gelu_tanh": '''@_jit
+def _gelu_tanh(z):
+    """The tanh approximation of the GELU, z(1 + tanh(c(z + a z^3)))/2; also on arrays."""
+    return {{ lit(0.5) }} * z * ({{ lit(1) }} + np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z)))
+''',
+    "_gelu_tanh_slope": '''@_jit
+def _gelu_tanh_slope(z):
+    """The derivative of _gelu_tanh; also on arrays."""
+    t = np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z))
+    return {{ lit(0.5) }} * ({{ lit(1) }} + t) + {{ lit(0.5) }} * z * ({{ lit(1) }} - t * t) * {{ lit(0.7978845608028654) }} * ({{ lit(1) }} + {{ lit(0.134145) }} * z * z)
+''',
+    "_sigmoid_array": '''@_jit
+def _sigmoid_array(U):
+    """1/(1 + e^-u) from e^-|u| <= 1: no overflow, full precision in both tails."""
+    e = np.exp(-np.abs(U))
+    r = {{ lit(1) }} / ({{ lit(1) }} + e)
+    return np.where(U >= {{ lit(0) }}, r, e * r)
+''',
+    "_softplus_array": '''@_jit
+def _softplus_array(U):
+    """log(1 + e^u) = max(u, 0) + log1p(e^-|u|): no overflow for large u, exact for very negative u."""
+    return np.maximum(U, {{ lit(0) }}) + np.log1p(np.exp(-np.abs(U)))
+''',
+}
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def _erf_value(a):
+    return 0.5 * math.erfc(-a / math.sqrt(2.0))
+
+
+def _normal_pdf_value(a):
+    return math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+
+
+def _np_normal_cdf(u):
+    return np.vectorize(_erf_value, otypes=[float])(u)
+
+
+def _np_normal_pdf(u):
+    return np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi)
+
+
+_GELU_C, _GELU_A = math.sqrt(2.0 / math.pi), 0.044715
+
+
+def _gelu_tanh_value(a):
+    return 0.5 * a * (1.0 + np.tanh(_GELU_C * (a + _GELU_A * a * a * a)))
+
+
+def _gelu_tanh_slope(a):
+    t = np.tanh(_GELU_C * (a + _GELU_A * a * a * a))
+    return 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_A * a * a)
+
+
+def _mp_sigmoid(x):
+    return 1 / (1 + mpmath.exp(-x))
+
+
+_GELU_C_MP = lambda: mpmath.sqrt(2 / mpmath.pi)  # noqa: E731  (at the working precision)
+
+
+@dataclass(frozen=True)
+class FunctionRow:
+    """One elementwise function, as every stage needs it.
+
+    * ``name``: the canonical name (what equations and ``mlp(activation=...)`` call it);
+    * ``builtin``: the class used when it is called by that name (a sympy function, or
+      symgrad's own); ``alias_base``: the class subclassed when a text gives it another
+      name (its derivative keeps that name: g'(u) = g(u)(1 − g(u)));
+    * ``latex``: its usual symbol; ``text``: its symbol in plain Unicode text (the name
+      when empty); ``spellings``: other names a hand derivation may use for it (read
+      back by the verifier);
+    * ``code``, ``mpmath``, ``numeric``: how generated code, the verifier and the numeric
+      backprop compute it;
+    * ``in_text``: callable by name in equations; ``activation``: accepted by
+      ``mlp``; ``output_range``: the open interval its values lie in, when a loss
+      (cross-entropy) needs one; ``kinked``: its derivative jumps where its argument is 0.
     """
 
     name: str
     builtin: type | None
     alias_base: type | None
     latex: str
-    numpy: Callable[[np.ndarray], np.ndarray]
-    derivative_text: str
+    code: Code
+    mpmath: Callable
+    numeric: Numeric
+    spellings: tuple[str, ...] = ()
+    text: str = ""
+    in_text: bool = True
+    activation: bool = False
+    output_range: tuple[float, float] | None = None
+    kinked: bool = False
 
 
-def _np_sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))  # overflow-free form
+def _mp_heaviside(x, h0=0):
+    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
 
 
-ACTIVATIONS: dict[str, ActivationInfo] = {
-    "sigmoid": ActivationInfo("sigmoid", sigmoid, sigmoid, r"\sigma", _np_sigmoid, "σ(x)(1 − σ(x))"),
-    "tanh": ActivationInfo("tanh", sympy.tanh, _AliasTanh, r"\tanh", np.tanh, "1 − tanh(x)²"),
-    "relu": ActivationInfo("relu", relu, relu, r"\operatorname{ReLU}", lambda x: np.maximum(0.0, x), "step(x): 0 for x ≤ 0, 1 for x > 0"),
-    "softplus": ActivationInfo("softplus", softplus, softplus, r"\operatorname{softplus}", lambda x: np.logaddexp(0.0, x), "σ(x)"),
-    "identity": ActivationInfo("identity", None, _AliasIdentity, "", lambda x: np.asarray(x, dtype=float), "1"),
-    "exp": ActivationInfo("exp", sympy.exp, _AliasExp, r"\exp", np.exp, "exp(x)"),
-    "log": ActivationInfo("log", sympy.log, _AliasLog, r"\log", np.log, "1/x"),
-    "abs": ActivationInfo("abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", np.abs, "sign(x)"),
-    "sqrt": ActivationInfo("sqrt", sympy.sqrt, _AliasSqrt, r"\sqrt", np.sqrt, "1/(2 sqrt(x))"),
-}
+def _step(a, h0=0.5):
+    return 1.0 if a > 0 else (0.0 if a < 0 else float(h0))
+
+
+def _rows(*rows: FunctionRow) -> dict[str, FunctionRow]:
+    return {row.name: row for row in rows}
+
+
+def _numpy(name: str) -> Code:
+    return Code(f"np.{name}({{{{ x }}}})")
+
+
+FUNCTIONS: dict[str, FunctionRow] = _rows(
+    FunctionRow(
+        "sigmoid", sigmoid, sigmoid, r"\sigma",
+        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",)),
+        lambda x: 1 / (1 + mpmath.exp(-x)),
+        Numeric(_sigmoid, lambda a, v: v * (1.0 - v), _np_sigmoid, lambda u, a: a * (1.0 - a)),
+        spellings=(r"\sigma", "σ", "logistic"), text="σ", activation=True, output_range=(0.0, 1.0),
+    ),
+    FunctionRow(
+        "tanh", sympy.tanh, _AliasTanh, r"\tanh",
+        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}"),
+        mpmath.tanh,
+        Numeric(math.tanh, lambda a, v: 1.0 - v * v, np.tanh, lambda u, a: 1.0 - a * a),
+        spellings=(r"\tanh",), activation=True, output_range=(-1.0, 1.0),
+    ),
+    FunctionRow(
+        "relu", relu, relu, r"\operatorname{ReLU}",
+        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))"),
+        lambda x: max(mpmath.mpf(0), x),
+        Numeric(lambda a: a if a > 0 else 0.0, lambda a, v: 1.0 if a > 0 else 0.0,
+                lambda u: np.maximum(u, 0.0), lambda u, a: (u > 0).astype(np.float64)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "softplus", softplus, softplus, r"\operatorname{softplus}",
+        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array")),
+        lambda x: mpmath.log(1 + mpmath.exp(x)),
+        Numeric(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: _sigmoid(a),
+                lambda u: np.logaddexp(0.0, u), lambda u, a: _np_sigmoid(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "leaky_relu", leaky_relu, leaky_relu, r"\operatorname{LeakyReLU}",
+        Code("_leaky_relu({{ x }}, {{ alpha }})", ("_leaky_relu",),
+             "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * {{ U }})",
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ alpha }})"),
+        lambda x, alpha: x if x > 0 else alpha * x,
+        Numeric(lambda a, alpha: a if a > 0 else (alpha * a if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else alpha,
+                lambda u, alpha: np.where(u > 0, u, alpha * u), lambda u, a, alpha: np.where(u > 0, 1.0, alpha)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "elu", elu, elu, r"\operatorname{ELU}",
+        Code("_elu({{ x }}, {{ alpha }})", ("_elu",),
+             "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * np.expm1(np.minimum({{ U }}, {{ lit(0) }})))",
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ A }} + {{ alpha }})"),
+        lambda x, alpha: x if x > 0 else alpha * mpmath.expm1(x),
+        Numeric(lambda a, alpha: a if a > 0 else (alpha * math.expm1(a) if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else v + alpha,
+                lambda u, alpha: np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0))),
+                lambda u, a, alpha: np.where(u > 0, 1.0, a + alpha)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "gelu", gelu, gelu, r"\operatorname{GELU}",
+        Code("{{ x }} * _normal_cdf({{ x }})", ("_normal_cdf",), "{{ U }} * _normal_cdf_array({{ U }})",
+             "_normal_cdf_array({{ U }}) + {{ U }} * np.exp({{ lit(-0.5) }} * {{ U }} * {{ U }}) * {{ lit(0.3989422804014327) }}",
+             ("_normal_cdf_array",)),
+        lambda x: x * mpmath.ncdf(x),
+        Numeric(lambda a: a * _erf_value(a), lambda a, v: _erf_value(a) + a * _normal_pdf_value(a),
+                lambda u: u * _np_normal_cdf(u), lambda u, a: _np_normal_cdf(u) + u * _np_normal_pdf(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "gelu_tanh", gelu_tanh, gelu_tanh, r"\operatorname{GELU}_{\tanh}",
+        Code("_gelu_tanh({{ x }})", ("_gelu_tanh",), "_gelu_tanh({{ U }})", "_gelu_tanh_slope({{ U }})", ("_gelu_tanh", "_gelu_tanh_slope")),
+        lambda x: x * (1 + mpmath.tanh(_GELU_C_MP() * (x + mpmath.mpf(44715) / 1000000 * x**3))) / 2,
+        Numeric(lambda a: float(_gelu_tanh_value(a)), lambda a, v: float(_gelu_tanh_slope(a)), _gelu_tanh_value, lambda u, a: _gelu_tanh_slope(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "silu", silu, silu, r"\operatorname{SiLU}",
+        Code("{{ x }} * _sigmoid({{ x }})", ("_sigmoid",), "{{ U }} * _sigmoid_array({{ U }})",
+             "_sigmoid_array({{ U }}) * ({{ lit(1) }} + {{ U }} * ({{ lit(1) }} - _sigmoid_array({{ U }})))", ("_sigmoid_array",)),
+        lambda x: x * _mp_sigmoid(x),
+        Numeric(lambda a: a * _sigmoid(a), lambda a, v: _sigmoid(a) * (1.0 + a * (1.0 - _sigmoid(a))),
+                lambda u: u * _np_sigmoid(u), lambda u, a: _np_sigmoid(u) * (1.0 + u * (1.0 - _np_sigmoid(u)))),
+        spellings=("swish",), activation=True,
+    ),
+    FunctionRow(
+        "softsign", softsign, softsign, r"\operatorname{softsign}",
+        Code("{{ x }} / ({{ lit(1) }} + abs({{ x }}))", (), "{{ U }} / ({{ lit(1) }} + np.abs({{ U }}))",
+             "{{ lit(1) }} / (({{ lit(1) }} + np.abs({{ U }})) * ({{ lit(1) }} + np.abs({{ U }})))"),
+        lambda x: x / (1 + abs(x)),
+        Numeric(lambda a: a / (1.0 + abs(a)), lambda a, v: 1.0 / (1.0 + abs(a)) ** 2,
+                lambda u: u / (1.0 + np.abs(u)), lambda u, a: 1.0 / (1.0 + np.abs(u)) ** 2),
+        activation=True, output_range=(-1.0, 1.0),
+    ),
+    FunctionRow(
+        "normal_cdf", normal_cdf, normal_cdf, r"\Phi", Code("_normal_cdf({{ x }})", ("_normal_cdf",)),
+        mpmath.ncdf, Numeric(_erf_value, lambda a, v: _normal_pdf_value(a)), spellings=(r"\Phi", "Φ"), text="Φ", in_text=False,
+    ),
+    FunctionRow(
+        "normal_pdf", normal_pdf, normal_pdf, r"\phi",
+        Code("np.exp({{ lit(-0.5) }} * {{ x }} * {{ x }}) * {{ lit(0.3989422804014327) }}"),
+        mpmath.npdf, Numeric(_normal_pdf_value, lambda a, v: -a * v), spellings=(r"\phi", r"\varphi", "φ"), text="φ", in_text=False,
+    ),
+    FunctionRow(
+        "identity", None, _AliasIdentity, "",
+        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}"),
+        lambda x: x,
+        Numeric(lambda a: a, lambda a, v: 1.0, lambda u: u, lambda u, a: np.ones_like(u)),
+        in_text=False, activation=True,
+    ),
+    FunctionRow(
+        "exp", sympy.exp, _AliasExp, r"\exp", _numpy("exp"), mpmath.exp,
+        Numeric(_exp, lambda a, v: v), spellings=(r"\exp",),
+    ),
+    FunctionRow(
+        "log", sympy.log, _AliasLog, r"\log", _numpy("log"), mpmath.log,
+        Numeric(_log, lambda a, v: 1.0 / a if a != 0 else math.inf), spellings=(r"\log", r"\ln", "ln"),
+    ),
+    FunctionRow(
+        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})"), abs,
+        Numeric(abs, lambda a, v: _sign(a)), kinked=True,
+    ),
+    FunctionRow(
+        "sqrt", sympy.sqrt, _AliasSqrt, r"\sqrt", _numpy("sqrt"), mpmath.sqrt,
+        Numeric(_sqrt, lambda a, v: 0.5 / v if v != 0 else math.inf),
+    ),
+    # Functions that appear in derivatives (|x|' = sign, relu' = step) or in sympy
+    # expressions a user passes; not (yet) callable by name in equations.
+    FunctionRow(
+        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign"), mpmath.sign,
+        Numeric(_sign, lambda a, v: 0.0), spellings=("sgn",), in_text=False, kinked=True,
+    ),
+    FunctionRow(
+        "step", sympy.Heaviside, None, r"\operatorname{step}",
+        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",)),
+        _mp_heaviside, Numeric(_step, lambda a, v: 0.0),
+        spellings=("heaviside",), in_text=False, kinked=True,
+    ),
+    FunctionRow("sin", sympy.sin, _AliasSin, r"\sin", _numpy("sin"), mpmath.sin, Numeric(math.sin, lambda a, v: math.cos(a)), spellings=(r"\sin",)),
+    FunctionRow("cos", sympy.cos, _AliasCos, r"\cos", _numpy("cos"), mpmath.cos, Numeric(math.cos, lambda a, v: -math.sin(a)), spellings=(r"\cos",)),
+    FunctionRow("tan", sympy.tan, None, r"\tan", _numpy("tan"), mpmath.tan,
+                Numeric(math.tan, lambda a, v: 1.0 + v * v), in_text=False),
+    FunctionRow("sinh", sympy.sinh, None, r"\sinh", _numpy("sinh"), mpmath.sinh,
+                Numeric(_guarded(math.sinh), lambda a, v: math.cosh(a)), in_text=False),
+    FunctionRow("cosh", sympy.cosh, None, r"\cosh", _numpy("cosh"), mpmath.cosh,
+                Numeric(_guarded(math.cosh), lambda a, v: math.sinh(a)), in_text=False),
+    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})"), mpmath.asin,
+                Numeric(_guarded(math.asin), lambda a, v: 1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})"), mpmath.acos,
+                Numeric(_guarded(math.acos), lambda a, v: -1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})"), mpmath.atan,
+                Numeric(math.atan, lambda a, v: 1.0 / (1.0 + a * a)), in_text=False),
+    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})"), mpmath.asinh,
+                Numeric(math.asinh, lambda a, v: 1.0 / math.sqrt(a * a + 1.0)), in_text=False),
+    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})"), mpmath.acosh,
+                Numeric(_guarded(math.acosh), lambda a, v: 1.0 / math.sqrt(a * a - 1.0) if a > 1 else math.nan), in_text=False),
+    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})"), mpmath.atanh,
+                Numeric(_guarded(math.atanh), lambda a, v: 1.0 / (1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+)
 
 #: Names usable in equations without declaring them.
-FUNCTION_NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "abs", "sqrt")
+FUNCTION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.in_text)
+
+#: Functions a text may call by a name of its own (``functions={"g": "sigmoid"}``).
+ALIASABLE_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.alias_base is not None)
+
+#: Activations :func:`symgrad.mlp` accepts: the elementwise ones, and the softmax (a
+#: vector function, for the output layer only).
+ACTIVATION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.activation) + ("softmax",)
 
 #: Losses known to :func:`symgrad.mlp`, with the single-sample formula each stands for.
 LOSSES: dict[str, str] = {
@@ -258,11 +520,78 @@ LOSSES: dict[str, str] = {
     "softmax_cross_entropy": "logsumexp(u) Σ_k y_k − Σ_k y_k u_k, the cross-entropy of softmax(u)",
 }
 
-_ALIASES: dict[tuple[str, str], type] = {}
+_ALIASES: dict[tuple, type] = {}
+_BY_BUILTIN: dict[type, FunctionRow] = {row.builtin: row for row in FUNCTIONS.values() if row.builtin is not None}
+
+
+_KIND_WITH_CONSTANTS = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
+
+
+def parse_kind(kind: str) -> tuple[FunctionRow, dict[str, sympy.Rational]]:
+    """The row a function kind names, and the constants it gives: ``"leaky_relu"`` or
+    ``"leaky_relu(0.2)"`` (decimal constants are exact: 0.2 is 1/5).
+
+    >>> row, constants = parse_kind("leaky_relu(0.2)")
+    >>> row.name, constants
+    ('leaky_relu', {'alpha': 1/5})
+    """
+    if not isinstance(kind, str):
+        raise UnknownSymbolError(f"a function kind must be a name such as 'sigmoid', got {kind!r}", token=str(kind))
+    written, constants = kind.strip(), {}
+    match = _KIND_WITH_CONSTANTS.match(written)
+    if match:
+        written, arguments = match.group(1), [a.strip() for a in match.group(2).split(",") if a.strip()]
+    row = FUNCTIONS.get(written)
+    if row is None:
+        known = ", ".join(ALIASABLE_NAMES)
+        raise UnknownSymbolError(f"unknown function kind {kind!r} (known: {known})", token=written)
+    if match:
+        names = list(parameters_of(row.builtin))
+        if len(arguments) != len(names):
+            wanted = f"{len(names)} constant(s) ({', '.join(names)})" if names else "no constants"
+            raise UnknownSymbolError(f"function kind {kind!r}: {row.name} takes {wanted}, got {len(arguments)}", token=kind)
+        for name, text in zip(names, arguments):
+            try:
+                constants[name] = sympy.Rational(Fraction(text))
+            except (ValueError, ZeroDivisionError):
+                raise UnknownSymbolError(f"function kind {kind!r}: {name} = {text!r} is not a number", token=text) from None
+        if constants == parameters_of(row.builtin):
+            constants = {}  # the defaults, written out: the same function
+    return row, constants
+
+
+def parameters_of(func) -> dict[str, sympy.Rational]:
+    """The constants of a function class (leaky_relu's α), by name; empty for most.
+
+    >>> parameters_of(resolve("lrelu", "leaky_relu(0.2)")), parameters_of(sigmoid)
+    ({'alpha': 1/5}, {})
+    """
+    return dict(getattr(func, "parameters", {}) or {})
+
+
+def float_parameters(func) -> dict[str, float]:
+    """:func:`parameters_of` as floats, for the numeric engines."""
+    return {name: float(value) for name, value in parameters_of(func).items()}
+
+
+def kind_text(func) -> str:
+    """What a function class stands for, constants included: ``"leaky_relu(1/5)"``,
+    ``"sigmoid"`` (``None`` spelled out for a function outside the table). Two classes
+    with the same name and different kind texts compute different functions.
+
+    >>> kind_text(resolve("g", "leaky_relu(0.2)")), kind_text(resolve("g", "sigmoid"))
+    ('leaky_relu(1/5)', 'sigmoid')
+    """
+    kind = kind_of(func)
+    constants = parameters_of(func)
+    if constants and row_of(func) is not None and constants != parameters_of(row_of(func).builtin):
+        return f"{kind}({', '.join(str(v) for v in constants.values())})"
+    return str(kind)
 
 
 def resolve(name: str, kind: str | None = None):
-    """The sympy function class for ``name``, an activation called ``kind``.
+    """The sympy function class for ``name``, the function of kind ``kind`` (a row name,
+    with constants if it has any: ``"leaky_relu(0.2)"``).
 
     ``resolve("tanh")`` is sympy's own ``tanh``; ``resolve("g", "sigmoid")`` is a
     sigmoid that prints as ``g``. The same pair always returns the same class.
@@ -270,33 +599,44 @@ def resolve(name: str, kind: str | None = None):
     >>> resolve("g", "sigmoid") is resolve("g", "sigmoid")
     True
     """
-    kind = kind or name
-    if kind not in ACTIVATIONS:
-        known = ", ".join(ACTIVATIONS)
+    row, constants = parse_kind(kind or name)
+    if kind is None:
+        name = row.name  # resolve("leaky_relu(0.2)") is a leaky_relu: its constants are not its name
+    if row.alias_base is None and (name != row.name or constants):
+        known = ", ".join(ALIASABLE_NAMES)
         raise UnknownSymbolError(f"unknown function kind {kind!r} for {name!r} (known: {known})", token=kind)
-    info = ACTIVATIONS[kind]
-    if name == kind and info.builtin is not None:
-        return info.builtin
-    key = (name, kind)
+    if name == row.name and not constants and row.builtin is not None:
+        return row.builtin
+    key = (name, row.name, tuple(sorted(constants.items())))
     if key not in _ALIASES:
-        _ALIASES[key] = type(name, (info.alias_base,), {"__module__": __name__})
+        body = {"__module__": __name__}
+        if constants:
+            body["parameters"] = {**parameters_of(row.alias_base), **constants}
+        _ALIASES[key] = type(name, (row.alias_base,), body)
     return _ALIASES[key]
 
 
+def row_of(func) -> FunctionRow | None:
+    """The row of a sympy function class (an alias included), or None.
+
+    >>> row_of(resolve("g", "sigmoid")).name, row_of(sympy.tanh).latex, row_of(logsumexp)
+    ('sigmoid', '\\\\tanh', None)
+    """
+    if isinstance(func, type) and issubclass(func, Elementwise):
+        return FUNCTIONS.get(func.kind)
+    return _BY_BUILTIN.get(func)
+
+
 def kind_of(func) -> str | None:
-    """The canonical activation name of a sympy function class, or None.
+    """The row name of a sympy function class (``"logsumexp"`` for that one), or None.
 
     >>> kind_of(resolve("g", "sigmoid")), kind_of(sympy.tanh)
     ('sigmoid', 'tanh')
     """
-    if isinstance(func, type) and issubclass(func, Elementwise):
-        return func.kind
     if func is logsumexp:
         return "logsumexp"
-    for info in ACTIVATIONS.values():
-        if info.builtin is func:
-            return info.name
-    return None
+    row = row_of(func)
+    return None if row is None else row.name
 
 
 def to_elementary(expr: sympy.Expr) -> sympy.Expr:
@@ -309,6 +649,7 @@ def to_elementary(expr: sympy.Expr) -> sympy.Expr:
     >>> to_elementary(sigmoid(x))
     1/(1 + exp(-x))
     """
+
     def is_ours(e):
         return isinstance(e, (Elementwise, logsumexp))
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
     from ..derive.sweep import ChainPath
 
-__all__ = ["derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = ["chain_ordered", "derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -101,10 +101,13 @@ class SymgradLatexPrinter(LatexPrinter):
     _print_Dummy = _print_Symbol
 
     def _function_name(self, func) -> str:
-        kind = fn.kind_of(func)
-        if kind and func is fn.ACTIVATIONS.get(kind, fn.ACTIVATIONS["sigmoid"]).builtin:
-            return fn.ACTIVATIONS[kind].latex
-        if kind == "logsumexp":
+        row = fn.row_of(func)
+        if row is not None and (func is row.builtin or func.__name__ == row.name):
+            constants = fn.parameters_of(func)
+            if not constants or constants == fn.parameters_of(row.builtin):
+                return row.latex
+            return row.latex + "_{" + ", ".join(self._print(v) for v in constants.values()) + "}"
+        if func is fn.logsumexp:
             return r"\operatorname{logsumexp}"
         name = func.__name__
         return _base_latex(name) if len(name) == 1 or sympy.latex(sympy.Symbol(name)).startswith("\\") else rf"\operatorname{{{name}}}"
@@ -176,12 +179,26 @@ def _factor(expr: sympy.Expr) -> str:
 # --------------------------------------------------------------------------- derivatives
 
 
-def _chain_ordered(derivative: "Derivative") -> str:
-    """The factored derivative printed from the sweep: adjoint first, then the local factor."""
+def _latex_wrap(text: str, brackets: str) -> str:
+    return rf"\left{brackets[0]}{text}\right{brackets[1]}"
+
+
+def chain_ordered(derivative: "Derivative", expr=None, times: str = r" \cdot ", wrap=_latex_wrap) -> str:
+    """The factored derivative printed from the sweep: adjoint first, then the local factor.
+
+    The structure (which factors, which brackets) is the same in every notation;
+    ``expr`` prints one expression (LaTeX by default), ``times`` joins the factors of a
+    chain-rule route and ``wrap(text, "()" or "[]")`` brackets a sum, so the Unicode
+    form (:mod:`symgrad.present.text`) follows the LaTeX one exactly.
+    """
+    expr = expr or expr_latex
     sweep = derivative.sweep
-    # Each piece is (latex, brackets): brackets is "" for a product, "()" for a single
+    # Each piece is (text, brackets): brackets is "" for a product, "()" for a single
     # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
     memo: dict[sympy.Symbol, tuple[str, str]] = {}
+
+    def factor(v) -> str:
+        return wrap(expr(v), "()") if v.is_Add else expr(v)
 
     def adjoint(t) -> tuple[str, str]:
         """The inlined adjoint of step ``t``; '' for the loss itself (its adjoint is 1)."""
@@ -195,11 +212,11 @@ def _chain_ordered(derivative: "Derivative") -> str:
     def product(c, v) -> tuple[str, str]:
         text, brackets = adjoint(c)
         if not text:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
-            return expr_latex(v), "()" if v.is_Add else ""
-        parts = [rf"\left{brackets[0]}{text}\right{brackets[1]}" if brackets else text]
+            return expr(v), "()" if v.is_Add else ""
+        parts = [wrap(text, brackets) if brackets else text]
         if v != 1:
-            parts.append(_factor(v))
-        return r" \cdot ".join(parts), ""
+            parts.append(factor(v))
+        return times.join(parts), ""
 
     terms = [product(c, v)[0] for c, v in sweep.consumers.get(derivative.param, [])]
     return " + ".join(terms) if terms else "0"
@@ -238,7 +255,7 @@ def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
     '2 x_{2} \\\\left(x_{1} x_{2} - 3\\\\right)'
     """
     if form == "factored":
-        return _chain_ordered(derivative)
+        return chain_ordered(derivative)
     if form == "expanded":
         return expr_latex(derivative.expanded)
     if form == "chain":
@@ -265,7 +282,7 @@ def _chain_lines(derivative: "Derivative") -> str:
     if fine != coarse:
         lines.append(fine)
     lines.append(valued)
-    factored = _chain_ordered(derivative)
+    factored = chain_ordered(derivative)
     if len(paths) > 1 and factored != valued:
         lines.append(factored)
     body = (r" \\" + "\n" + "&= ").join(lines)

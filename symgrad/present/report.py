@@ -70,11 +70,14 @@ def _matrix_latex(net: Network, convention: str) -> str | None:
     return matrix_form(net).latex(convention=convention)
 
 
-def render_report(net: Network, *, fmt: str = "md", check_report: Any = None, title: str | None = None, description: str = "") -> str:
+def render_report(
+    net: Network, *, fmt: str = "md", check_report: Any = None, title: str | None = None, description: str = "", standalone: bool = True
+) -> str:
     """Render the derivation report of ``net`` as ``fmt`` (``"md"``, ``"tex"`` or ``"html"``).
 
     ``check_report`` is a :class:`~symgrad.crosscheck.check.CheckReport` to include (None leaves the
-    check section out).
+    check section out). ``standalone=False`` gives HTML as a fragment to embed (a notebook
+    cell): no ``<html>`` page and no page-wide style.
     """
     if fmt not in FORMATS:
         raise SymgradError(f"unknown report format {fmt!r} (use md, tex or html)", token=str(fmt))
@@ -94,6 +97,7 @@ def render_report(net: Network, *, fmt: str = "md", check_report: Any = None, ti
         "matrix_row": _matrix_latex(net, "row"),
         "check": check_report,
         "check_text": str(check_report) if check_report is not None else None,
+        "standalone": standalone,
     }
     return environment().get_template(FORMATS[fmt]).render(**context)
 
@@ -103,8 +107,8 @@ class Report:
 
     >>> import symgrad as sg
     >>> rep = report(sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2"), check=False)
-    >>> rep.markdown.splitlines()[0], rep._repr_html_().startswith("<!DOCTYPE html>")
-    ('# Gradients of f', True)
+    >>> rep.markdown.splitlines()[0], rep.html.startswith("<!DOCTYPE html>"), rep._repr_html_().startswith('<div class="symgrad-report">')
+    ('# Gradients of f', True, True)
     """
 
     def __init__(self, net: Network, *, check_report: Any = None, title: str | None = None, description: str = ""):
@@ -137,7 +141,10 @@ class Report:
         return path
 
     def _repr_html_(self) -> str:
-        return self.html
+        # A notebook embeds this in its own page: a fragment, not a document.
+        if "html-fragment" not in self._rendered:
+            self._rendered["html-fragment"] = render_report(self.network, fmt="html", standalone=False, **self._options)
+        return self._rendered["html-fragment"]
 
     def _repr_markdown_(self) -> str:
         return self.markdown

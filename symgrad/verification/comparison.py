@@ -49,7 +49,12 @@ class Counterexample:
         return (f"{self.where}, " if self.where else "") + f"at {at}: the claim {said}, the true value is {self.true:.10g}"
 
     def to_dict(self) -> dict:
-        return {"point": dict(self.point), "claimed": self.claimed, "true": self.true, "where": self.where}
+        """``point`` (name → value), ``claimed`` (None where the claim is undefined), ``true``,
+        and ``where`` when the claim has indices or matrices."""
+        out = {"point": dict(self.point), "claimed": self.claimed, "true": self.true}
+        if self.where is not None:
+            out["where"] = self.where
+        return out
 
 
 @dataclass

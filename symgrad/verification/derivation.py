@@ -171,7 +171,7 @@ class _Checker:
             self._instances(plan)
             if plan.role == "definition":
                 a, b = plan.segments[0]
-                self.lexicon.define(Definition(plan.side.name, self.formula, a, b, self._line(a)))
+                self.lexicon.define(Definition(plan.side.name, self._reader(a, b), self._line(a)))
         return self.judge_all(plans)
 
     def judge_all(self, plans: list[_Plan]) -> DerivationResult:
@@ -190,6 +190,10 @@ class _Checker:
         self._prove(pending)
         self._stray(plans, lines)
         return DerivationResult(lines, self.definitions, self.lexicon.notes)
+
+    def _reader(self, a: int, b: int):
+        """How a definition's right side (tokens ``a..b``) is read where the name is used."""
+        return lambda lexicon: Parser(self.net, self.formula, lexicon).expression(a, b)
 
     def _line(self, token: int) -> int:
         if not len(self.formula):

@@ -55,12 +55,12 @@ def _canonical(net: "Network", expr: sympy.Expr, level: str) -> sympy.Expr:
     def alias(e) -> bool:
         if not isinstance(e, fn.Elementwise):
             return False
-        info = fn.ACTIVATIONS.get(fn.kind_of(type(e)))
-        return info is not None and type(e) is not info.builtin
+        row = fn.row_of(type(e))
+        return row is not None and type(e) is not row.builtin
 
     def canonical(e):
-        info = fn.ACTIVATIONS[fn.kind_of(type(e))]
-        return e.args[0] if info.builtin is None else info.builtin(e.args[0])
+        row = fn.row_of(type(e))
+        return e.args[0] if row.builtin is None else row.builtin(e.args[0])
 
     return expr.replace(alias, canonical)
 

@@ -34,10 +34,6 @@ REL_TOL = 1e-20  # two 30-digit values closer than this are equal
 KINK = 1e-3  # keep this far from the kink of relu, |x|, max, sign
 
 
-def _heaviside(x, h0=0):
-    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
-
-
 def _real(v):
     """A finite real mpmath number, or None (complex, infinite, nan, or not a number)."""
     try:
@@ -51,19 +47,11 @@ def _real(v):
     return v if mpmath.isfinite(v) else None
 
 
-# How each function is computed in mpmath; symgrad's own activations by their kind (the
-# functions table of symgrad.model will carry each function's mpmath form; until then,
-# this is the one local list).
+# How the functions outside the functions table are computed in mpmath (each row of
+# the table has its own, FunctionRow.mpmath).
 _MPMATH = {
-    sympy.exp: mpmath.exp, sympy.tanh: mpmath.tanh, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
-    sympy.sin: mpmath.sin, sympy.cos: mpmath.cos, sympy.tan: mpmath.tan, sympy.Abs: abs, sympy.sign: mpmath.sign,
-    sympy.Heaviside: _heaviside, sympy.Max: max, sympy.Min: min,
-}
-_KINDS = {
-    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)), "relu": lambda x: max(mpmath.mpf(0), x),
-    "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)), "tanh": mpmath.tanh, "exp": mpmath.exp, "log": mpmath.log,
-    "abs": abs, "sqrt": mpmath.sqrt, "identity": lambda x: x,
-    "logsumexp": lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
+    sympy.Max: max, sympy.Min: min,
+    fn.logsumexp: lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
 }
 
 
@@ -80,7 +68,7 @@ def evaluate(e: sympy.Expr, values: dict, memo: dict):
     if e.is_Symbol:
         return values.get(e)
     if e.is_number and not e.has(sympy.zoo, sympy.nan):
-        v = mpmath.mpf(sympy.Float(e, mpmath.mp.dps + 5)) if e.is_real else mpmath.mpc(complex(e))
+        v = mpmath.mpf(e.evalf(mpmath.mp.dps + 5)) if e.is_real else mpmath.mpc(complex(e))  # evalf: sqrt(2), pi too
         memo[e] = v
         return v
     args = [evaluate(a, values, memo) for a in e.args]
@@ -108,9 +96,9 @@ def _apply(e: sympy.Expr, args: list):
         return mpmath.log(args[0]) if len(args) == 1 else mpmath.log(args[0]) / mpmath.log(args[1])
     if func in _MPMATH:
         return _MPMATH[func](*args)
-    kind = fn.kind_of(func)
-    if kind in _KINDS:
-        return _KINDS[kind](*args)
+    row = fn.row_of(func)
+    if row is not None:
+        return row.mpmath(*args, **fn.parameters_of(func))
     raise TypeError(f"cannot evaluate {func.__name__}")  # becomes "undefined": no silent guess
 
 

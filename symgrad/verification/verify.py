@@ -24,6 +24,7 @@ correct factored derivative.
 from __future__ import annotations
 
 import ast
+import html
 import json
 import re
 import time
@@ -146,28 +147,82 @@ class Verdict:
         return "\n".join(out)
 
     def to_dict(self) -> dict:
-        """The verdict as plain data (what ``symgrad verify --json`` prints)."""
+        """The verdict as plain data (what ``symgrad verify --json`` prints; the schema is in
+        ``docs/json.md``): ``ok``, ``verdict`` (``"holds"`` or ``"refuted"``), ``method``,
+        ``param``, ``loss``, the ``claim`` and the ``expected`` derivative (sympy's text and
+        LaTeX), ``counterexample``, ``diagnosis``, ``mistake``, one entry per line in ``lines``,
+        and what the verdict is about: ``subject``, ``line``, ``scope``, ``written``, ``notes``
+        and ``definitions``.
+
+        >>> import symgrad as sg
+        >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+        >>> d = verify(net, "x1", "x2*(x1*x2 - 3)").to_dict()
+        >>> d["verdict"], d["mistake"], d["counterexample"]["true"] == 2 * d["counterexample"]["claimed"]
+        ('refuted', 'constant_factor', True)
+        """
         return {
             "ok": self.ok,
+            "verdict": "holds" if self.ok else "refuted",
             "method": self.method,
             "param": self.param,
             "loss": self.loss,
-            "subject": self.subject or self.name,
-            "line": self.line,
-            "scope": self.scope,
-            "claim": self.written or (None if self.claim is None else _latex(self.claim)),
-            "expected": self.expected_latex or None,
+            "claim": _text(self.claim),
+            "claim_latex": None if self.claim is None or isinstance(self.claim, Exception) else _latex(self.claim),
+            "expected": _text(self.expected) or "",
+            "expected_latex": self.expected_latex,
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
             "diagnosis": self.diagnosis,
             "mistake": self.mistake,
+            "lines": [line.to_dict() for line in self.lines],
+            "subject": self.subject,
+            "line": self.line,
+            "scope": self.scope,
+            "written": self.written,
             "notes": list(self.notes),
             "definitions": [d.to_dict() for d in self.definitions],
-            "lines": [line.to_dict() for line in self.lines],
         }
 
     def to_json(self, **options) -> str:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False, **options)
+
+    def _latex(self, printer=None) -> str:
+        # sympy.latex(v): the correct form, the one thing every verdict holds.
+        if self.param:
+            return f"{partial_latex(sympy.Symbol(self.loss), sympy.Symbol(self.param))} = {self.expected_latex}"
+        return self.expected_latex or self.subject
+
+    def _repr_html_(self) -> str:
+        """The verdict, the counterexample, the diagnosis and the correct form, for a notebook."""
+        esc = html.escape
+        rows = []
+        for i, line in enumerate(self.lines, start=1):
+            rows.append((f"line {i}", esc(line._status())))
+        shown = next((line for line in self.lines if not line.ok), self) if self.lines else self
+        if shown.written and (shown.claim is None or isinstance(shown.claim, (Matrix, Exception)) or shown.scope):
+            rows.append(("claim", f"\\({esc(shown.written)}\\)"))
+        elif shown.claim is not None:
+            rows.append(("claim", f"\\({esc(_latex(shown.claim))}\\)"))
+        if shown.counterexample is not None:
+            rows.append(("counterexample", esc(str(shown.counterexample))))
+        if shown.diagnosis:
+            rows.append(("diagnosis", esc(shown.diagnosis).replace("\n", "<br>")))
+        if self._latex():
+            rows.append(("correct", f"\\({esc(self._latex())}\\)"))
+        rows += [("definition", esc(f"{d.name} (line {d.line}) is {d.meaning}")) for d in self.definitions]
+        rows += [("reading", esc(note)) for note in self.notes]
+        color = "#060" if self.ok else "#b00"
+        body = "".join(f'<tr><th style="text-align:left;vertical-align:top">{k}</th><td style="text-align:left">{v}</td></tr>' for k, v in rows)
+        status = self._status() if not self.lines else ("HOLDS" if self.ok else "REFUTED")
+        return f'<div class="symgrad-verdict"><p><b style="color:{color}">{esc(self.name)}: {esc(status)}</b></p><table>{body}</table></div>'
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Matrix):
+        return str(value.entries.tolist())
+    return str(value)
 
 
 def _latex(value) -> str:

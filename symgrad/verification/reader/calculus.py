@@ -25,7 +25,7 @@ and the reading says so.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sympy
 
@@ -37,7 +37,22 @@ from .tokens import column
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model.network import Network
-    from .parser import Parser
+    from .lexicon import Lexicon
+    from .tokens import Formula
+
+
+class Reader(Protocol):
+    """What these readings need of what reads the formula (a :class:`~.parser.Parser` is one)."""
+
+    net: "Network"
+    formula: "Formula"
+    lexicon: "Lexicon"
+
+    def expression(self, start: int, stop: int): ...
+
+    def name_at(self, i: int, end: int) -> tuple[Name | None, int]: ...
+
+    def resolve_function(self, func, arg, whole_layer: bool = False): ...
 
 __all__ = ["FRACTIONS", "after_d", "derivative_fraction", "function_derivative", "nabla", "partial", "slash_derivative", "term_end"]
 
@@ -45,7 +60,7 @@ FRACTIONS = (r"\frac", r"\dfrac", r"\tfrac")
 _UPRIGHT = (r"\mathrm", r"\text", r"\operatorname", r"\textrm")
 
 
-def after_d(parser: "Parser", a: int, b: int) -> int | None:
+def after_d(parser: Reader, a: int, b: int) -> int | None:
     """Where the expression after a leading ∂ or d starts (None if the group does not start with one)."""
     f = parser.formula
     a = f.skip(a, b)
@@ -74,7 +89,7 @@ def _d_kind(tok) -> str:
     return "partial" if tok.text == r"\partial" else "d"
 
 
-def derivative_fraction(parser: "Parser", i: int, end: int):
+def derivative_fraction(parser: Reader, i: int, end: int):
     """``\\frac{\\partial A}{\\partial B}`` or ``\\frac{dA}{dB}`` at ``i``: the ranges of A and B
     and the index after it; None if there is no derivative there. A is empty for an operator."""
     f = parser.formula
@@ -91,7 +106,7 @@ def derivative_fraction(parser: "Parser", i: int, end: int):
     return (num, nb), (den, db), j
 
 
-def term_end(parser: "Parser", j: int, stop: int, products: bool = False) -> int:
+def term_end(parser: Reader, j: int, stop: int, products: bool = False) -> int:
     r"""Where the term starting at ``j`` ends: at the next '+' or '−' between operands, outside
     brackets; with ``products``, also at an explicit product sign (``\cdot``, ``\times``)."""
     f = parser.formula
@@ -115,7 +130,7 @@ def term_end(parser: "Parser", j: int, stop: int, products: bool = False) -> int
     return stop
 
 
-def _single_name(parser: "Parser", a: int, b: int) -> tuple[Name | None, int]:
+def _single_name(parser: Reader, a: int, b: int) -> tuple[Name | None, int]:
     f = parser.formula
     first = f.skip(a, b)
     if first >= b:
@@ -124,7 +139,7 @@ def _single_name(parser: "Parser", a: int, b: int) -> tuple[Name | None, int]:
     return (name, first) if name is not None and f.skip(k, b) == b else (None, first)
 
 
-def wrt_value(parser: "Parser", da: int, db: int):
+def wrt_value(parser: Reader, da: int, db: int):
     """The B of ∂/∂B: one name, a network symbol or a whole matrix or vector of them."""
     f = parser.formula
     name, at = _single_name(parser, da, db)
@@ -140,7 +155,7 @@ def wrt_value(parser: "Parser", da: int, db: int):
     return value
 
 
-def _is_loss(parser: "Parser", na: int, nb: int) -> bool:
+def _is_loss(parser: Reader, na: int, nb: int) -> bool:
     """Whether the numerator is the loss: its own name, or a name the network does not have (E, J, C…)."""
     name, at = _single_name(parser, na, nb)
     if name is None or parser.lexicon.function(name) is not None:
@@ -155,7 +170,7 @@ def _is_loss(parser: "Parser", na: int, nb: int) -> bool:
     return value == parser.net.loss
 
 
-def derivative(parser: "Parser", na: int, nb: int, da: int, db: int):
+def derivative(parser: Reader, na: int, nb: int, da: int, db: int):
     """∂A/∂B for A in tokens ``na..nb`` and B in ``da..db`` (see the module notes)."""
     f = parser.formula
     wrt = wrt_value(parser, da, db)
@@ -168,7 +183,7 @@ def derivative(parser: "Parser", na: int, nb: int, da: int, db: int):
     return cache[key]
 
 
-def _derivative(parser: "Parser", na: int, nb: int, wrt):
+def _derivative(parser: Reader, na: int, nb: int, wrt):
     f = parser.formula
     name, _ = _single_name(parser, na, nb)
     first = f.skip(na, nb)
@@ -199,7 +214,7 @@ def _partial_of(net: "Network", value, wrt):
     return partial(net, value, wrt)
 
 
-def operator(parser: "Parser", da: int, db: int, j: int, stop: int) -> tuple[object, int]:
+def operator(parser: Reader, da: int, db: int, j: int, stop: int) -> tuple[object, int]:
     """``\\frac{\\partial}{\\partial B}`` applied to what follows, up to the next sign or explicit product."""
     f = parser.formula
     end = term_end(parser, j, stop, products=True)
@@ -208,7 +223,7 @@ def operator(parser: "Parser", da: int, db: int, j: int, stop: int) -> tuple[obj
     return _partial_of(parser.net, parser.expression(j, end), wrt_value(parser, da, db)), end
 
 
-def slash_derivative(parser: "Parser", i: int, stop: int) -> tuple[object, int] | None:
+def slash_derivative(parser: Reader, i: int, stop: int) -> tuple[object, int] | None:
     """``\\partial A/\\partial B`` or ``dA/dB`` at ``i``: the value and the index after it, None if not there."""
     f = parser.formula
     na = after_d(parser, i, stop)
@@ -227,7 +242,7 @@ def slash_derivative(parser: "Parser", i: int, stop: int) -> tuple[object, int] 
     return derivative(parser, na, k, da, end), end
 
 
-def nabla(parser: "Parser", i: int, stop: int) -> tuple[object, int]:
+def nabla(parser: Reader, i: int, stop: int) -> tuple[object, int]:
     """``\\nabla_{B} A`` at ``i``: the gradient of A (the loss) with respect to B."""
     f = parser.formula
     k = f.skip(i + 1, stop)

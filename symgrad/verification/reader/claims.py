@@ -121,7 +121,7 @@ def lexicon(net: "Network", names: Mapping | None = None) -> Lexicon:
         if isinstance(meaning, type) and issubclass(meaning, sympy.Function):
             functions[parsed.base] = meaning
             continue
-        if isinstance(meaning, str) and meaning in fn.ACTIVATIONS and meaning not in table.plain:
+        if isinstance(meaning, str) and meaning in fn.ALIASABLE_NAMES and meaning not in table.plain:
             functions[parsed.base] = fn.resolve(meaning)
             continue
         if isinstance(meaning, str):
@@ -316,7 +316,7 @@ def read_python(net: "Network", text: str, *, names: Mapping | None = None) -> C
             continue
         if isinstance(meaning, str) and meaning in table.plain:
             local[str(written)] = table.plain[meaning]
-        elif isinstance(meaning, str) and meaning in fn.ACTIVATIONS:
+        elif isinstance(meaning, str) and meaning in fn.ALIASABLE_NAMES:
             functions[str(written)] = fn.resolve(meaning)
         elif isinstance(meaning, str):
             local[str(written)] = read_python(net, meaning).lines[0]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import sympy
 
@@ -38,11 +38,10 @@ from ...model import functions as fn
 from ...present.latex import name_latex
 from .layered import Layers
 from .matrices import Matrix
-from .names import FUNCTION_WORDS, Name, network_names
+from .names import Name, function_word, network_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model.network import Network
-    from .tokens import Formula
 
 __all__ = [
     "INDEX_LETTERS", "Definition", "IndexOutOfRange", "LayerActivation", "Lexicon", "UnboundIndex", "Variant", "index_letters",
@@ -97,12 +96,11 @@ class Variant:
 
 @dataclass
 class Definition:
-    """A name a derivation defines (``\\delta_j = …``): its written pattern and where its right side is."""
+    """A name a derivation defines (``\\delta_j = …``): its written pattern, how to read its
+    right side with a lexicon (index values bound), and where it is."""
 
     name: Name
-    formula: "Formula"
-    start: int
-    stop: int
+    read: Callable[["Lexicon"], object]
     line: int | None = None
 
     @property
@@ -229,8 +227,7 @@ class Lexicon:
             or word in self.functions
             or any(key[1] == word for key in self.symbols)
             or word in self.table.functions
-            or word.lower() in FUNCTION_WORDS
-            or word.lower() in fn.ACTIVATIONS
+            or function_word(word) is not None
             or any(d.name.base == word for d in self.definitions)
         )
 
@@ -245,10 +242,6 @@ class Lexicon:
             return None
         if base in self.table.functions:
             return self.table.functions[base]
-        if base.lower() in FUNCTION_WORDS:
-            return FUNCTION_WORDS[base.lower()]
-        if base.lower() in fn.ACTIVATIONS:
-            return fn.resolve(base.lower())
         if base in ("f", "phi", "varphi"):
             acts = self.table.activations
             if len(acts) == 1:
@@ -261,7 +254,7 @@ class Lexicon:
                 f"name it, e.g. names={{'{base}': 'sigmoid'}}",
                 token=name.written,
             )
-        return None
+        return function_word(base)
 
     def sigma_is_sigmoid(self, name: Name) -> bool:
         """σ applies the sigmoid unless the network or the caller gives σ another meaning."""
@@ -570,14 +563,12 @@ class Lexicon:
         return {"l": layer - offset}
 
     def _evaluate(self, definition: Definition, bindings: dict):
-        from .parser import Parser  # the parser reads names through a lexicon: imported here, where it is used
-
         key = (id(definition), tuple(sorted(bindings.items())), self.convention)
         if key in self._shared.evaluating:
             raise ParseError(f"{definition.name.written!r} is defined in terms of itself", token=definition.name.written)
         self._shared.evaluating.add(key)
         try:
-            return Parser(self.net, definition.formula, self.bound(bindings)).expression(definition.start, definition.stop)
+            return definition.read(self.bound(bindings))
         except IndexOutOfRange:
             return None  # the definition does not reach this far (δ^{(l)} in δ^{(l+1)}, at the last layer)
         finally:

@@ -18,7 +18,7 @@ import difflib
 import re
 import weakref
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sympy
 
@@ -29,11 +29,18 @@ from .tokens import Formula, column
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model.network import Network
-    from .lexicon import Lexicon
+
+
+class Words(Protocol):
+    """What reading a name needs to know of a claim's names (a :class:`~.lexicon.Lexicon` is one)."""
+
+    def plain(self, text: str) -> sympy.Expr | None: ...
+
+    def is_word(self, word: str) -> bool: ...
 
 __all__ = [
     "ACCENTS", "FONTS", "FUNCTION_COMMANDS", "FUNCTION_WORDS", "GREEK", "MULTI_ARGUMENT",
-    "BOLD", "LAYER", "Name", "NetworkNames", "network_names", "parse_name", "read_name",
+    "BOLD", "LAYER", "Name", "NetworkNames", "function_word", "network_names", "parse_name", "read_name",
 ]
 
 GREEK = {
@@ -70,9 +77,18 @@ FUNCTION_WORDS = {
 }
 FUNCTION_WORDS.update({"sech": lambda x: 1 / sympy.cosh(x), "cosh": sympy.cosh, "sinh": sympy.sinh})
 MULTI_ARGUMENT = (fn.logsumexp, sympy.Max, sympy.Min)
-# The activations a bare f (or φ) can stand for. The functions table of symgrad.model will
-# list which functions are activations; until then, this is the one local list.
-_ACTIVATION_KINDS = ("sigmoid", "tanh", "relu", "softplus")
+
+
+def function_word(word: str):
+    """The function a word names (``tanh``, ``ReLU``, ``logistic``, ``swish``, ``step``), or None:
+    the words above, then each row of the functions table by its name and its word spellings."""
+    lower = word.lower()
+    if lower in FUNCTION_WORDS:
+        return FUNCTION_WORDS[lower]
+    for row in fn.FUNCTIONS.values():
+        if row.builtin is not None and (lower == row.name or lower in (s.lower() for s in row.spellings if s.isalpha())):
+            return row.builtin
+    return None
 
 
 @dataclass(frozen=True)
@@ -141,7 +157,8 @@ class NetworkNames:
         kinds = {}
         for st in net.steps:
             e = st.expr
-            if isinstance(e, sympy.Function) and len(e.args) == 1 and fn.kind_of(type(e)) in _ACTIVATION_KINDS:
+            row = fn.row_of(type(e)) if isinstance(e, sympy.Function) and len(e.args) == 1 else None
+            if row is not None and row.activation:
                 kinds[type(e)] = True
         self.activations = list(kinds)
 
@@ -188,7 +205,7 @@ def network_names(net: "Network") -> NetworkNames:
 # --------------------------------------------------------------------------- reading a name
 
 
-def read_name(formula: Formula, i: int, end: int, lexicon: "Lexicon | None") -> tuple[Name | None, int]:
+def read_name(formula: Formula, i: int, end: int, lexicon: Words | None) -> tuple[Name | None, int]:
     """Read the name at token ``i`` (with its accent, index, layer and primes); None if none starts here.
 
     ``lexicon`` decides whether a run of letters is one name (``Loss``) or a product of
