@@ -39,8 +39,46 @@ SEED_002_EQUATIONS: str = _seed_002_table()["equations"]
 SEED_002_DECLARATIONS: dict = {k: v for k, v in _seed_002_table().items() if k in ("params", "inputs", "targets", "functions")}
 
 
+#: A textbook network numbered node by node (o1, o2 in; 3 and 4 hidden; 5 out; w_ij from i
+#: to j), as derivations that define δ_j = ∂E/∂net_j write it.
+NODE_NUMBERED_EQUATIONS = """
+net3 = w13*o1 + w23*o2
+o3 = sigmoid(net3)
+net4 = w14*o1 + w24*o2
+o4 = sigmoid(net4)
+net5 = w35*o3 + w45*o4
+o5 = sigmoid(net5)
+E = (t5 - o5)**2/2
+"""
+
+
+def node_numbered_network() -> sg.Network:
+    return sg.Network.from_equations(NODE_NUMBERED_EQUATIONS, params="w13 w23 w14 w24 w35 w45", inputs="o1 o2", targets="t5")
+
+
 def seed_network(name: str) -> sg.Network:
     return load_spec(EXAMPLES / f"{name}.toml").network
+
+
+@pytest.fixture(scope="module")
+def net() -> sg.Network:
+    """The Datawhale article's ten-weight network, g = sigmoid, built from its equations."""
+    return sg.Network.from_equations(SEED_002_EQUATIONS, **SEED_002_DECLARATIONS)
+
+
+@pytest.fixture(scope="module")
+def mlp() -> sg.Network:
+    """The 3-4-2 sigmoid MLP with the squared-error loss."""
+    return sg.mlp([3, 4, 2], activation="sigmoid", loss="mse")
+
+
+def one(net: sg.Network, text: str, **kw):
+    """A LaTeX formula of one line, read over ``net``."""
+    from symgrad.verification.reader import read_latex
+
+    claim = read_latex(net, text, **kw)
+    assert len(claim.lines) == 1
+    return claim.lines[0]
 
 
 @pytest.fixture

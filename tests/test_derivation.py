@@ -8,8 +8,7 @@ below are written the way a textbook writes them, some with a slip on purpose.
 
 import pytest
 
-import symgrad as sg
-from conftest import seed_network
+from conftest import node_numbered_network, seed_network
 from symgrad.errors import SymgradError, UnknownSymbolError
 from symgrad.verification.derivation import check_derivation
 from symgrad.verification.verify import verify
@@ -96,15 +95,6 @@ def test_a_given_parameter_picks_its_index_values(mlp):
 # --------------------------------------------------------------------------- names a derivation defines
 
 
-WIKI = """
-net3 = w13*o1 + w23*o2
-o3 = sigmoid(net3)
-net4 = w14*o1 + w24*o2
-o4 = sigmoid(net4)
-net5 = w35*o3 + w45*o4
-o5 = sigmoid(net5)
-E = (t5 - o5)**2/2
-"""
 WIKI_DERIVATION = r"""\begin{aligned}
 \delta_5 &= (o_5 - t_5)\, o_5 (1 - o_5) \\
 \delta_j &= \Big(\sum_k w_{jk}\, \delta_k\Big)\, o_j (1 - o_j) \\
@@ -114,7 +104,7 @@ WIKI_DERIVATION = r"""\begin{aligned}
 
 @pytest.fixture(scope="module")
 def wiki():
-    return sg.Network.from_equations(WIKI, params="w13 w23 w14 w24 w35 w45", inputs="o1 o2", targets="t5")
+    return node_numbered_network()
 
 
 def test_definitions_bind_for_the_lines_after_them_and_are_reported(wiki):

@@ -4,20 +4,10 @@ import pytest
 import sympy
 
 import symgrad as sg
-from conftest import SEED_002_EQUATIONS as SEED_002
+from conftest import one
 from symgrad.errors import ParseError
 from symgrad.verification.reader import read_latex
 from symgrad.verification.reader.calculus import function_derivative, partial
-
-
-@pytest.fixture(scope="module")
-def net():
-    return sg.Network.from_equations(SEED_002, params="w1:11 b1 b2", inputs="i1 i2 i3", targets="f1 f2", functions={"g": "sigmoid"})
-
-
-def one(net, text):
-    (value,) = read_latex(net, text).lines
-    return value
 
 
 def test_d_with_or_without_a_space_as_symgrad_prints_it(net):

@@ -1,39 +1,21 @@
 r"""Names as written, matched to a network's symbols by their structure.
 
-The networks are the examples': the Datawhale article's ten-weight network with
-g = sigmoid (examples/datawhale.toml), the 3-4-2 sigmoid MLP, the plain function
-(x1·x2 − 3)² + 1.
+The networks are the examples' (the ``net`` and ``mlp`` fixtures of conftest): the
+Datawhale article's ten-weight network with g = sigmoid (examples/datawhale.toml), the
+3-4-2 sigmoid MLP, and the plain function (x1·x2 − 3)² + 1.
 """
 
 import pytest
 import sympy
 
 import symgrad as sg
-from conftest import SEED_002_EQUATIONS as SEED_002
+from conftest import one
 from symgrad.errors import SymgradError, UnknownSymbolError
 from symgrad.model import functions as fn
 from symgrad.present.latex import name_latex
 from symgrad.verification.reader import read_latex
 from symgrad.verification.reader.lexicon import Lexicon
 from symgrad.verification.reader.names import parse_name
-
-
-@pytest.fixture(scope="module")
-def net():
-    return sg.Network.from_equations(
-        SEED_002, params="w1:11 b1 b2", inputs="i1 i2 i3", targets="f1 f2", functions={"g": "sigmoid"}
-    )
-
-
-@pytest.fixture(scope="module")
-def mlp():
-    return sg.mlp([3, 4, 2], activation="sigmoid", loss="mse")
-
-
-def one(net, text, **kw):
-    claim = read_latex(net, text, **kw)
-    assert len(claim.lines) == 1
-    return claim.lines[0]
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,7 @@ import pytest
 import sympy
 
 import symgrad as sg
-from conftest import EXAMPLES
-from conftest import SEED_002_EQUATIONS as SEED_002
+from conftest import EXAMPLES, node_numbered_network
 from symgrad.errors import ParseError, SymgradError, UnknownSymbolError
 from symgrad.verification.diagnose import MISTAKES
 from symgrad.verification.document import display_blocks
@@ -45,20 +44,8 @@ def seed_003_element(text: str, i: int, j: int | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def net():
-    return sg.Network.from_equations(
-        SEED_002, params="w1:11 b1 b2", inputs="i1 i2 i3", targets="f1 f2", functions={"g": "sigmoid"}
-    )
-
-
-@pytest.fixture(scope="module")
 def net000():
     return sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
-
-
-@pytest.fixture(scope="module")
-def mlp():
-    return sg.mlp([3, 4, 2], activation="sigmoid", loss="mse")
 
 
 def assert_refuted(v: Verdict, mistake: str | None, net, param):
@@ -440,15 +427,6 @@ def test_same_seed_same_counterexample(net):
 # Each notation: a true form that holds and a slipped form refuted with the slip named.
 
 TANH_NET = "h = tanh(w*x); L = (h - y)**2/2"
-WIKI_EQUATIONS = """
-net3 = w13*o1 + w23*o2
-o3 = sigmoid(net3)
-net4 = w14*o1 + w24*o2
-o4 = sigmoid(net4)
-net5 = w35*o3 + w45*o4
-o5 = sigmoid(net5)
-E = (t5 - o5)**2/2
-"""
 
 
 @pytest.fixture(scope="module")
@@ -458,8 +436,7 @@ def tanh_net():
 
 @pytest.fixture(scope="module")
 def wiki():
-    """A textbook network numbered node by node: o1, o2 in, 3 and 4 hidden, 5 out; w_ij from i to j."""
-    return sg.Network.from_equations(WIKI_EQUATIONS, params="w13 w23 w14 w24 w35 w45", inputs="o1 o2", targets="t5")
+    return node_numbered_network()
 
 
 NOTATION_CASES = [

@@ -25,6 +25,7 @@ from ..errors import SymgradError
 from ..present.latex import name_latex
 from .comparison import agreement, entries
 from .diagnose import Finding
+from .reader.equations import written_names
 from .reader.lexicon import Lexicon, Variant
 from .reader.matrices import Matrix
 from .reader.names import FUNCTION_COMMANDS
@@ -70,25 +71,14 @@ def find(net: "Network", formula: Formula, lexicon: Lexicon, segment: tuple[int,
 
 
 def _names_in(net, formula, lexicon, a, b) -> list:
+    """Every name written in the range, with its value where it has one outside a sum."""
     out = []
-    i = a
-    parser = Parser(net, formula, lexicon)
-    while i < b:
-        t = formula[i]
-        if t.category in ("letter", "cmd"):
-            try:
-                name, j = parser.name_at(i, b)
-            except SymgradError:
-                name, j = None, i + 1
-            if name is not None:
-                try:
-                    value = lexicon.value(name, i) if lexicon.function(name) is None else None
-                except SymgradError:
-                    value = None  # a summed index has no value outside its sum
-                out.append((i, name, value))
-                i = max(j, i + 1)
-                continue
-        i += 1
+    for i, name in written_names(Parser(net, formula, lexicon), a, b):
+        try:
+            value = lexicon.value(name, i) if lexicon.function(name) is None else None
+        except SymgradError:
+            value = None  # a summed index has no value outside its sum
+        out.append((i, name, value))
     return out
 
 

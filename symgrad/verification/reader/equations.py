@@ -33,7 +33,7 @@ from .lexicon import INDEX_LETTERS, IndexOutOfRange, index_letters
 from .names import Name
 from .tokens import Formula
 
-__all__ = ["Equation", "LeftSide", "free_letters", "left_side", "split_equations"]
+__all__ = ["Equation", "LeftSide", "free_letters", "left_side", "split_equations", "written_names"]
 
 
 @dataclass
@@ -169,29 +169,36 @@ def _names_something(parser, name: Name, at: int) -> bool:
     return True
 
 
+def written_names(parser, a: int, b: int):
+    """Every name written in tokens ``a..b``, as ``(token index, Name)``, in order."""
+    f = parser.formula
+    i = a
+    while i < b:
+        if f[i].category in ("letter", "cmd"):
+            try:
+                name, j = parser.name_at(i, b)
+            except ParseError:
+                name, j = None, i + 1
+            if name is not None:
+                yield i, name
+                i = max(j, i + 1)
+                continue
+        i += 1
+
+
 def free_letters(parser, ranges) -> list[str]:
     """The generic index letters written in the token ranges, minus those a sum binds."""
     f = parser.formula
     letters: dict[str, bool] = {}
     bound: set[str] = set()
     for a, b in ranges:
-        i = a
-        while i < b:
-            t = f[i]
-            if t.text == r"\sum":
+        for i in range(a, b):
+            if f[i].text == r"\sum":
                 k = f.skip(i + 1, b)
                 if k < b and f[k].text == "_":
                     x, y, _ = f.argument(k + 1, b, "_")
                     bound.add(f.group_text(x, y)[:1])
-            if t.category in ("letter", "cmd"):
-                try:
-                    name, j = parser.name_at(i, b)
-                except ParseError:
-                    name, j = None, i + 1
-                if name is not None:
-                    for letter in index_letters(name):
-                        letters[letter] = True
-                    i = max(j, i + 1)
-                    continue
-            i += 1
+        for _, name in written_names(parser, a, b):
+            for letter in index_letters(name):
+                letters[letter] = True
     return [x for x in letters if x not in bound]

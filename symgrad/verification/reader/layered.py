@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING
 
 import sympy
 
+from ...errors import ParseError, UnknownSymbolError
 from ...model import functions as fn
 from ...model.names import activation_name, bias_name, input_name, pre_activation_name, real_symbol, target_name, weight_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model.network import Network
 
-__all__ = ["Layers", "MATRIX_BASES", "VECTOR_BASES"]
+__all__ = ["LayerActivation", "Layers", "MATRIX_BASES", "VECTOR_BASES"]
 
 #: Written bases of the weight matrices, and of the layer vectors (by the quantity each is).
 MATRIX_BASES = {"W": "weight", "w": "weight", "theta": "weight", "Theta": "weight"}
@@ -138,3 +139,29 @@ class Layers:
         if head[:1] in ("u", "x") and head[1:].isdigit() and rest.isdigit():
             return int(head[1:])
         return None
+
+
+class LayerActivation:
+    r"""``f`` on a network whose layers use different activations. Applied to a whole
+    layer (``f'(\mathbf{u}^{(2)})``) or in a claim about every layer (``f'(u^{(l)}_j)``),
+    it is that layer's activation; applied to one entry, it is ambiguous."""
+
+    def __init__(self, layers: Layers, written: str, generic_layer: bool):
+        self.layers, self.written, self.generic_layer = layers, written, generic_layer
+
+    def for_argument(self, arg, whole_layer: bool = False):
+        layers = {self.layers.layer_of(s) for s in sympy.sympify(arg).free_symbols} - {None}
+        if len(layers) == 1 and (whole_layer or self.generic_layer):
+            (layer,) = layers
+            kind = self.layers.activations[layer - 1]
+            if kind == "identity":
+                return lambda x: x
+            if kind == "softmax":
+                raise ParseError(f"'{self.written}' at layer {layer} is a softmax, which is not element-wise; write softmax(u)", token=self.written)
+            return fn.resolve(kind)
+        kinds = ", ".join(sorted(set(self.layers.activations)))
+        raise UnknownSymbolError(
+            f"'{self.written}' stands for the activation, but this network's layers use {kinds}; name it (e.g. \\tanh, \\sigma, "
+            f"or names={{'{self.written}': 'sigmoid'}}), or write it of a whole layer, f'(\\mathbf{{u}}^{{(l)}})",
+            token=self.written,
+        )

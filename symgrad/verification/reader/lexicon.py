@@ -36,7 +36,7 @@ import sympy
 from ...errors import ParseError, SymgradError, UnknownSymbolError
 from ...model import functions as fn
 from ...present.latex import name_latex
-from .layered import Layers
+from .layered import LayerActivation, Layers
 from .matrices import Matrix
 from .names import Name, function_word, network_names
 
@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...model.network import Network
 
 __all__ = [
-    "INDEX_LETTERS", "Definition", "IndexOutOfRange", "LayerActivation", "Lexicon", "UnboundIndex", "Variant", "index_letters",
+    "INDEX_LETTERS", "Definition", "IndexOutOfRange", "Lexicon", "UnboundIndex", "Variant", "index_letters",
 ]
 
 #: Letters that stand for an index (i, j, k, m, n, p, q) or a layer (l) when a name is not found as written.
@@ -106,32 +106,6 @@ class Definition:
     @property
     def letters(self) -> list[str]:
         return index_letters(self.name)
-
-
-class LayerActivation:
-    r"""``f`` on a network whose layers use different activations. Applied to a whole
-    layer (``f'(\mathbf{u}^{(2)})``) or in a claim about every layer (``f'(u^{(l)}_j)``),
-    it is that layer's activation; applied to one entry, it is ambiguous."""
-
-    def __init__(self, layers: Layers, written: str, generic_layer: bool):
-        self.layers, self.written, self.generic_layer = layers, written, generic_layer
-
-    def for_argument(self, arg, whole_layer: bool = False):
-        layers = {self.layers.layer_of(s) for s in sympy.sympify(arg).free_symbols} - {None}
-        if len(layers) == 1 and (whole_layer or self.generic_layer):
-            (layer,) = layers
-            kind = self.layers.activations[layer - 1]
-            if kind == "identity":
-                return lambda x: x
-            if kind == "softmax":
-                raise ParseError(f"'{self.written}' at layer {layer} is a softmax, which is not element-wise; write softmax(u)", token=self.written)
-            return fn.resolve(kind)
-        kinds = ", ".join(sorted(set(self.layers.activations)))
-        raise UnknownSymbolError(
-            f"'{self.written}' stands for the activation, but this network's layers use {kinds}; name it (e.g. \\tanh, \\sigma, "
-            f"or names={{'{self.written}': 'sigmoid'}}), or write it of a whole layer, f'(\\mathbf{{u}}^{{(l)}})",
-            token=self.written,
-        )
 
 
 @dataclass

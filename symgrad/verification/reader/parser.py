@@ -42,7 +42,8 @@ from sympy.parsing.sympy_parser import auto_number, parse_expr
 from ...errors import ParseError, SymgradError, UnknownSymbolError
 from ...model import functions as fn
 from . import calculus
-from .lexicon import INDEX_LETTERS, IndexOutOfRange, LayerActivation, Lexicon, index_letters
+from .layered import LayerActivation
+from .lexicon import INDEX_LETTERS, IndexOutOfRange, Lexicon, index_letters
 from .matrices import Matrix, Ones, ShapeMismatch, is_matrix
 from .names import ACCENTS, BOLD, FONTS, FUNCTION_COMMANDS, GREEK, MULTI_ARGUMENT, Name, read_name
 from .tokens import Formula, Token, column
