@@ -21,6 +21,7 @@ from .crosscheck.finite_diff import (
 from .derive.derivative import Derivative, Gradients
 from .derive.jacobian import jacobian
 from .derive.matrix_form import MatrixForm
+from .derive.second import SecondDerivative
 from .derive.sweep import ChainPath, LocalFactor
 from .errors import (
     CycleError,
@@ -62,6 +63,7 @@ __all__ = [
     "Network",
     "ParseError",
     "Report",
+    "SecondDerivative",
     "ShapeError",
     "Spec",
     "SpecError",
