@@ -34,6 +34,7 @@ from .errors import (
     UnusedParameterWarning,
 )
 from .model.equations import function
+from .model.from_torch import from_torch
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
 from .model.spec import Spec, load_spec
@@ -79,6 +80,7 @@ __all__ = [
     "compile_network",
     "directional_derivative",
     "fd_gradient",
+    "from_torch",
     "function",
     "gradient_descent",
     "jacobian",
