@@ -526,6 +526,10 @@ def test_huge_literals_are_refused_by_size_before_they_are_evaluated(net000):
     with pytest.raises(ParseError):
         verify(net000, "x1", "7" * 2000 + " x_2")
     assert verify(net000, "x1", r"2^{10} x_2 / 512 (x_1 x_2 - 3)").ok  # an ordinary power is read
+    # a formula too long to read within a verdict's time is refused by its size
+    with pytest.raises(ParseError) as err:
+        verify(net000, "x1", "x_2 + " * 10_000 + "x_1")
+    assert "60,003 characters" in str(err.value)
 
 
 def test_verdicts_and_errors_come_as_plain_data(net):

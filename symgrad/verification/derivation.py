@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["BUDGET", "DefinitionReport", "DerivationResult", "LineResult", "check_derivation", "check_values"]
 
 BUDGET = 1.8  # seconds for a whole verdict (reading, numbers, proof and diagnosis)
-READ_LIMIT = 10.0  # seconds to read one equation for every index value before giving up
+READ_LIMIT = 10.0  # seconds to read a block (every equation, every index value) before giving up with an error
 MAX_INSTANCES = 400  # index values × conventions of one equation
 _MAX_PROOF_PAIRS = 60
 
@@ -157,8 +157,9 @@ class _Checker:
         self.lexicon = lexicon
         self.points, self.seed, self.deadline, self.line_of = points, seed, deadline, line_of
         self.started = time.monotonic()
+        self.read_by = self.started + READ_LIMIT
         self.formula = Formula(text, allow_stray=True)
-        self.parser = Parser(net, self.formula, lexicon)
+        self.parser = Parser(net, self.formula, lexicon, self.read_by)
         self.definitions: list[DefinitionReport] = []
 
     # -- reading
@@ -193,7 +194,7 @@ class _Checker:
 
     def _reader(self, a: int, b: int):
         """How a definition's right side (tokens ``a..b``) is read where the name is used."""
-        return lambda lexicon: Parser(self.net, self.formula, lexicon).expression(a, b)
+        return lambda lexicon: Parser(self.net, self.formula, lexicon, self.read_by).expression(a, b)
 
     def _line(self, token: int) -> int:
         if not len(self.formula):
@@ -261,7 +262,7 @@ class _Checker:
                     break
             if len(plan.instances) > MAX_INSTANCES:
                 raise ParseError(f"{plan.subject!r} has more than {MAX_INSTANCES} index values to check", token=plan.subject)
-            if time.monotonic() > self.started + READ_LIMIT:
+            if time.monotonic() > self.read_by:
                 raise SymgradError(f"reading {plan.subject or 'the claim'!r} takes more than {READ_LIMIT:g} s", token=plan.subject)
         if not plan.instances:
             if first_error is not None:
@@ -272,7 +273,7 @@ class _Checker:
     def _read(self, plan: _Plan, bindings: dict, convention: str):
         """One instance, None when the index values are out of range, the error when the left side cannot be read."""
         lexicon = plan.lexicon.bound(bindings, convention)
-        parser = Parser(self.net, self.formula, lexicon)
+        parser = Parser(self.net, self.formula, lexicon, self.read_by)
         try:
             truth, subjects = self._truth(plan, parser)
         except IndexOutOfRange:

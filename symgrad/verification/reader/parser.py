@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from typing import TYPE_CHECKING
 
 import sympy
@@ -101,14 +102,18 @@ class Parser:
     diagnosis changes them one at a time to find a slip.
     """
 
-    def __init__(self, net: "Network", formula: Formula, lexicon: Lexicon):
+    def __init__(self, net: "Network", formula: Formula, lexicon: Lexicon, deadline: float | None = None):
         self.net = net
         self.formula = formula
         self.lexicon = lexicon
+        self.deadline = deadline
         self.names_read: list[tuple[int, Name, object]] = []
 
     def expression(self, start: int, stop: int):
         """The value written by tokens ``start..stop``."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ParseError(f"reading the formula takes too long ({len(self.formula):,} tokens); verify one derivative at a time",
+                             token=self.formula.source(start, min(stop, start + 8)))
         return _Term(self, start, stop).result()
 
     def name_at(self, i: int, end: int) -> tuple[Name | None, int]:
@@ -129,6 +134,19 @@ class Parser:
             raise ShapeMismatch(f"{written} of a vector of ones whose length nothing fixes", token=written)
         func = self.resolve_function(func, arg, whole_layer)
         return function_derivative(func, primes, arg) if primes else func(arg)
+
+
+def _top_level_commas(f: Formula, a: int, b: int) -> list[int]:
+    """The commas in tokens ``a..b`` outside any bracket (the separators of a call's arguments)."""
+    out, j = [], a
+    while j < b:
+        if j in f.pairs:
+            j = f.pairs[j] + 1
+            continue
+        if f[j].text == ",":
+            out.append(j)
+        j += 1
+    return out
 
 
 def _softmax(arg, written: str):
@@ -448,7 +466,7 @@ class _Term:
 
     def _body(self, j: int, end: int, letter: str, value: int):
         bindings = dict(self.lexicon.bindings, **{letter: value})
-        inner = Parser(self.parser.net, self.f, self.lexicon.bound(bindings, variant=self.lexicon.variant))
+        inner = Parser(self.parser.net, self.f, self.lexicon.bound(bindings, variant=self.lexicon.variant), self.parser.deadline)
         result = inner.expression(j, end)
         self.parser.names_read += inner.names_read
         self.lexicon.used_matrices |= inner.lexicon.used_matrices
@@ -550,7 +568,7 @@ class _Term:
         if k < self.stop and f.is_opener(k):
             close = f.pairs[k]
             inner = f.inner_start(k)
-            commas = [m for m in range(inner, close) if f[m].text == "," and not any(o < m < c for o, c in f.pairs.items() if inner <= o < close)]
+            commas = _top_level_commas(f, inner, close)
             if commas and func not in MULTI_ARGUMENT:
                 raise ParseError(f"{column(f[commas[0]])}: ',' in the argument of {written}, which takes one argument", token=",")
             bounds = [inner - 1] + commas + [close]

@@ -23,10 +23,13 @@ from dataclasses import dataclass
 
 from ...errors import ParseError
 
-__all__ = ["CLOSE", "MAX_DEPTH", "OPEN", "Formula", "Token", "column", "tokenize"]
+__all__ = ["CLOSE", "MAX_CHARS", "MAX_DEPTH", "OPEN", "Formula", "Token", "column", "tokenize"]
 
 #: Brackets nested deeper than this are refused (a formula is read recursively, bracket by bracket).
 MAX_DEPTH = 100
+#: A formula longer than this is refused before it is read: reading it would take longer
+#: than a verdict may (a derivative this long is better checked in its factored form).
+MAX_CHARS = 50_000
 
 _TOKEN = re.compile(r"(?P<cmd>\\[A-Za-z]+)|(?P<sym>\\.)|(?P<letter>[A-Za-z])|(?P<digit>[0-9])|(?P<space>\s+)|(?P<char>.)", re.S)
 
@@ -246,6 +249,12 @@ class Formula:
     """
 
     def __init__(self, text: str, tokens: list[Token] | None = None, *, allow_stray: bool = False):
+        if len(text) > MAX_CHARS:
+            raise ParseError(
+                f"a formula of {len(text):,} characters (more than {MAX_CHARS:,}): too long to read within a verdict's time; "
+                "verify one derivative at a time, in its factored form",
+                token=text[:20] + "…",
+            )
         self.text = text
         self.tokens = tokenize(text) if tokens is None else list(tokens)
         self.stray: int | None = None
