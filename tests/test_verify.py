@@ -530,6 +530,9 @@ def test_huge_literals_are_refused_by_size_before_they_are_evaluated(net000):
     with pytest.raises(ParseError) as err:
         verify(net000, "x1", "x_2 + " * 10_000 + "x_1")
     assert "60,003 characters" in str(err.value)
+    for claim in ("-" * 5000 + "x2", " + ".join(["x_2"] * 4000)):  # not a RecursionError
+        with pytest.raises(ParseError):
+            verify(net000, "x1", claim)
 
 
 def test_verdicts_and_errors_come_as_plain_data(net):

@@ -43,6 +43,7 @@ from .diagnose import diagnose
 from .reader import read_claim, read_latex
 from .reader.claims import TooLarge
 from .reader.matrices import Matrix
+from .reader.tokens import Formula
 from .sampling import DPS, Sample
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -279,6 +280,8 @@ def verify(
     activation written for its derivative: where the claim should have the derivative $g(u) \left(1 - g(u)\right)$ (∂o/∂u), it has the activation itself, $g(u)$ (σ written for σ': the factor (1 − σ) is missing).
     """
     deadline = time.monotonic() + timeout
+    if isinstance(claim, str):
+        Formula.check_length(claim)  # before any parser (Python's too) sees a text too long to read in time
     p = _parameter(net, param) if param is not None else None
     python_error = None
     if not isinstance(claim, str) or kind in ("python", "sympy") or (kind is None and _looks_like_python(claim)):
@@ -309,7 +312,7 @@ def _looks_like_python(claim: str) -> bool:
         return False
     try:
         ast.parse(claim.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         return False
     return True
 

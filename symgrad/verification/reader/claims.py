@@ -90,11 +90,12 @@ def read_claim(net: "Network", claim, *, notation: str | None = None, names: Map
         return read_latex(net, claim, names=names)
     if notation == "python":
         return read_python(net, claim, names=names)
+    Formula.check_length(claim)
     if re.search(r"[\\{}$]", claim):
         return read_latex(net, claim, names=names)
     try:
         ast.parse(claim.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         return read_latex(net, claim, names=names)
     try:
         return read_python(net, claim, names=names)
@@ -333,6 +334,8 @@ def read_python(net: "Network", text: str, *, names: Mapping | None = None) -> C
         expr = parse_expression(text.strip(), local, functions, where="claim", unknown=unknown)
     except LossError as exc:  # a tuple or a comparison: the claim is not one formula
         raise ParseError(str(exc), token=exc.token) from None
+    except RecursionError:
+        raise ParseError("the claim is nested too deeply to read (thousands of brackets or signs)", token=text[:20]) from None
     return Claim((expr,), "python", None, text)
 
 
@@ -346,9 +349,10 @@ class TooLarge(ParseError):
 def _refuse_huge_powers(text: str) -> None:
     """Refuse powers such as ``10**10**10`` by their size, before Python or sympy compute them."""
     text = text.strip().replace("^", "**")  # as the parser reads ^, right to left
+    Formula.check_length(text)
     try:
         tree = ast.parse(text, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         return  # the parser reports it, naming the token
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.BitXor)):

@@ -208,6 +208,9 @@ class _Term:
                                transformations=(auto_number,))
         except ShapeMismatch as error:
             raise ShapeMismatch(f"{source!r}: {error}", token=source) from None
+        except RecursionError:  # Python's compiler, on thousands of operators in one chain
+            raise ParseError(f"{len(self.parts) // 2:,} operators in one chain: too many to read; split the formula into lines",
+                             token=source[:20]) from None
         except (SyntaxError, TypeError, ValueError, ZeroDivisionError) as exc:  # pragma: no cover - the pass checks operators
             raise ParseError(f"cannot read {source!r}: {exc}", token=source) from None
         if isinstance(value, Ones):

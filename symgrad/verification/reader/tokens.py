@@ -249,12 +249,7 @@ class Formula:
     """
 
     def __init__(self, text: str, tokens: list[Token] | None = None, *, allow_stray: bool = False):
-        if len(text) > MAX_CHARS:
-            raise ParseError(
-                f"a formula of {len(text):,} characters (more than {MAX_CHARS:,}): too long to read within a verdict's time; "
-                "verify one derivative at a time, in its factored form",
-                token=text[:20] + "…",
-            )
+        self.check_length(text)
         self.text = text
         self.tokens = tokenize(text) if tokens is None else list(tokens)
         self.stray: int | None = None
@@ -271,6 +266,16 @@ class Formula:
                 self.pairs, self.equals = _pair_brackets(self.tokens)
             except ParseError:
                 raise error from None
+
+    @staticmethod
+    def check_length(text: str) -> None:
+        """Refuse a text longer than :data:`MAX_CHARS` by its size, before anything reads it."""
+        if len(text) > MAX_CHARS:
+            raise ParseError(
+                f"a formula of {len(text):,} characters (more than {MAX_CHARS:,}): too long to read within a verdict's time; "
+                "verify one derivative at a time, in its factored form",
+                token=text[:20] + "…",
+            )
 
     def __len__(self) -> int:
         return len(self.tokens)
