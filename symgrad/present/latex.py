@@ -1,15 +1,16 @@
 """LaTeX in the seeds' notation.
 
-Names: ``w7`` → ``w_{7}``, ``fhat1`` → ``\\hat{f}_{1}``, ``W1_2_3`` → ``w^{(1)}_{23}``,
-``u2_1`` → ``u^{(2)}_{1}``; functions print as the user named them (``g(u_{1})``) or
-by their usual symbol (``\\sigma``). Sums print positive terms first, so the error
-term reads (f̂1 − f1) as a hand derivation writes it, and products print in chain
-order: the adjoint coming down from the loss first, then the local factor.
+Names: ``w7`` → ``w_{7}``, ``fhat1`` → ``\\hat{f}_{1}``, ``W1_2_3`` → ``w^{(1)}_{2,3}``,
+``u2_1`` → ``u^{(2)}_{1}``, ``Loss`` → ``\\mathrm{Loss}`` (a word is one upright name);
+functions print as the user named them (``g(u_{1})``) or by their usual symbol
+(``\\sigma``). Sums print positive terms first, so the error term reads (f̂1 − f1) as
+a hand derivation writes it, and products print in chain order: the adjoint coming
+down from the loss first, then the local factor.
 
 >>> import sympy
 >>> from symgrad.model.names import real_symbol
 >>> symbol_latex(real_symbol("fhat1")), symbol_latex(real_symbol("W1_2_3"))
-('\\\\hat{f}_{1}', 'w^{(1)}_{23}')
+('\\\\hat{f}_{1}', 'w^{(1)}_{2,3}')
 """
 
 from __future__ import annotations
@@ -41,15 +42,19 @@ _OPERATOR_NAMES = {"lse": r"\operatorname{lse}"}
 def _base_latex(base: str) -> str:
     if base in _OPERATOR_NAMES:
         return _OPERATOR_NAMES[base]
-    # sympy knows the Greek names (theta → \theta); anything else stays as written.
-    return sympy.latex(sympy.Symbol(base))
+    # sympy knows the Greek names (theta → \theta); a word such as Loss is set upright,
+    # as one name (in italics it would read as the product L·o·s·s); anything else stays as written.
+    text = sympy.latex(sympy.Symbol(base))
+    if len(base) > 1 and base.isalpha() and not text.startswith("\\"):
+        return rf"\mathrm{{{base}}}"
+    return text
 
 
 def name_latex(name: str) -> str:
     """LaTeX for a symbol name, in the seeds' notation.
 
     >>> name_latex("w10"), name_latex("b2_1"), name_latex("theta1_1_2"), name_latex("Loss")
-    ('w_{10}', 'b^{(2)}_{1}', '\\\\theta^{(1)}_{12}', 'Loss')
+    ('w_{10}', 'b^{(2)}_{1}', '\\\\theta^{(1)}_{1,2}', '\\\\mathrm{Loss}')
     """
     if name.startswith(ADJOINT_PREFIX):
         inner = name_latex(name[len(ADJOINT_PREFIX):])
@@ -58,8 +63,8 @@ def name_latex(name: str) -> str:
     m = _LAYERED_MATRIX.match(name)
     if m:
         base, layer, i, j = m.groups()
-        sep = "," if len(i) > 1 or len(j) > 1 else ""
-        return f"{_base_latex(base.lower() if base == 'W' else base)}^{{({layer})}}_{{{i}{sep}{j}}}"
+        # Always a comma: θ⁽¹⁾₁₀ could be row 1, column 0 or row 10.
+        return f"{_base_latex(base.lower() if base == 'W' else base)}^{{({layer})}}_{{{i},{j}}}"
     m = _LAYERED_VECTOR.match(name)
     if m:
         base, layer, i = m.groups()
@@ -87,7 +92,7 @@ def partial_latex(of: sympy.Symbol, wrt: sympy.Symbol) -> str:
 
     >>> from symgrad.model.names import real_symbol
     >>> partial_latex(real_symbol("Loss"), real_symbol("w7"))
-    '\\\\frac{\\\\partial Loss}{\\\\partial w_{7}}'
+    '\\\\frac{\\\\partial \\\\mathrm{Loss}}{\\\\partial w_{7}}'
     """
     return rf"\frac{{\partial {symbol_latex(of)}}}{{\partial {symbol_latex(wrt)}}}"
 
