@@ -16,6 +16,7 @@ down from the loss first, then the local factor.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sympy
@@ -25,12 +26,13 @@ from .. import hooks
 from ..errors import SymgradError
 from ..model import functions as fn
 from ..model.names import ADJOINT_PREFIX
+from . import layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
     from ..derive.sweep import ChainPath
 
-__all__ = ["derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = ["Derivation", "derivation", "derivative_latex", "derivative_layout", "expr_latex", "expr_layout", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -173,41 +175,98 @@ def expr_latex(expr: sympy.Expr) -> str:
     return _PRINTER.doprint(expr)
 
 
-def _factor(expr: sympy.Expr) -> str:
-    text = expr_latex(expr)
-    return rf"\left({text}\right)" if expr.is_Add else text
+def expr_layout(expr: sympy.Expr) -> layout.Node:
+    """``expr`` as a breakable formula (:mod:`symgrad.present.layout`) that prints as :func:`expr_latex` does.
+
+    >>> from symgrad.model.names import real_symbol
+    >>> x1, x2 = real_symbol("x1"), real_symbol("x2")
+    >>> node = expr_layout(2*x2*(x1*x2 - 3))
+    >>> layout.latex(node) == expr_latex(2*x2*(x1*x2 - 3)), [line.latex for line in layout.break_lines(node, 5)]
+    (True, ['2 x_{2}', '\\\\left(x_{1} x_{2} - 3\\\\right)'])
+    """
+    return _layout(expr)
+
+
+def _layout(expr) -> layout.Node:
+    """The breakable form of ``expr``; wherever its structure is not the printer's, one Atom."""
+    text = _PRINTER._print(expr)
+    node = _structure(expr)
+    return node if node is not None and layout.latex(node) == text else layout.Atom(text)
+
+
+def _structure(expr) -> layout.Node | None:
+    """Mirrors SymgradLatexPrinter on sums, plain products, one-argument functions and powers of sums."""
+    P = _PRINTER
+    if expr.is_Add:
+        items = []
+        for i, term in enumerate(P._as_ordered_terms(expr)):
+            op = "+"
+            if i > 0 and term.could_extract_minus_sign():
+                op, term = "-", -term
+            node = _layout(term)
+            if P._needs_add_brackets(term):
+                node = layout.Group(node)
+            items.append((op, node))
+        return layout.Chain(items[0][1], tuple(items[1:]))
+    if expr.is_Mul:
+        coeff, factors = expr.as_coeff_mul()
+        if any(f.is_Pow and f.exp.is_negative for f in factors) or not coeff.is_Integer:
+            return None
+        parts: list[layout.Node] = []
+        for f in (f for f in factors if not f.is_Add):
+            text = P.parenthesize(f, sympy.printing.precedence.PRECEDENCE["Mul"], strict=False)
+            node = _layout(f)
+            parts.append(node if layout.latex(node) == text else layout.Atom(text))
+        parts += [layout.Group(_layout(f)) for f in factors if f.is_Add]
+        if coeff != 1:
+            parts.insert(0, layout.Atom("-" if coeff == -1 else P._print(coeff)))
+        return layout.join("", parts)
+    if isinstance(expr, sympy.Function) and len(expr.args) == 1 and not (expr.args[0].is_Atom or isinstance(expr.args[0], sympy.Function)):
+        if isinstance(expr, (fn.Elementwise, fn.logsumexp)):
+            return layout.Group(_layout(expr.args[0]), prefix=P._function_name(type(expr)))
+        if isinstance(expr, sympy.Heaviside):
+            return layout.Group(_layout(expr.args[0]), prefix=r"\operatorname{step}")
+        return None
+    if expr.is_Pow and expr.base.is_Add and expr.exp.is_Integer and expr.exp > 0:
+        return layout.Group(_layout(expr.base), suffix=f"^{{{P._print(expr.exp)}}}")
+    return None
+
+
+def _factor(expr: sympy.Expr) -> layout.Node:
+    node = _layout(expr)
+    return layout.Group(node) if expr.is_Add else node
 
 
 # --------------------------------------------------------------------------- derivatives
 
 
-def _chain_ordered(derivative: "Derivative") -> str:
-    """The factored derivative printed from the sweep: adjoint first, then the local factor."""
+def _chain_ordered(derivative: "Derivative") -> layout.Node:
+    """The factored derivative built from the sweep: adjoint first, then the local factor."""
     sweep = derivative.sweep
-    # Each piece is (latex, brackets): brackets is "" for a product, "()" for a single
+    # Each piece is (node, brackets): brackets is "" for a product, "()" for a single
     # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
-    memo: dict[sympy.Symbol, tuple[str, str]] = {}
+    memo: dict[sympy.Symbol, tuple[layout.Node | None, str]] = {}
 
-    def adjoint(t) -> tuple[str, str]:
-        """The inlined adjoint of step ``t``; '' for the loss itself (its adjoint is 1)."""
+    def adjoint(t) -> tuple[layout.Node | None, str]:
+        """The inlined adjoint of step ``t``; None for the loss itself (its adjoint is 1)."""
         if t == sweep.loss:
-            return "", ""
+            return None, ""
         if t not in memo:
             terms = [product(c, v) for c, v in sweep.consumers[t]]
-            memo[t] = terms[0] if len(terms) == 1 else (" + ".join(text for text, _ in terms), "[]")
+            memo[t] = terms[0] if len(terms) == 1 else (layout.join("+", [node for node, _ in terms]), "[]")
         return memo[t]
 
-    def product(c, v) -> tuple[str, str]:
-        text, brackets = adjoint(c)
-        if not text:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
-            return expr_latex(v), "()" if v.is_Add else ""
-        parts = [rf"\left{brackets[0]}{text}\right{brackets[1]}" if brackets else text]
+    def product(c, v) -> tuple[layout.Node, str]:
+        node, brackets = adjoint(c)
+        if node is None:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
+            return _layout(v), "()" if v.is_Add else ""
+        parts = [layout.Group(node, brackets[0], brackets[1]) if brackets else node]
         if v != 1:
             parts.append(_factor(v))
-        return r" \cdot ".join(parts), ""
+        return layout.join(r"\cdot", parts), ""
 
     terms = [product(c, v)[0] for c, v in sweep.consumers.get(derivative.param, [])]
-    return " + ".join(terms) if terms else "0"
+    return layout.join("+", terms) if terms else layout.Atom("0")
 
 
 def _is_activation_of(expr: sympy.Expr, s: sympy.Symbol) -> bool:
@@ -242,36 +301,75 @@ def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
     >>> derivative_latex(net.grad("x1"))
     '2 x_{2} \\\\left(x_{1} x_{2} - 3\\\\right)'
     """
+    if form == "chain":
+        return _chain_lines(derivative)
+    return layout.latex(derivative_layout(derivative, form))
+
+
+def derivative_layout(derivative: "Derivative", form: str = "factored") -> layout.Node:
+    """A derivative's right-hand side as a breakable formula: ``factored`` or ``expanded``."""
     if form == "factored":
         return _chain_ordered(derivative)
     if form == "expanded":
-        return expr_latex(derivative.expanded)
-    if form == "chain":
-        return _chain_lines(derivative)
+        return _layout(derivative.expanded)
     raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded' or 'chain')", token=str(form))
 
 
-def _valued(path: "ChainPath") -> str:
+def _valued(path: "ChainPath") -> layout.Node:
     """A route's evaluated factors, leaving out the unit ones (∂u/∂b = 1) as a hand derivation does."""
     factors = [f.value for f in path.factors if f.value != 1] or [sympy.S.One]
-    return r" \cdot ".join(_factor(v) for v in factors)
+    return layout.join(r"\cdot", [_factor(v) for v in factors])
 
 
-def _chain_lines(derivative: "Derivative") -> str:
+@dataclass(frozen=True)
+class Derivation:
+    """A derivation as rows: ``lhs = rows[0] = rows[1] = …``, each row a breakable formula."""
+
+    lhs: str
+    rows: tuple[layout.Node, ...]
+
+    def latex(self) -> str:
+        """One ``aligned`` block, a row per line."""
+        body = (r" \\" + "\n" + "&= ").join(layout.latex(r) for r in self.rows)
+        return r"\begin{aligned}" + "\n" + f"{self.lhs} &= {body}" + "\n" + r"\end{aligned}"
+
+
+def derivation(derivative: "Derivative") -> Derivation:
+    """The chain-rule derivation of a derivative, as seed 002 writes it: the product of
+    partials along each route, the local derivatives named, their values, and (where
+    routes meet) the factored form that shares their common tail.
+
+    >>> from symgrad import Network
+    >>> d = derivation(Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2").grad("x1"))
+    >>> print(d.lhs, *(layout.latex(r) for r in d.rows), sep="\\n= ")
+    \\frac{\\partial f}{\\partial x_{1}}
+    = \\frac{\\partial f}{\\partial x_{1}}
+    = 2 x_{2} \\left(x_{1} x_{2} - 3\\right)
+    """
     net = derivative.network
     paths = derivative.paths
     lhs = partial_latex(net.loss, derivative.param)
     if not paths:
-        return rf"\begin{{aligned}}{lhs} &= 0\end{{aligned}}"
-    coarse = " + ".join(r" \cdot ".join(_partial(a, b, net) for a, b in _coarse(p, net)) for p in paths)
-    fine = " + ".join(r" \cdot ".join(_partial(f.of, f.wrt, net) for f in p.factors) for p in paths)
-    valued = " + ".join(_valued(p) for p in paths)
-    lines = [coarse]
-    if fine != coarse:
-        lines.append(fine)
-    lines.append(valued)
+        return Derivation(lhs, (layout.Atom("0"),))
+
+    def partials(pairs) -> layout.Node:
+        return layout.join(r"\cdot", [layout.Atom(_partial(a, b, net)) for a, b in pairs])
+
+    coarse = layout.join("+", [partials(_coarse(p, net)) for p in paths])
+    fine = layout.join("+", [partials((f.of, f.wrt) for f in p.factors) for p in paths])
+    valued = layout.join("+", [_valued(p) for p in paths])
+    rows = [coarse]
+    if layout.latex(fine) != layout.latex(coarse):
+        rows.append(fine)
+    rows.append(valued)
     factored = _chain_ordered(derivative)
-    if len(paths) > 1 and factored != valued:
-        lines.append(factored)
-    body = (r" \\" + "\n" + "&= ").join(lines)
-    return r"\begin{aligned}" + "\n" + f"{lhs} &= {body}" + "\n" + r"\end{aligned}"
+    if len(paths) > 1 and layout.latex(factored) != layout.latex(valued):
+        rows.append(factored)
+    return Derivation(lhs, tuple(rows))
+
+
+def _chain_lines(derivative: "Derivative") -> str:
+    d = derivation(derivative)
+    if len(d.rows) == 1 and layout.latex(d.rows[0]) == "0" and not derivative.paths:
+        return rf"\begin{{aligned}}{d.lhs} &= 0\end{{aligned}}"
+    return d.latex()
