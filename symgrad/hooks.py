@@ -24,7 +24,7 @@ from typing import Callable, TypeVar
 
 from .errors import SymgradError
 
-__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex"]
+__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex", "draw_network"]
 
 F = TypeVar("F", bound=Callable)
 
@@ -96,3 +96,8 @@ def formulas_latex(formulas) -> str:
 def display_latex(obj) -> str:
     """The LaTeX a notebook shows for a network, derivative or matrix form (provided by ``symgrad.present``)."""
     return _hook("display_latex")(obj)
+
+
+def draw_network(network, path=None, highlight=None):
+    """A picture of the network's computation, chain-rule routes of ``highlight`` marked (provided by ``symgrad.present``)."""
+    return _hook("draw_network")(network, path, highlight)

@@ -351,6 +351,11 @@ class Network:
         """The layer-level (δ-recursion) gradient formulas of a layered network (:class:`~symgrad.MatrixForm`)."""
         return hooks.matrix_form(self)
 
+    def draw(self, path=None, highlight=None):
+        """A picture of the computation (a matplotlib Figure; saved to ``path``, .svg/.png/.pdf, when given);
+        ``highlight="w1"`` marks the chain-rule routes from w1 to the loss (:mod:`symgrad.present.draw`)."""
+        return hooks.draw_network(self, path, highlight)
+
     def __repr__(self) -> str:
         n_steps = len(self._steps) if self._steps is not None else "unexpanded"
         return f"<Network {self.name!r}: {len(self.params)} params, {len(self.inputs)} inputs, {len(self.targets)} targets, steps={n_steps}>"
