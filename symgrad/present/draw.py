@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 import sympy
 
 from .. import hooks
-from ..errors import SymgradError
 from ..model.network import Network
 from .latex import symbol_latex
 
