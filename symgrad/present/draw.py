@@ -261,6 +261,18 @@ def _reachable(net: Network, d, layered: bool) -> list:
 # --------------------------------------------------------------------------- drawing
 
 
+#: Half width and half height of each kind of node (data units), for where edges meet them.
+_HALF = {"input": (0.24, 0.24), "target": (0.21, 0.21), "param": (0.22, 0.22), "step": (0.32, 0.23), "loss": (0.39, 0.23), "gap": (0.1, 0.3)}
+
+
+def _reach(kind: str, ux: float, uy: float) -> float:
+    """How far from a node's centre its border is along the unit direction (ux, uy)."""
+    hw, hh = _HALF.get(kind, (0.25, 0.25))
+    if kind in ("input", "target"):  # round, or a diamond: close enough to a circle for an arrow's end
+        return hw
+    return min(hw / abs(ux) if ux else float("inf"), hh / abs(uy) if uy else float("inf"))
+
+
 def _draw(g: _Graph, routes: list[list], title: str, route_notes: list[str]):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch, RegularPolygon
@@ -282,7 +294,7 @@ def _draw(g: _Graph, routes: list[list], title: str, route_notes: list[str]):
     fig = ShownFigure(figsize=(width, height))
     ax = fig.add_axes((0.0, bottom / height, 1.0, plot_height / height))
     ax.set_axis_off()
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_aspect("equal", adjustable="box")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     on_route = {k for r in routes for k in r}
@@ -299,8 +311,6 @@ def _draw(g: _Graph, routes: list[list], title: str, route_notes: list[str]):
             edge = "#222222"
         if kind == "gap":
             ax.text(x, y, "⋮\n" + g.labels[k], ha="center", va="center", fontsize=7, color="#666666")
-            patches[k] = Circle((x, y), 0.05, visible=False)
-            ax.add_patch(patches[k])
             continue
         if kind == "input":
             p = Circle((x, y), 0.24, fc=face, ec=edge, lw=lw)
@@ -317,23 +327,30 @@ def _draw(g: _Graph, routes: list[list], title: str, route_notes: list[str]):
         patches[k] = p
         size = 9 if g.labels[k].startswith("$") else 6.5
         ax.text(x, y, g.labels[k], ha="center", va="center", fontsize=size, alpha=1.0 if not routes or k in on_route else 0.55, zorder=5)
+    def ends(a, b):
+        """The edge a → b from border to border of the two nodes (cheaper than clipping to the patches)."""
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        ux, uy = xb - xa, yb - ya
+        length = max(1e-9, (ux * ux + uy * uy) ** 0.5)
+        ux, uy = ux / length, uy / length
+        ra, rb = _reach(g.kinds[a], ux, uy), _reach(g.kinds[b], ux, uy)
+        return (xa + ra * ux, ya + ra * uy), (xb - rb * ux, yb - rb * uy), (-uy, ux)
+
     for a, b in g.edges:
         faint = bool(routes) and (a, b) not in route_edges
-        arrow = FancyArrowPatch(pos[a], pos[b], patchA=patches[a], patchB=patches[b], arrowstyle="-|>", mutation_scale=7,
-                                lw=0.7, color="#9a9a9a" if faint else "#555555", alpha=0.5 if faint else 0.9, zorder=1)
-        ax.add_patch(arrow)
+        start, end, _ = ends(a, b)
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=7, shrinkA=0, shrinkB=1,
+                                     lw=0.7, color="#9a9a9a" if faint else "#555555", alpha=0.5 if faint else 0.9, zorder=1))
     for (a, b), which in route_edges.items():
         if a not in pos or b not in pos:
             continue
-        (x1, y1), (x2, y2) = pos[a], pos[b]
-        length = max(1e-9, ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5)
-        nx, ny = -(y2 - y1) / length, (x2 - x1) / length
+        start, end, (nx, ny) = ends(a, b)
         for j, i in enumerate(which):
             shift = (j - (len(which) - 1) / 2) * 2.4
             colour = _ROUTE_COLOURS[i % len(_ROUTE_COLOURS)] if len(routes) <= MAX_ROUTE_COLOURS else _ROUTE_COLOURS[0]
             t = offset_copy(ax.transData, fig=fig, x=nx * shift, y=ny * shift, units="points")
-            ax.add_patch(FancyArrowPatch((x1, y1), (x2, y2), patchA=patches[a], patchB=patches[b], arrowstyle="-|>",
-                                         mutation_scale=9, lw=2.0, color=colour, transform=t, zorder=3))
+            ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, shrinkA=0, shrinkB=1, lw=2.0,
+                                         color=colour, transform=t, zorder=3))
     for c, text in g.column_titles.items():
         ax.text(c * dx, max(ys) + 0.5, text, ha="center", va="bottom", fontsize=7, color="#444444")
     handles = [Patch(fc=_COLOURS[k], ec=_EDGES[k], label=_KIND_TITLES[k]) for k in ("param", "input", "target", "step", "loss") if k in g.kinds.values()]
