@@ -99,7 +99,7 @@ class _Html(_Writer):
         from .figure import figure_bytes
 
         svg = figure_bytes(self.figure(p), "svg").decode("utf-8")
-        svg = svg[svg.index("<svg"):]
+        svg = re.sub(r"<!--.*?-->\s*", "", svg[svg.index("<svg"):], flags=re.S)  # matplotlib's comments quote TeX
         # Several SVGs share one page: give each its own ids.
         prefix = f"sg-{p.key}-"
         svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
