@@ -27,6 +27,7 @@ from ..errors import SymgradError
 from ..model import functions as fn
 from ..model.names import ADJOINT_PREFIX
 from . import layout
+from .tex_text import unicode_math
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
@@ -47,6 +48,8 @@ def _base_latex(base: str) -> str:
     # sympy knows the Greek names (theta → \theta); a word such as Loss is set upright,
     # as one name (in italics it would read as the product L·o·s·s); anything else stays as written.
     text = sympy.latex(sympy.Symbol(base))
+    if not text.isascii():  # θ written as θ: spelled as LaTeX, which every TeX engine and MathML reads
+        return unicode_math(text)
     if len(base) > 1 and base.isalpha() and not text.startswith("\\"):
         return rf"\mathrm{{{base}}}"
     return text
