@@ -66,8 +66,11 @@ def formula_html(node: layout.Node, piece_width: float = PIECE_WIDTH) -> str:
     if isinstance(node, layout.Atom) or layout.width(node) <= piece_width:
         return math_html(layout.latex(node))
     if isinstance(node, layout.Group):
-        opening = math_html(node.prefix + node.open)
-        closing = math_html("{}" + node.close + node.suffix) if node.suffix else math_html(node.close)
+        # Split brackets cannot stretch to their content: sized as tall as what they hold.
+        body = layout.latex(node.body)
+        size = r"\Big" if r"\frac" in body else r"\big" if any(t in body for t in (r"\left", r"\hat", "^", r"\sum")) else ""
+        opening = math_html(node.prefix + (size + "l" if size else "") + node.open)
+        closing = math_html((size + "r" if size else "") + node.close + node.suffix)
         return f'<span class="sg-group">{opening}{formula_html(node.body, piece_width)}{closing}</span>'
     items = "".join(
         f'<span class="sg-item">{_op_html(op)}{formula_html(item, piece_width)}</span>' for op, item in node.items

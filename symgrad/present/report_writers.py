@@ -135,9 +135,10 @@ class _Tex(_Writer):
         name = f"{p.key}.pdf"
         self.assets[name] = figure_bytes(self.figure(p), "pdf")
         path = f"{self.asset_dir}/{name}" if self.asset_dir else name
-        return ("\\begin{figure}[htbp]\n\\centering\n"
-                f"\\includegraphics[width=\\linewidth,height=0.8\\textheight,keepaspectratio]{{{path}}}\n"
-                f"\\caption*{{{tex_text(p.caption)}}}\n\\end{{figure}}")
+        # Not a float: a route picture stays beside its derivation.
+        return ("\\begin{center}\n"
+                f"\\includegraphics[width=0.92\\linewidth,height=0.42\\textheight,keepaspectratio]{{{path}}}\n"
+                f"\\captionof*{{figure}}{{{tex_text(p.caption)}}}\n\\end{{center}}")
 
 
 class _Markdown(_Writer):
