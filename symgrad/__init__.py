@@ -34,12 +34,14 @@ from .errors import (
 )
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
+from .model.spec import Spec, load_spec
 from .model.step import Step
 from .present import display as _display  # noqa: F401  (provides the notebook displays)
 from .present.draw import draw_network as _draw_network  # noqa: F401  (provides net.draw())
 from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
 from .present.report import Report, report
+from .present.text import derivative_text as _derivative_text  # noqa: F401  (provides d.text())
 from .train import History, gradient_descent
 from .verification.verify import Counterexample, Verdict, verify, verify_value
 
@@ -61,6 +63,7 @@ __all__ = [
     "ParseError",
     "Report",
     "ShapeError",
+    "Spec",
     "SpecError",
     "Step",
     "SymgradError",
@@ -76,6 +79,7 @@ __all__ = [
     "fd_gradient",
     "gradient_descent",
     "jacobian",
+    "load_spec",
     "mlp",
     "numeric_backprop",
     "numeric_backprop_batch",

@@ -11,14 +11,17 @@ printed as one line; ``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Sequence
 
 import numpy as np
 
+from ._version import __version__
 from .errors import SymgradError
 from .model.spec import Spec, load_spec
 from .present.latex import expr_latex, partial_latex, symbol_latex
+from .present.text import expr_text, name_text
 
 __all__ = ["main", "build_parser"]
 
@@ -28,16 +31,42 @@ EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 # --------------------------------------------------------------------------- commands
 
 
+#: The "schema" of each --json document (docs/json.md); the number changes when a field
+#: changes meaning or goes away, not when one is added.
+JSON_SCHEMAS = {"derive": "symgrad-derive/1", "check": "symgrad-check/1", "verify": "symgrad-verdict/1"}
+
+
+def _print_json(command: str, spec: Spec, document: dict) -> None:
+    print(json.dumps({"schema": JSON_SCHEMAS[command], "spec": spec.name, **document}, ensure_ascii=False, indent=2))
+
+
 def _cmd_derive(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     net = spec.network
     params = [net.parameter(args.param)] if args.param else list(net.params)
     grads = net.gradients()
+    if args.json:
+        _print_json("derive", spec, {
+            "network": net.name,
+            "loss": net.loss.name,
+            "params": [p.name for p in net.params],
+            "form": args.form,
+            "derivatives": [grads[p.name].to_dict(args.form) for p in params],
+        })
+        return EXIT_OK
+    text = args.form == "text"
     if not args.param:
-        print(f"% {spec.name}: {len(net.params)} parameters, {len(net.steps)} steps")
+        comment = "#" if text else "%"
+        print(f"{comment} {spec.name}: {len(net.params)} parameters, {len(net.steps)} steps")
         for st in net.steps:
-            print(f"% {symbol_latex(st.target)} = {expr_latex(st.expr)}")
+            if text:
+                print(f"{comment} {name_text(st.target.name)} = {expr_text(st.expr)}")
+            else:
+                print(f"{comment} {symbol_latex(st.target)} = {expr_latex(st.expr)}")
     for p in params:
+        if text:
+            print(grads[p.name].text())
+            continue
         body = grads[p.name].latex(args.form)
         if args.form == "chain":
             print(body)
@@ -71,6 +100,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({fmt}, {len(spec.network.params)} parameters)" + ("" if rep is None else f"; check: {'OK' if rep.ok else 'FAILED'}"))
     else:
         print(report.render(fmt), end="")
+        if sys.stdout.isatty():
+            print("symgrad: that was the report as Markdown; write a file with -o report.html (or .pdf, .tex, .md)", file=sys.stderr)
     return EXIT_OK if rep is None or rep.ok else EXIT_FAILED
 
 
@@ -95,7 +126,10 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     rep = _check(spec, args)
-    print(rep)
+    if args.json:
+        _print_json("check", spec, rep.to_dict())
+    else:
+        print(rep)
     return rep.exit_code
 
 
@@ -128,7 +162,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     else:
         kind = "latex" if args.latex is not None else "python"
         verdict = verify(net, args.param, args.latex if args.latex is not None else args.expr, kind=kind)
-    print(verdict)
+    if args.json:
+        _print_json("verify", spec, verdict.to_dict())
+    else:
+        print(verdict)
     return verdict.exit_code
 
 
@@ -181,9 +218,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def _add(sub, name: str, help: str, example: str, run) -> argparse.ArgumentParser:
+def _global_options(parser: argparse.ArgumentParser, default) -> None:
+    """The options every command takes, before or after its name."""
+    parser.add_argument("--debug", action="store_true", default=default, help="show the full traceback on errors")
+
+
+def _add(sub, name: str, help: str, example: str, run, *, json_output: bool = False) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", help="a TOML spec file (see examples/)")
+    # SUPPRESS: an option left out after the command keeps the value given before it.
+    _global_options(p, argparse.SUPPRESS)
+    if json_output:
+        p.add_argument("--json", action="store_true", help="print one JSON document instead (schema: docs/json.md)")
     p.set_defaults(run=run)
     return p
 
@@ -193,13 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symgrad",
         description="Exact, readable, verified and fast gradients of symbolically declared networks.",
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    _global_options(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = _add(sub, "derive", "print each parameter's derivative as LaTeX", "symgrad derive examples/datawhale.toml --param w1 --form chain", _cmd_derive)
+    p = _add(sub, "derive", "print each parameter's derivative as LaTeX", "symgrad derive examples/datawhale.toml --param w1 --form chain", _cmd_derive, json_output=True)
     p.add_argument("--param", help="only this parameter (default: all)")
-    p.add_argument("--form", choices=("factored", "expanded", "chain"), default="factored", help="how to write each derivative")
+    p.add_argument("--form", choices=("factored", "expanded", "chain", "text"), default="factored",
+                   help="how to write each derivative: LaTeX factored, expanded or as a chain-rule derivation, or Unicode text")
 
     p = _add(sub, "report", "derive, compile and check, and write it up (HTML, LaTeX, PDF or Markdown)", "symgrad report examples/datawhale.toml -o datawhale.html", _cmd_report)
     p.add_argument("-o", "--output", help="write to this file; .html, .tex, .pdf (runs pdflatex) or .md picks the format; "
@@ -218,12 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--no-jit", action="store_true", help="plain Python instead of numba (debugging)")
 
-    p = _add(sub, "check", "compare symbolic, numeric backprop and finite-difference gradients", "symgrad check examples/mlp_3_4_2.toml --points 5", _cmd_check)
+    p = _add(sub, "check", "compare symbolic, numeric backprop and finite-difference gradients", "symgrad check examples/mlp_3_4_2.toml --points 5", _cmd_check, json_output=True)
     p.add_argument("--points", type=int, help="how many random points (default 3; the spec's [point] is used when given)")
     p.add_argument("--seed", type=int, help="random seed for the points")
 
     p = _add(sub, "verify", "verify a hand derivation (LaTeX or Python syntax) or a hand-computed value",
-             "symgrad verify examples/datawhale.toml --param w7 --latex '(\\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1'", _cmd_verify)
+             "symgrad verify examples/datawhale.toml --param w7 --latex '(\\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1'", _cmd_verify, json_output=True)
     p.add_argument("--param", required=True, help="the parameter the claim differentiates by")
     p.add_argument("--latex", help="the claimed derivative, as LaTeX")
     p.add_argument("--expr", help="the claimed derivative, in Python syntax")

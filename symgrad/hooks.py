@@ -24,7 +24,7 @@ from typing import Callable, TypeVar
 
 from .errors import SymgradError
 
-__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex", "draw_network"]
+__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex", "derivative_text", "draw_network"]
 
 F = TypeVar("F", bound=Callable)
 
@@ -96,6 +96,11 @@ def formulas_latex(formulas) -> str:
 def display_latex(obj) -> str:
     """The LaTeX a notebook shows for a network, derivative or matrix form (provided by ``symgrad.present``)."""
     return _hook("display_latex")(obj)
+
+
+def derivative_text(derivative, form: str = "factored") -> str:
+    """A derivative as one line of Unicode text, ``∂Loss/∂w7 = …`` (provided by ``symgrad.present``)."""
+    return _hook("derivative_text")(derivative, form)
 
 
 def draw_network(network, path=None, highlight=None):

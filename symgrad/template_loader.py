@@ -22,7 +22,7 @@ import jinja2
 
 from .errors import SymgradError
 
-__all__ = ["code_environment", "environment", "template_text"]
+__all__ = ["code_environment", "environment", "snippet", "template_text"]
 
 
 def template_text(name: str) -> str:
@@ -69,3 +69,14 @@ def code_environment() -> jinja2.Environment:
 def _docstring_text(text) -> str:
     """User text (a network's name, its steps) made safe inside a triple-quoted docstring."""
     return str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+@lru_cache(maxsize=None)
+def snippet(text: str) -> jinja2.Template:
+    """A short code template (a row of the functions table writes its code so), compiled
+    once: ``snippet("np.tanh({{ x }})").render(x="u")``.
+
+    >>> snippet("max({{ x }}, {{ lit(0) }})").render(x="u", lit=lambda v: f"{v}.0")
+    'max(u, 0.0)'
+    """
+    return environment().from_string(text)

@@ -13,6 +13,7 @@ function's value when there is no data). Seed 000's example, step by step:
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, Mapping
@@ -75,10 +76,17 @@ class History:
         return fig
 
     def plot(self, path=None, *, title: str | None = None, log: bool = True):
-        """Plot the loss curve (matplotlib's object API; no pyplot); save it to ``path`` when given. Returns the figure."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        """Plot the loss curve; save it to ``path`` when given (the suffix picks PNG, SVG, PDF…).
+        Returns the matplotlib ``Figure``.
 
+        The figure is built with matplotlib's object API on its own Agg canvas: pyplot's
+        state and the session's backend are left alone, so a notebook's plots keep showing.
+        """
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+        except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
+            raise SymgradError(f"plotting needs matplotlib: {exc}") from None
         fig = Figure(figsize=(6, 4))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
@@ -93,6 +101,12 @@ class History:
         if path is not None:
             fig.savefig(path, dpi=100)
         return fig
+
+    def _repr_png_(self) -> bytes:
+        """The loss curve, as a notebook shows a ``History``."""
+        buffer = io.BytesIO()
+        self.plot().savefig(buffer, format="png", dpi=80)
+        return buffer.getvalue()
 
     def summary(self) -> str:
         return (

@@ -11,6 +11,7 @@ import sympy
 
 import symgrad as sg
 import symgrad.crosscheck.backprop as bp
+from symgrad.model import functions as fn
 
 check_module = importlib.import_module("symgrad.crosscheck.check")  # sg.check is the function
 from conftest import EXAMPLES, SEED_SPECS, evaluate, seed_network
@@ -166,7 +167,8 @@ def test_seed_000_second_step_gradient_is_off_by_a_factor_of_two():
 
 def test_a_wrong_numeric_backprop_is_the_suspect(monkeypatch):
     # Break the engine's σ' (not σ): symbolic and finite differences then agree against it.
-    monkeypatch.setitem(bp.RULES, "sigmoid", bp._unary(bp._sigmoid, lambda a, v: v * (1.0 - v) * 1.1))
+    sigmoid = fn.FUNCTIONS["sigmoid"].numeric
+    monkeypatch.setitem(bp.RULES, "sigmoid", fn.Numeric(sigmoid.value, lambda a, v: v * (1.0 - v) * 1.1).rule)
     rep = check(seed_network("datawhale"), seed=0)
     assert not rep.ok
     assert all(r.suspects == ("backprop",) for r in rep.failed)
@@ -348,7 +350,7 @@ def test_check_spec_rejects_an_unknown_key(tmp_path):
 def test_a_tiny_disagreement_finite_differences_cannot_judge_suspects_both(monkeypatch):
     # tanh' off by 1e-7 relative in the engine: the symbolic column disagrees with it, and
     # finite differences (good to ~1e-6) cannot tell which of the two is right.
-    monkeypatch.setitem(bp.RULES, "tanh", bp._unary(np.tanh, lambda a, v: 1.0 - v * v * (1 + 1e-7)))
+    monkeypatch.setitem(bp.RULES, "tanh", fn.Numeric(np.tanh, lambda a, v: 1.0 - v * v * (1 + 1e-7)).rule)
     rep = check(sg.Network.from_expr("tanh(w1) + w2**2", params="w1 w2"), seed=0)
     assert _failing(rep) == {"w1"}
     assert rep.rows[0].suspects == ("symbolic", "backprop")

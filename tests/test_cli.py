@@ -164,3 +164,150 @@ def test_train_rejects_a_start_of_the_wrong_length(capsys, tmp_path):
     assert main(["train", str(spec)]) == 2
     err = capsys.readouterr().err
     assert "params0 has shape (1,), expected (2,)" in err
+
+
+# --------------------------------------------------------------------------- conventions: --version, -m, global options
+
+
+def test_version_and_python_dash_m_symgrad():
+    done = subprocess.run([sys.executable, "-m", "symgrad", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"symgrad {sg.__version__}"
+    done = subprocess.run([sys.executable, "-m", "symgrad", "derive", "examples/quadratic.toml", "--param", "x1", "--form", "text"],
+                          cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "∂f/∂x1 = 2 x2 (x1 x2 − 3)\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["--debug", "derive", "{missing}"],
+    ["derive", "{missing}", "--debug"],
+    ["derive", "--debug", "{missing}"],
+])
+def test_debug_is_allowed_before_or_after_the_command(argv, tmp_path):
+    from symgrad.errors import SpecError
+
+    with pytest.raises(SpecError):
+        main([a.format(missing=tmp_path / "missing.toml") for a in argv])
+
+
+def test_without_debug_an_error_is_one_line(capsys, tmp_path):
+    assert main(["derive", str(tmp_path / "missing.toml")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- derive --form text
+
+
+def test_derive_form_text_prints_the_unicode_form(capsys):
+    assert main(["derive", str(EXAMPLES / "datawhale.toml"), "--param", "w7", "--form", "text"]) == 0
+    assert capsys.readouterr().out == "∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1\n"
+    assert main(["derive", str(EXAMPLES / "datawhale.toml"), "--form", "text"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "# datawhale: 12 parameters, 8 steps" and "# h1 = g(u2)" in lines
+    derivatives = [line for line in lines if line.startswith("∂")]
+    assert len(derivatives) == 12
+    assert derivatives[0] == "∂Loss/∂w1 = [(f̂1 − f1) · g(u1)(1 − g(u1)) · w7 + (f̂2 − f2) · g(u3)(1 − g(u3)) · w9] · g(u2)(1 − g(u2)) · i1"
+    assert not any("\\" in line for line in lines)  # no LaTeX in the text form
+
+
+# --------------------------------------------------------------------------- --json and its schema (docs/json.md)
+
+
+def _schema(name: str) -> dict:
+    import json
+
+    return json.loads((ROOT / "docs" / "schemas" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _json_of(argv, capsys, schema: str, exit_code: int = 0) -> dict:
+    """Run the command, check its exit code and that it printed one document valid under ``schema``."""
+    import json
+
+    jsonschema = pytest.importorskip("jsonschema")
+    assert main(argv) == exit_code
+    out = capsys.readouterr().out
+    doc = json.loads(out)  # one document: anything else printed would fail here
+    validator = jsonschema.Draft202012Validator(_schema(schema))
+    errors = sorted(validator.iter_errors(doc), key=str)
+    assert not errors, errors[0].message
+    return doc
+
+
+def test_the_schemas_are_valid_and_documented():
+    jsonschema = pytest.importorskip("jsonschema")
+    doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    for name in ("symgrad-derive-1", "symgrad-check-1", "symgrad-verdict-1"):
+        schema = _schema(name)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert f'"schema": "{schema["$id"]}"' in doc
+        fields = schema["required"] if "derivatives" not in schema["required"] else schema["required"] + schema["properties"]["derivatives"]["items"]["required"]
+        for field in fields:
+            assert f"`{field}`" in doc or f"`  {field}`" in doc or f", `{field}`" in doc, f"{name}: field {field!r} is not documented in docs/json.md"
+
+
+def test_derive_json(capsys):
+    import sympy
+
+    spec = str(EXAMPLES / "datawhale.toml")
+    doc = _json_of(["derive", spec, "--json"], capsys, "symgrad-derive-1")
+    assert doc["schema"] == "symgrad-derive/1" and doc["spec"] == "datawhale" and doc["loss"] == "Loss"
+    assert [d["param"] for d in doc["derivatives"]] == doc["params"] == [p.name for p in sg.load_spec(spec).network.params]
+    w7 = doc["derivatives"][6]
+    assert w7["text"] == "∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1" and w7["routes"] == 1
+    net = sg.load_spec(spec).network
+    g = sympy.Function("g")
+    names = {s.name: s for s in net.params + net.inputs + net.targets + tuple(st.target for st in net.steps)}
+    assert sympy.sympify(w7["expression"], locals={**names, "g": g}) == net.grad("w7").factored.replace(lambda e: e.func.__name__ == "g", lambda e: g(*e.args))
+    assert doc["derivatives"][0]["routes"] == 2
+    chain = _json_of(["derive", spec, "--param", "w1", "--form", "chain", "--json"], capsys, "symgrad-derive-1")
+    assert len(chain["derivatives"]) == 1 and chain["derivatives"][0]["latex"].startswith(r"\begin{aligned}")
+    # The error path prints no JSON: one line on stderr, exit 2.
+    assert main(["derive", spec, "--param", "w99", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "'w99'" in captured.err
+
+
+def test_check_json(capsys, monkeypatch):
+    doc = _json_of(["check", str(EXAMPLES / "quadratic.toml"), "--json"], capsys, "symgrad-check-1")
+    assert doc["ok"] and doc["headline"] == "OK: all 2 parameters agree"
+    assert doc["points"] == [{"params": [1.0, 1.0], "x": [], "y": [], "loss": 5.0}]  # the spec's [point]
+    assert [r["param"] for r in doc["rows"]] == ["x1", "x2"] and doc["columns"] == ["symbolic", "backprop", "finite_diff"]
+    real_compile = sg.Network.compile
+
+    def broken_compile(self, **options):
+        f = real_compile(self, **options)
+        return lambda params, x=None, y=None: (f(params, x, y)[0], f(params, x, y)[1] * [1.0, 1.01])
+
+    monkeypatch.setattr(sg.Network, "compile", broken_compile)
+    bad = _json_of(["check", str(EXAMPLES / "quadratic.toml"), "--json", "--seed", "0"], capsys, "symgrad-check-1", exit_code=1)
+    assert not bad["ok"] and bad["headline"].startswith("FAIL: 1 of 2 parameters disagree; worst x2")
+    x2 = bad["rows"][1]
+    assert not x2["ok"] and x2["column"] == "symbolic" and x2["score"] > 1 and x2["suspects"] == ["symbolic"]
+
+
+def test_verify_json(capsys):
+    quad = str(EXAMPLES / "quadratic.toml")
+    doc = _json_of(["verify", quad, "--param", "x1", "--value", "-1.995136", "--at", "x1=1.04,x2=1.04", "--json"], capsys, "symgrad-verdict-1", 1)
+    assert (doc["verdict"], doc["mistake"], doc["param"], doc["loss"]) == ("refuted", "constant_factor", "x1", "f")
+    assert doc["counterexample"] == {"point": {"x1": 1.04, "x2": 1.04}, "claimed": -1.995136, "true": pytest.approx(-3.990272)}
+    assert "factor 2" in doc["diagnosis"] and doc["expected"] == "2*x2*(x1*x2 - 3)"
+    spec = str(EXAMPLES / "datawhale.toml")
+    derivation = r"\frac{\partial Loss}{\partial w_7} = \frac{\partial Loss}{\partial \hat{f}_1} \frac{\partial \hat{f}_1}{\partial w_7} = (\hat{f}_1 - f_1) g(u_1) h_1"
+    doc = _json_of(["verify", spec, "--param", "w7", "--latex", derivation, "--json"], capsys, "symgrad-verdict-1", 1)
+    assert doc["verdict"] == "refuted" and [line["verdict"] for line in doc["lines"]] == ["holds", "refuted"]
+    assert doc["lines"][1]["counterexample"] is not None and doc["lines"][1]["lines"] == []
+
+
+# --------------------------------------------------------------------------- report's hint on a terminal
+
+
+def test_report_without_output_hints_at_o_on_a_terminal(capsys, monkeypatch):
+    spec = str(EXAMPLES / "quadratic.toml")
+    assert main(["report", spec, "--no-check"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# ") and captured.err == ""  # piped: the Markdown alone
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["report", spec, "--no-check"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# ")
+    assert captured.err.count("\n") == 1 and "-o report.html" in captured.err

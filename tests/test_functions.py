@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 import sympy
@@ -38,18 +39,51 @@ def test_identity_alias_disappears():
     assert fn.resolve("id", "identity")(u) == u
 
 
-def test_values_and_numpy_forms_agree():
-    for kind, info in fn.ACTIVATIONS.items():
-        if kind == "identity":
-            continue
-        x = 0.3
-        assert abs(float(fn.resolve("h", kind)(sympy.Float(x)).evalf()) - float(info.numpy(np.array(x)))) < 1e-12, kind
+ROWS = sorted(fn.FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", ROWS)
+def test_every_row_computes_the_same_function_in_every_stage(name):
+    """sympy (the derivation), mpmath (the verifier), plain floats and arrays (the numeric
+    backprop): one value, and the hand-written slopes equal sympy's derivative."""
+    row = fn.FUNCTIONS[name]
+    checked = 0
+    for x in (0.3, -0.45, 0.8, 1.7, 2.2):
+        symbolic = fn.resolve("h", name)(sympy.Float(x)) if row.alias_base is not None else row.builtin(sympy.Float(x))
+        if not sympy.N(symbolic, 30).is_real:
+            continue  # outside the domain (log of a negative, acosh below 1)
+        checked += 1
+        truth = float(sympy.N(symbolic, 30))
+        assert float(row.mpmath(mpmath.mpf(x))) == pytest.approx(truth, rel=1e-13, abs=1e-15)
+        value, (slope, *_) = row.numeric.rule(x)
+        assert value == pytest.approx(truth, rel=1e-13, abs=1e-15)
+        xs = sympy.Symbol("xs", real=True)
+        f = fn.resolve("h", name)(xs) if row.alias_base is not None else row.builtin(xs)
+        derivative = float(sympy.N(f.diff(xs).subs(xs, sympy.Float(x)), 30))
+        assert slope == pytest.approx(derivative, rel=1e-12, abs=1e-15), name
+        if row.numeric.array_value is not None:
+            U = np.array([x])
+            A = row.numeric.array_value(U)
+            assert A[0] == pytest.approx(truth, rel=1e-13, abs=1e-15)
+            assert row.numeric.array_slope(U, A)[0] == pytest.approx(derivative, rel=1e-12, abs=1e-15)
+    assert checked >= 2
     assert fn.sigmoid(0) == sympy.S.Half and fn.relu(-2) == 0
 
 
-def test_sigmoid_numpy_form_does_not_overflow():
+def test_every_activation_has_array_code_and_a_row_is_one_place():
+    for name in fn.ACTIVATION_NAMES:
+        if name == "softmax":  # the one vector activation
+            continue
+        code = fn.FUNCTIONS[name].code
+        assert code.array and code.array_slope, name
+        assert set(code.helpers) | set(code.array_helpers) <= set(fn.HELPERS)
+    assert fn.FUNCTION_NAMES == ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "abs", "sqrt")
+
+
+def test_sigmoid_numeric_forms_do_not_overflow():
     with np.errstate(all="raise"):
-        assert fn.ACTIVATIONS["sigmoid"].numpy(np.array([-800.0, 800.0])).tolist() == [0.0, 1.0]
+        assert fn.FUNCTIONS["sigmoid"].numeric.array_value(np.array([-800.0, 800.0])).tolist() == [0.0, 1.0]
+    assert fn.FUNCTIONS["sigmoid"].numeric.value(-800.0) == 0.0
 
 
 def test_logsumexp_derivative_is_softmax():

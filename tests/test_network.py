@@ -246,3 +246,58 @@ def test_fingerprint_tells_function_kinds_apart():
     a = sg.Network.from_equations("L = g(w*x)", params="w", inputs="x", functions={"g": "sigmoid"})
     b = sg.Network.from_equations("L = g(w*x)", params="w", inputs="x", functions={"g": "tanh"})
     assert a.fingerprint != b.fingerprint
+
+
+# --------------------------------------------------------------------------- refused combinations
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "identity", "softplus", ["sigmoid", "tanh"], ["tanh", "relu"]])
+def test_cross_entropy_needs_outputs_in_the_unit_interval(activation):
+    sizes = [2, 3, 2] if isinstance(activation, list) else [2, 2]
+    last = activation[-1] if isinstance(activation, list) else activation
+    with pytest.raises(sg.LossError, match=rf"cross_entropy .* must lie in \(0, 1\).* sigmoid or softmax, not '{last}'") as info:
+        sg.mlp(sizes, activation=activation, loss="cross_entropy")
+    assert info.value.token == last
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "softmax", ["tanh", "sigmoid"], ["relu", "softmax"]])
+def test_cross_entropy_on_a_sigmoid_or_softmax_output_is_accepted(activation):
+    sizes = [2, 3, 2] if isinstance(activation, list) else [2, 2]
+    net = sg.mlp(sizes, activation=activation, loss="cross_entropy")
+    assert net.layers.loss == "cross_entropy"
+
+
+RANGE_NOTE = r"note: 'w1:8' declares w1 to w7: a range stops before its end number, as in Python \(write w1:9 for w1 to w8\)"
+
+
+def test_a_range_that_stops_short_is_explained_where_the_missing_name_is_used():
+    with pytest.raises(sg.UnknownSymbolError, match=r"unknown name 'w8'.*" + RANGE_NOTE) as info:
+        sg.Network.from_equations("L = (w1*x + w8 - y)**2", params="w1:8", inputs="x", targets="y")
+    assert info.value.token == "w8" and info.value.line == 1
+    with pytest.raises(sg.UnknownSymbolError, match=r"unknown name 'x3'.*'x1:3' declares x1 to x2"):
+        sg.Network.from_expr("x1 + x2 + x3**2", params="x1:3")
+    import sympy
+
+    with pytest.raises(sg.UnknownSymbolError, match=r"'w1:3' declares w1 to w2"):
+        sg.Network.from_expr(sympy.sympify("w1 + w3**2"), params="w1:3")
+
+
+def test_a_range_that_stops_short_is_explained_when_the_missing_name_is_asked_for():
+    with pytest.warns(sg.UnusedParameterWarning):
+        net = sg.Network.from_equations("L = (w1*x + w7 - y)**2", params="w1:8", inputs="x", targets="y")
+    with pytest.raises(sg.UnknownSymbolError, match=r"'w8' is not a parameter.*" + RANGE_NOTE):
+        net.grad("w8")
+    with pytest.raises(sg.UnknownSymbolError, match=r"'w8' is not a name.*" + RANGE_NOTE):
+        net.symbol("w8")
+    # Other unknown names get no note, and names the range did declare work.
+    with pytest.raises(sg.UnknownSymbolError) as info:
+        net.grad("w9")
+    assert "note" not in str(info.value)
+    assert net.grad("w7").factored is not None
+
+
+def test_range_notes_cover_sympys_range_forms():
+    from symgrad.model.equations import range_notes
+
+    assert set(range_notes("w1:11 b1 b2", "x_0:3", "c:2", None, ["w1"])) == {"w11", "x_3", "c2"}
+    assert range_notes("a:c w5:5") == {}  # letter ranges and empty ranges suggest no missing number

@@ -103,8 +103,12 @@ def test_formats_and_errors(tmp_path):
 def test_report_object_renders_saves_and_shows_in_notebooks(spec, tmp_path):
     rep = sg.report(spec.network, params=spec.point.params, x=spec.point.x, y=spec.point.y)
     assert rep.check_report.ok
+    assert "<table" in rep.html and rep.html.startswith("<!DOCTYPE html>")
+    # In a notebook, a fragment of the page: the same content, no document and no page-wide style.
     fragment = rep._repr_html_()
-    assert fragment.startswith("<style>") and '<article class="symgrad-report">' in fragment and "<html" not in fragment
+    assert fragment.startswith('<div class="symgrad-report">') and fragment.rstrip().endswith("</div>")
+    assert "<html" not in fragment and "<body" not in fragment and "body {" not in fragment and "<head" not in fragment
+    assert "<table" in fragment and "Gradient check" in fragment
     assert str(rep) == rep.markdown and rep.latex.startswith(r"\documentclass")
     path = rep.save(tmp_path / "out.tex")
     text = path.read_text()

@@ -46,7 +46,7 @@ from ..template_loader import code_environment, template_text
 from .cache import cache_directory, key_of, load_module, write_atomically
 from .gradfn import GradFn
 from .layered_codegen import compile_layered, is_layered
-from .printer import Identifiers, NumbaPrinter, dtype_name
+from .printer import Identifiers, NumbaPrinter, dtype_name, helper_sources
 from .program import (
     GradientEntry,
     Layout,
@@ -252,7 +252,7 @@ def generate_source(net: Network, *, dtype=np.float64, part_ops: int | None = No
         "batch_args": batch_args,
         "value_routine": value_routine,
         "grad_routine": grad_routine,
-        "helpers": sorted(printer.helpers),
+        "helper_sources": helper_sources(printer.helpers, printer.literal),
         "logsumexp_arities": sorted(printer.logsumexp_arities),
         "section_titles": _SECTION_TITLES,
         "lit": printer.literal,

@@ -21,6 +21,7 @@ symgrad.errors.ShapeError: params must have shape (2,) (x1, x2), got shape (3,)
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 from contextlib import contextmanager
@@ -209,6 +210,24 @@ class GradFn:
     def __repr__(self) -> str:
         mode = "numba" if self.jit else "python"
         return f"<GradFn {self.network_name!r}: {len(self.param_names)} params, {self.dtype.name}, {mode}>"
+
+    def summary(self) -> str:
+        """One line: the network, what the function takes and returns, and where its code lives.
+
+        >>> import tempfile, symgrad as sg
+        >>> f = sg.Network.from_expr("(w - 1)**2", params="w").compile(jit=False, cache_dir=tempfile.mkdtemp())
+        >>> print(f.summary().split(" (module")[0])
+        GradFn of 'f': f(params) -> (loss, grad), 1 parameter (w), float64, plain Python
+        """
+        names = ", ".join(self.param_names[:_SHOWN_NAMES]) + (", …" if len(self.param_names) > _SHOWN_NAMES else "")
+        args = ", ".join(["params"] + (["x"] if self.input_names else []) + (["y"] if self.target_names else []))
+        count = len(self.param_names)
+        mode = "numba" if self.jit else "plain Python"
+        where = f" (module {self.path.name})" if self.path is not None else ""
+        return f"GradFn of {self.network_name!r}: f({args}) -> (loss, grad), {count} parameter{'s' if count != 1 else ''} ({names}), {self.dtype.name}, {mode}{where}"
+
+    def _repr_html_(self) -> str:
+        return f"<code>{html.escape(self.summary())}</code>"
 
     # -- checking arguments -------------------------------------------------------------
 

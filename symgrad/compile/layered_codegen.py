@@ -38,12 +38,13 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import SymgradError
+from ..model.functions import FUNCTIONS
 from ..model.layers import LayerSpec
 from ..model.network import Network
-from ..template_loader import code_environment, template_text
+from ..template_loader import code_environment, snippet, template_text
 from .cache import cache_directory, key_of, load_module, write_atomically
 from .gradfn import GradFn
-from .printer import NumbaPrinter, dtype_name
+from .printer import NumbaPrinter, dtype_name, helper_sources
 
 __all__ = ["LAYERED_TEMPLATE", "compile_layered", "generate_layered_source", "is_layered", "layered_module_path"]
 
@@ -121,11 +122,13 @@ def layered_module_path(net: Network, *, dtype=np.float64, cache_dir=None) -> Pa
 
 @lru_cache(maxsize=1)
 def _generator_digest() -> str:
-    """A hash of the template and of this module: a changed generator never reuses old files."""
-
+    """A hash of the template and of the modules that shape the code (this one, the
+    printer, the cache, the functions table's code snippets): a changed generator never
+    reuses old files."""
     h = hashlib.sha256(template_text(LAYERED_TEMPLATE).encode())
-    for name in ("layered_codegen.py", "printer.py", "cache.py"):
-        h.update((Path(__file__).parent / name).read_bytes())
+    package = Path(__file__).parent.parent
+    for name in ("compile/layered_codegen.py", "compile/printer.py", "compile/cache.py", "model/functions.py"):
+        h.update((package / name).read_bytes())
     return h.hexdigest()
 
 
@@ -147,16 +150,29 @@ def generate_layered_source(net: Network, *, dtype=np.float64, key: str = "") ->
     acts, loss = spec.activations, spec.loss
     # The softmax output with a cross-entropy is computed fused (logsumexp(u)·Σy − Σ y·u), never as log(softmax).
     fused = loss == "softmax_cross_entropy" or (loss == "cross_entropy" and acts[-1] == "softmax")
-    layers, at = [], 0
+    lit = NumbaPrinter({}, dtype).literal
+    layers, at, helpers, array_helpers = [], 0, set(), set()
     for l in range(1, spec.n_layers + 1):
         rows, cols = spec.sizes[l], spec.sizes[l - 1]
         w_end = at + rows * cols
         b_end = w_end + (rows if spec.bias else 0)
-        layers.append(
-            {"l": l, "rows": rows, "cols": cols, "w_at": at, "w_end": w_end, "b_end": b_end, "kind": acts[l - 1], "last": l == spec.n_layers}
-        )
+        kind, last = acts[l - 1], l == spec.n_layers
+        layer = {"l": l, "rows": rows, "cols": cols, "w_at": at, "w_end": w_end, "b_end": b_end, "kind": kind, "last": last}
+        if kind == "softmax":  # the one vector activation: the template writes it out
+            layer.update(apply=f"_softmax_rows(U{l})", slope=None)
+            if not (last and fused):
+                helpers |= {"softmax", "logsumexp"}
+        else:
+            code = FUNCTIONS[kind].code
+            names = {"U": f"U{l}", "A": f"X{l}", "lit": lit}
+            layer.update(apply=snippet(code.array).render(**names), slope=snippet(code.array_slope).render(**names))
+            array_helpers |= set(code.array_helpers)
+        layers.append(layer)
         at = b_end
-    helpers = _helpers(acts, loss, fused)
+    if fused:
+        helpers.add("logsumexp")
+    if loss == "cross_entropy" and not fused and acts[-1] == "sigmoid":
+        array_helpers.add("_softplus_array")  # the stable log σ(u) = −softplus(−u)
     context = {
         "network_name": net.name,
         "version": __version__,
@@ -171,24 +187,7 @@ def generate_layered_source(net: Network, *, dtype=np.float64, key: str = "") ->
         "fused": fused,
         "output_kind": acts[-1],
         "helpers": sorted(helpers),
-        "lit": NumbaPrinter({}, dtype).literal,
+        "helper_sources": helper_sources(array_helpers, lit),
+        "lit": lit,
     }
     return code_environment().get_template(LAYERED_TEMPLATE).render(context)
-
-
-def _helpers(acts, loss: str, fused: bool) -> set[str]:
-    """The array functions the module needs (only those are emitted)."""
-    needed = set()
-    for l, kind in enumerate(acts, start=1):
-        last = l == len(acts)
-        if kind == "sigmoid" or kind == "softplus":  # softplus' derivative is the sigmoid
-            needed.add("sigmoid")
-        if kind == "softplus":
-            needed.add("softplus")
-        if kind == "softmax" and not (last and fused):
-            needed |= {"softmax", "logsumexp"}
-    if fused:
-        needed.add("logsumexp")
-    if loss == "cross_entropy" and not fused and acts[-1] == "sigmoid":
-        needed.add("softplus")
-    return needed

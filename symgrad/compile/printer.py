@@ -11,9 +11,11 @@ that no expression reaches numba half-supported. What it emits:
 * ``np.exp``/``np.log``/… rather than ``math.*``: numba compiles both alike, but in
   plain Python ``math.exp(1000.0)`` raises where ``np.exp`` gives ``inf`` like the
   compiled code, and ``np.*`` keeps float32 as float32;
-* symgrad's activations in their stable forms, as calls to helpers the module
-  template defines (``_sigmoid``, ``_softplus``, ``_relu``, ``_heaviside``,
-  ``_logsumexp<n>``); :attr:`NumbaPrinter.helpers` records which are needed.
+* every function as its row of the functions table writes it
+  (:attr:`symgrad.model.functions.FunctionRow.code`), in its stable form, often a call
+  of a helper (``_sigmoid``, ``_softplus``, ``_relu``, ``_heaviside``) the module then
+  defines; :attr:`NumbaPrinter.helpers` records which are needed; ``logsumexp`` of n
+  arguments is ``_logsumexp<n>``.
 
 >>> import sympy
 >>> from symgrad.model.functions import sigmoid
@@ -38,9 +40,10 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
 from ..errors import SymgradError
-from ..model.functions import kind_of
+from ..model.functions import HELPERS, logsumexp, row_of
+from ..template_loader import snippet as _snippet
 
-__all__ = ["NumbaPrinter", "Identifiers", "SUPPORTED_DTYPES", "dtype_name"]
+__all__ = ["NumbaPrinter", "Identifiers", "SUPPORTED_DTYPES", "dtype_name", "helper_sources"]
 
 #: The dtypes code can be generated for, by name.
 SUPPORTED_DTYPES = ("float64", "float32")
@@ -59,33 +62,6 @@ def dtype_name(dtype) -> str:
         raise SymgradError(f"dtype must be np.float64 or np.float32, got {dtype!r}", token=str(dtype))
     return name
 
-
-# sympy functions printed as a NumPy call of the same meaning (kinds come first, see _print_kind).
-_NUMPY_FUNCTIONS: dict[type, str] = {
-    sympy.sin: "np.sin",
-    sympy.cos: "np.cos",
-    sympy.tan: "np.tan",
-    sympy.sinh: "np.sinh",
-    sympy.cosh: "np.cosh",
-    sympy.asin: "np.arcsin",
-    sympy.acos: "np.arccos",
-    sympy.atan: "np.arctan",
-    sympy.asinh: "np.arcsinh",
-    sympy.acosh: "np.arccosh",
-    sympy.atanh: "np.arctanh",
-    sympy.sign: "np.sign",
-}
-
-_KIND_CALLS = {
-    "sigmoid": "_sigmoid",
-    "softplus": "_softplus",
-    "relu": "_relu",
-    "tanh": "np.tanh",
-    "exp": "np.exp",
-    "log": "np.log",
-    "sqrt": "np.sqrt",
-    "abs": "abs",
-}
 
 _PLAIN = (
     sympy.Symbol,
@@ -308,37 +284,37 @@ class NumbaPrinter(PythonCodePrinter):
     # -- functions ------------------------------------------------------------------
 
     def _print_call(self, expr) -> str:
-        kind = kind_of(type(expr))
-        if kind is not None:
-            return self._print_kind(kind, expr)
-        if isinstance(expr, sympy.Heaviside):
-            self.helpers.add("_heaviside")
-            at_zero = expr.args[1] if len(expr.args) > 1 else sympy.S.Half
-            return f"_heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
-        name = _NUMPY_FUNCTIONS.get(type(expr))
-        if name is None:
+        if isinstance(expr, logsumexp):
+            n = len(expr.args)
+            self.logsumexp_arities.add(n)
+            return f"_logsumexp{n}({', '.join(self._print(a) for a in expr.args)})"
+        row = row_of(type(expr))
+        if row is None:
             raise SymgradError(
                 f"cannot generate code for the function {type(expr).__name__} (in {expr})",
                 token=type(expr).__name__,
             )
-        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_kind(self, kind: str, expr) -> str:
-        args = ", ".join(self._print(a) for a in expr.args)
-        if kind == "identity":
-            return args
-        if kind == "logsumexp":
-            n = len(expr.args)
-            self.logsumexp_arities.add(n)
-            return f"_logsumexp{n}({args})"
-        call = _KIND_CALLS[kind]
-        if call.startswith("_"):
-            self.helpers.add(call)
-        return f"{call}({args})"
+        self.helpers.update(row.code.helpers)
+        args = [self._print(a) for a in expr.args]
+        return _snippet(row.code.scalar).render(x=args[0], args=args, lit=self.literal)
 
     def _print_extremum(self, expr) -> str:
         name = "max" if isinstance(expr, sympy.Max) else "min"
         return f"{name}({', '.join(self._print(a) for a in _ordered(expr.args))})"
+
+
+def helper_sources(names: Iterable[str], literal) -> list[str]:
+    """The source of each named helper of the functions table, its numbers written by
+    ``literal``, in the table's order (so generated modules do not depend on set order).
+
+    >>> print(helper_sources({"_relu"}, NumbaPrinter({}).literal)[0])
+    @_jit
+    def _relu(z):
+        \"\"\"max(0, z), keeping a NaN a NaN.\"\"\"
+        return z if z > 0.0 else 0.0 * z
+    """
+    wanted = set(names)
+    return [_snippet(HELPERS[name]).render(lit=literal).rstrip("\n") for name in HELPERS if name in wanted]
 
 
 def _ordered(exprs: Iterable[sympy.Expr]) -> list[sympy.Expr]:

@@ -92,17 +92,8 @@ def as_arrays(net, params, x=None, y=None, *, batch: bool = False):
 # --------------------------------------------------------------------------- the rule table
 
 # Plain float arithmetic that returns inf/nan where NumPy would, instead of raising.
-
-
-def _exp(a):
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return math.inf
-
-
-def _log(a):
-    return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+# The rules of the elementwise functions are their rows' (symgrad.model.functions,
+# ``FunctionRow.numeric``): written by hand, apart from the sympy derivatives.
 
 
 def _pow(b, e):
@@ -115,16 +106,8 @@ def _pow(b, e):
     return math.nan if isinstance(v, complex) else v
 
 
-def _sigmoid(a):
-    # Two forms so that neither ever overflows.
-    if a >= 0:
-        return 1.0 / (1.0 + math.exp(-a))
-    z = math.exp(a)
-    return z / (1.0 + z)
-
-
-def _sign(a):
-    return 1.0 if a > 0 else (-1.0 if a < 0 else 0.0)
+def _log(a):
+    return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
 
 
 def _mul(*a):
@@ -158,46 +141,22 @@ def _extreme(pick):
     return rule
 
 
-def _heaviside(a, h0=0.5):
-    return (1.0 if a > 0 else (0.0 if a < 0 else h0)), (0.0, 0.0)
-
-
-def _unary(value, slope):
-    """A one-argument rule from its value and its derivative in terms of (x, value)."""
-
-    def rule(a):
-        v = value(a)
-        return v, (slope(a, v),)
-
-    return rule
-
-
-#: kind -> rule(*argument values) -> (value, local derivatives, one per argument).
+#: kind -> rule(*argument values) -> (value, local derivatives, one per argument): the
+#: arithmetic, the vector function logsumexp, and every row of the functions table.
 RULES = {
     "add": lambda *a: (math.fsum(a), (1.0,) * len(a)),
     "mul": _mul,
     "pow": _power,
-    "exp": _unary(_exp, lambda a, v: v),
-    "log": _unary(_log, lambda a, v: 1.0 / a if a != 0 else math.inf),
-    "sqrt": _unary(lambda a: _pow(a, 0.5), lambda a, v: 0.5 / v if v != 0 else math.inf),
-    "abs": _unary(abs, lambda a, v: _sign(a)),
-    "sign": _unary(_sign, lambda a, v: 0.0),
-    "sigmoid": _unary(_sigmoid, lambda a, v: v * (1.0 - v)),
-    "tanh": _unary(math.tanh, lambda a, v: 1.0 - v * v),
-    "relu": _unary(lambda a: a if a > 0 else 0.0, lambda a, v: 1.0 if a > 0 else 0.0),
-    "softplus": _unary(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: _sigmoid(a)),
-    "sin": _unary(math.sin, lambda a, v: math.cos(a)),
-    "cos": _unary(math.cos, lambda a, v: -math.sin(a)),
     "logsumexp": _logsumexp,
-    "heaviside": _heaviside,
     "max": _extreme(max),
     "min": _extreme(min),
+    **{name: row.numeric.rule for name, row in fn.FUNCTIONS.items()},
 }
 
 #: Kinds whose derivative jumps where their argument (for max/min: the gap between the two largest) is 0.
-_KINKED = {"abs", "relu", "sign", "heaviside", "max", "min"}
+_KINKED = {"max", "min"} | {name for name, row in fn.FUNCTIONS.items() if row.kinked}
 
-_SYMPY_KINDS = {sympy.Heaviside: "heaviside", sympy.sign: "sign", sympy.Max: "max", sympy.Min: "min", sympy.sin: "sin", sympy.cos: "cos"}
+_SYMPY_KINDS = {sympy.Max: "max", sympy.Min: "min"}
 
 
 def _kind(expr) -> str:
@@ -301,18 +260,9 @@ class Tape:
 # --------------------------------------------------------------------------- layered networks
 
 
-def _sigmoid_v(u):
-    return 0.5 * (1.0 + np.tanh(0.5 * u))
-
-
-#: activation -> (f(u), f'(u) given u and f(u)), on arrays.
-_ACTIVATIONS = {
-    "sigmoid": (_sigmoid_v, lambda u, a: a * (1.0 - a)),
-    "tanh": (np.tanh, lambda u, a: 1.0 - a * a),
-    "relu": (lambda u: np.maximum(u, 0.0), lambda u, a: (u > 0).astype(np.float64)),
-    "softplus": (lambda u: np.logaddexp(0.0, u), lambda u, a: _sigmoid_v(u)),
-    "identity": (lambda u: u, lambda u, a: np.ones_like(u)),
-}
+def _array_slope(activation: str, U: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """f'(U) of a layer's elementwise activation, given U and A = f(U)."""
+    return fn.FUNCTIONS[activation].numeric.array_slope(U, A)
 
 
 def _lse(u):
@@ -338,7 +288,7 @@ class LayerPass:
         for l, act in enumerate(spec.activations):
             U = self.A[-1] @ self.W[l].T + self.b[l]
             self.U.append(U)
-            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else _ACTIVATIONS[act][0](U))
+            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else fn.FUNCTIONS[act].numeric.array_value(U))
         self.losses, self._grad_out = self._loss()
 
     def _loss(self):
@@ -386,13 +336,13 @@ class LayerPass:
         elif acts[-1] == "softmax":  # δ = J_softmaxᵀ g = o ⊙ (g − ⟨g, o⟩)
             delta = o * (g - np.sum(g * o, axis=1, keepdims=True))
         else:
-            delta = g * _ACTIVATIONS[acts[-1]][1](self.U[-1], o)
+            delta = g * _array_slope(acts[-1], self.U[-1], o)
         layers = []
         for l in range(self.spec.n_layers - 1, -1, -1):
             grad_W = (delta.T @ self.A[l]) / n  # ∇W⁽ˡ⁾ = δ⁽ˡ⁾(x⁽ˡ⁻¹⁾)ᵀ, averaged over the rows
             layers.insert(0, [grad_W.ravel()] + ([delta.mean(axis=0)] if self.spec.bias else []))  # ∇b⁽ˡ⁾ = δ⁽ˡ⁾
             if l:  # δ⁽ˡ⁻¹⁾ = (W⁽ˡ⁾)ᵀδ⁽ˡ⁾ ⊙ f'(u⁽ˡ⁻¹⁾), written for rows: δ W ⊙ f'(U)
-                delta = (delta @ self.W[l]) * _ACTIVATIONS[acts[l - 1]][1](self.U[l - 1], self.A[l])
+                delta = (delta @ self.W[l]) * _array_slope(acts[l - 1], self.U[l - 1], self.A[l])
         return np.concatenate([block for layer in layers for block in layer])
 
 

@@ -179,6 +179,51 @@ class CheckReport:
     def __str__(self) -> str:
         return self.table(max_rows=40)
 
+    def to_dict(self) -> dict:
+        """The report as plain data (what ``symgrad check --json`` prints; the schema is in
+        ``docs/json.md``). Rows come in ``net.params`` order; a value that was not computed,
+        or is not finite, is None.
+
+        >>> import symgrad as sg
+        >>> d = check(sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2"), seed=0).to_dict()
+        >>> d["ok"], d["columns"], [r["param"] for r in d["rows"]]
+        (True, ['symbolic', 'backprop', 'finite_diff'], ['x1', 'x2'])
+        """
+        rows = [
+            {
+                "param": r.param,
+                "ok": r.ok,
+                **{c: _number(getattr(r, c)) for c in ("user", "symbolic", "backprop", "finite_diff")},
+                "abs_err": _number(r.abs_err),
+                "rel_err": _number(r.rel_err),
+                "column": r.leg or None,
+                "point": r.point,
+                "score": _number(r.score),
+                "suspects": list(r.suspects),
+            }
+            for r in self.rows
+        ]
+        return {
+            "ok": self.ok,
+            "network": self.network,
+            "headline": self._headline(),
+            "columns": list(self.legs),
+            "symbolic_method": self.symbolic_method,
+            "tolerances": {k: float(v) for k, v in self.tolerances.items()},
+            "points": [
+                {"params": _numbers(p["params"]), "x": _numbers(p["x"]), "y": _numbers(p["y"]), "loss": _number(p["loss"])}
+                for p in self.points
+            ],
+            "rows": rows,
+            "directional": [
+                {"point": d.point, "ok": d.ok, "finite_diff": _number(d.finite_diff), "values": {k: _number(v) for k, v in d.values.items()},
+                 "tolerance": _number(d.tolerance)}
+                for d in self.directional
+            ],
+            "loss_errors": list(self.loss_errors),
+            "notes": list(self.notes),
+        }
+
     def _repr_html_(self) -> str:
         cols = self._columns()
         esc = html.escape
@@ -195,6 +240,15 @@ class CheckReport:
             + "".join(body)
             + f"</table>{notes}"
         )
+
+
+def _number(v) -> float | None:
+    """A JSON number: None for a value not computed or not finite (JSON has no NaN)."""
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def _numbers(values) -> list:
+    return [_number(v) for v in np.asarray(values, dtype=float).ravel()]
 
 
 def _fmt(v) -> str:

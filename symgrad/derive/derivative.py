@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import sympy
 
 from .. import hooks
+from ..errors import SymgradError
 from .sweep import ChainPath, Sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,8 +71,45 @@ class Derivative:
         multi-line derivation)."""
         return hooks.derivative_latex(self, form)
 
+    def text(self, form: str = "factored") -> str:
+        """The derivative as one line of Unicode text, ``∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1``
+        (``"factored"``, the structure of :meth:`latex`, or ``"expanded"``); also ``str(d)``."""
+        return hooks.derivative_text(self, form)
+
+    def to_dict(self, form: str = "factored") -> dict:
+        """The derivative as plain data (what ``symgrad derive --json`` prints for it; the
+        schema is in ``docs/json.md``): ``param``, ``loss``, ``form``, ``text`` (one line of
+        Unicode), ``latex`` (in ``form``: ``"factored"``, ``"expanded"`` or ``"chain"``;
+        ``"text"`` means factored), ``expression`` (sympy's text of the factored or expanded
+        form, which ``sympy.sympify`` reads back) and ``routes`` (chain-rule routes).
+
+        >>> from symgrad import Network
+        >>> Network.from_expr("(w - 1)**2", params="w").grad("w").to_dict()
+        {'param': 'w', 'loss': 'f', 'form': 'factored', 'text': '∂f/∂w = 2 (w − 1)', 'latex': '2 \\\\left(w - 1\\\\right)', 'expression': '2*(w - 1)', 'routes': 1}
+        """
+        if form not in ("factored", "expanded", "chain", "text"):
+            raise SymgradError(f"unknown form {form!r} (use 'factored', 'expanded', 'chain' or 'text')", token=str(form))
+        expanded = form == "expanded"
+        return {
+            "param": self.param.name,
+            "loss": self.network.loss.name,
+            "form": form,
+            "text": self.text("expanded" if expanded else "factored"),
+            "latex": self.latex(form if form != "text" else "factored"),
+            "expression": str(self.expanded if expanded else self.factored),
+            "routes": self._sweep.path_count(self.param),
+        }
+
     def _repr_latex_(self) -> str:
         return hooks.display_latex(self)
+
+    def _latex(self, printer=None) -> str:
+        # sympy.latex(d) asks the object itself first (sympy's own Derivative printer
+        # would otherwise be chosen by the class name and fail).
+        return self.latex()
+
+    def __str__(self) -> str:
+        return self.text()
 
     def __repr__(self) -> str:
         return f"<Derivative d{self.network.loss.name}/d{self.param.name} = {self.factored}>"
@@ -103,6 +141,15 @@ class Gradients(Sequence):
     @property
     def factored(self) -> list[sympy.Expr]:
         return [d.factored for d in self._items]
+
+    def _repr_latex_(self) -> str:
+        return hooks.display_latex(self)
+
+    def _latex(self, printer=None) -> str:
+        return hooks.display_latex(self).strip("$")
+
+    def __str__(self) -> str:
+        return "\n".join(d.text() for d in self._items)
 
     def __repr__(self) -> str:
         return f"<Gradients of {self.network.name!r}: {len(self)} parameters>"

@@ -505,6 +505,12 @@ class MatrixForm:
             )
         return _instantiate(self.formulas(convention), self.spec)
 
+    def _repr_latex_(self) -> str:
+        return hooks.display_latex(self)
+
+    def _latex(self, printer=None) -> str:
+        return self.latex()
+
     def __repr__(self) -> str:
         return f"<MatrixForm of {self.network.name!r}: {self.spec.n_layers} layers>"
 

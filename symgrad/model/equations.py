@@ -16,7 +16,7 @@ import io
 import keyword
 import re
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import sympy
@@ -27,7 +27,7 @@ from . import functions as fn
 from .names import real_symbol
 from .step import Step
 
-__all__ = ["Equations", "check_distinct", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
+__all__ = ["Equations", "check_distinct", "range_notes", "with_range_note", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
 
 
 def declared_names(spec, what: str) -> tuple[sympy.Symbol, ...]:
@@ -49,6 +49,45 @@ def declared_names(spec, what: str) -> tuple[sympy.Symbol, ...]:
         if not name.isidentifier() or keyword.iskeyword(name):
             raise ParseError(f"{name!r} in the {what} list is not a valid name", token=name)
     return tuple(real_symbol(n) for n in names)
+
+
+# A numbered range as sympy reads it: w1:8, x_0:3, b(1:3), w:4 (from 0).
+_RANGE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*?)\(?(\d*):(\d+)\)?$")
+
+
+def range_notes(*specs) -> dict[str, str]:
+    """For each numbered range in declared name lists, the name just past its end and a note
+    saying why that name was not declared: ``w1:8`` declares w1..w7, as a Python range
+    stops before its end.
+
+    >>> range_notes("w1:8 b1")
+    {'w8': "'w1:8' declares w1 to w7: a range stops before its end number, as in Python (write w1:9 for w1 to w8)"}
+    """
+    notes: dict[str, str] = {}
+    for spec in specs:
+        if not isinstance(spec, str):
+            continue
+        for token in spec.replace(",", " ").split():
+            m = _RANGE.match(token)
+            if not m:
+                continue
+            base, start, end = m.group(1), int(m.group(2) or 0), int(m.group(3))
+            if end <= start:
+                continue
+            past = f"{base}{end}"
+            notes[past] = (
+                f"{token!r} declares {base}{start} to {base}{end - 1}: a range stops before its end number, as in Python "
+                f"(write {base}{start}:{end + 1} for {base}{start} to {past})"
+            )
+    return notes
+
+
+def with_range_note(exc: UnknownSymbolError, notes: Mapping[str, str]) -> UnknownSymbolError:
+    """``exc`` with the range note of its token appended, when the token is a name just past a range."""
+    note = notes.get(exc.token or "")
+    if not note:
+        return exc
+    return type(exc)(f"{exc}; note: {note}", token=exc.token, line=exc.line)
 
 
 def check_distinct(groups: Mapping[str, Sequence[sympy.Symbol]], functions: Mapping[str, object]) -> None:
@@ -201,6 +240,7 @@ class Equations:
     targets: tuple[sympy.Symbol, ...]
     functions: dict[str, type]
     steps: list[Step]
+    range_notes: dict[str, str] = field(default_factory=dict)
 
 
 def read_equations(text: str, params, inputs=None, targets=None, functions: Mapping[str, str] | None = None) -> Equations:
@@ -239,6 +279,7 @@ def read_equations(text: str, params, inputs=None, targets=None, functions: Mapp
         first_line[st.target] = st.line
         step_symbols[st.target] = real_symbol(st.target)
     names = {**declared, **step_symbols}
+    notes = range_notes(params, inputs, targets)
     steps = []
     for st in statements:
         if not st.rhs:
@@ -247,10 +288,12 @@ def read_equations(text: str, params, inputs=None, targets=None, functions: Mapp
             expr = parse_expression(st.rhs, names, table, where=f"line {st.line} ({st.target} = {st.rhs})", line=st.line)
         except LossError as exc:  # not a scalar: the step is what is wrong
             raise LossError(str(exc), token=st.target, line=st.line) from None
+        except UnknownSymbolError as exc:  # w8 used where w1:8 declared w1..w7: say why
+            raise with_range_note(exc, notes) from None
         if step_symbols[st.target] in expr.free_symbols:
             raise CycleError(f"line {st.line}: {st.target!r} is defined in terms of itself", token=st.target, line=st.line)
         steps.append(Step(step_symbols[st.target], expr, st.line))
-    return Equations(ps, xs, ys, table, steps)
+    return Equations(ps, xs, ys, table, steps, notes)
 
 
 def names_in(text: str) -> set[str]:

@@ -1,53 +1,73 @@
-"""The table of activations and losses symgrad knows.
+r"""The table of functions: one row per elementwise function, read by every stage.
 
-Each activation is a sympy ``Function`` whose derivative is written the way a
-textbook writes it (σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ),
-so that derived gradients read like a hand derivation. A user may call an
-activation by another name (seed 002 calls the sigmoid ``g``); :func:`resolve`
-makes a subclass with that name, cached so that the same name always gives the
-same class (sympy compares applied functions by class).
+A row says everything each stage needs to know about one function: the sympy class
+that stands for it (whose derivative is written the way a textbook writes it:
+σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ), its LaTeX symbol and
+the spellings a hand derivation may use for it, its numba/NumPy code in a numerically
+stable form (Jinja2 snippets, as google/tangent writes derivative rules as code
+templates), its value in mpmath (for the verifier) and its value and slope in plain
+floats and NumPy arrays (for the numeric backprop, which must share no derivative code
+with the symbolic engine: its slopes are written here a second time, by hand, and the
+tests hold the two against each other). Adding a function means adding one row.
 
-The derivative rules live here, apart from the engine in ``derive.py``, in the
-manner of autograd's primitive table.
+A user may call a function by another name (a text that calls the sigmoid ``g``);
+:func:`resolve` makes a subclass with that name, cached so that the same name always
+gives the same class (sympy compares applied functions by class).
 
->>> import sympy
+Besides the rows there is one vector function, ``logsumexp`` (the softmax's
+normaliser), and the losses :func:`symgrad.mlp` knows (:data:`LOSSES`).
+
 >>> u = sympy.Symbol("u", real=True)
 >>> g = resolve("g", "sigmoid")
 >>> g(u).diff(u)
 (1 - g(u))*g(u)
+>>> FUNCTIONS["tanh"].latex, row_of(g).name
+('\\tanh', 'sigmoid')
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
+import mpmath
 import numpy as np
 import sympy
 
 from ..errors import UnknownSymbolError
 
 __all__ = [
-    "ACTIVATIONS",
+    "ACTIVATION_NAMES",
+    "ALIASABLE_NAMES",
+    "FUNCTIONS",
     "FUNCTION_NAMES",
+    "HELPERS",
     "LOSSES",
-    "ActivationInfo",
+    "Code",
     "Elementwise",
+    "FunctionRow",
+    "Numeric",
+    "kind_of",
     "logsumexp",
     "relu",
     "resolve",
+    "row_of",
     "sigmoid",
     "softplus",
     "to_elementary",
 ]
 
 
-class Elementwise(sympy.Function):
-    """Base of symgrad's one-argument activations.
+# --------------------------------------------------------------------------- sympy classes
 
-    Subclasses define ``kind`` (the canonical name), ``_elementary`` (the
-    definition in elementary functions, used for evaluation and for checks
-    against ``sympy.diff``) and ``fdiff`` (the textbook derivative).
+
+class Elementwise(sympy.Function):
+    """Base of symgrad's one-argument functions.
+
+    Subclasses define ``kind`` (the row's name), ``_elementary`` (the definition in
+    elementary functions, used for evaluation and for checks against ``sympy.diff``)
+    and ``fdiff`` (the textbook derivative).
     """
 
     nargs = 1
@@ -87,7 +107,7 @@ class sigmoid(Elementwise):
 
 
 class relu(Elementwise):
-    """max(0, x); its derivative is the step function (0 for x ≤ 0, as seed 002's table)."""
+    """max(0, x); its derivative is the step function (0 for x ≤ 0)."""
 
     kind = "relu"
 
@@ -213,42 +233,291 @@ class logsumexp(sympy.Function):
         return sympy.log(sympy.Add(*[sympy.exp(a) for a in args]))
 
 
-@dataclass(frozen=True)
-class ActivationInfo:
-    """One row of the activation table.
+# --------------------------------------------------------------------------- plain-float rules
 
-    ``builtin`` is the class used when the activation is called by its own name;
-    ``alias_base`` is subclassed when a user gives it another name; ``latex`` is
-    its usual symbol; ``numpy`` is a plain forward implementation (reference
-    evaluation only; the numeric backprop keeps its own rules on purpose).
+# The numeric backprop's arithmetic: plain floats that give inf/nan where NumPy would,
+# instead of raising.
+
+
+def _exp(a):
+    try:
+        return math.exp(a)
+    except OverflowError:
+        return math.inf
+
+
+def _log(a):
+    return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+
+
+def _sqrt(a):
+    return math.sqrt(a) if a >= 0 else math.nan
+
+
+def _sigmoid(a):
+    # Two forms so that neither ever overflows.
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    z = math.exp(a)
+    return z / (1.0 + z)
+
+
+def _sign(a):
+    return 1.0 if a > 0 else (-1.0 if a < 0 else 0.0)
+
+
+def _guarded(f):
+    """``f`` with a domain error (asin(2), acosh(0)) giving NaN, as NumPy does."""
+
+    def value(a):
+        try:
+            return f(a)
+        except (ValueError, OverflowError):
+            return math.nan
+
+    return value
+
+
+def _np_sigmoid(u):
+    return 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free
+
+
+@dataclass(frozen=True)
+class Numeric:
+    """A function's value and slope in plain numbers, written independently of its sympy
+    derivative: the numeric backprop's rule.
+
+    ``value(a)``/``slope(a, v)`` take a float (``v`` is the value at ``a``);
+    ``array_value(U)``/``array_slope(U, A)`` the same on NumPy arrays (``A`` = value at ``U``),
+    for the layer-by-layer pass; None where a function is never a layer's activation.
+    """
+
+    value: Callable[[float], float]
+    slope: Callable[[float, float], float]
+    array_value: Callable[[np.ndarray], np.ndarray] | None = None
+    array_slope: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def rule(self, *args: float) -> tuple[float, tuple[float, ...]]:
+        """The backprop rule: (value, local derivatives) at the arguments; a second
+        argument (the step's value at 0) is a constant, with derivative 0."""
+        v = self.value(*args)
+        return v, (self.slope(args[0], v),) + (0.0,) * (len(args) - 1)
+
+
+# --------------------------------------------------------------------------- code snippets
+
+
+@dataclass(frozen=True)
+class Code:
+    """How generated code computes a function: Jinja2 snippets rendered by the code
+    generators with ``lit`` (a number as a literal of the module's dtype).
+
+    ``scalar`` is a call on one value (``x``; ``args`` holds every printed argument),
+    in a form that stays finite wherever the function is; ``helpers`` names the
+    entries of :data:`HELPERS` it calls. ``array``/``array_slope`` compute the value
+    and the derivative on a layer's arrays (``U`` the pre-activation, ``A`` its value)
+    for the loop (matrix) kernel, with ``array_helpers``.
+    """
+
+    scalar: str
+    helpers: tuple[str, ...] = ()
+    array: str | None = None
+    array_slope: str | None = None
+    array_helpers: tuple[str, ...] = ()
+
+
+#: Helper functions the generated modules define when a row's code calls them: name ->
+#: Jinja2 source (a jitted function, rendered with ``lit``).
+HELPERS: dict[str, str] = {
+    "_sigmoid": '''@_jit
+def _sigmoid(z):
+    """1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails."""
+    e = np.exp(-abs(z))
+    return ({{ lit(1) }} if z >= {{ lit(0) }} else e) / ({{ lit(1) }} + e)
+''',
+    "_softplus": '''@_jit
+def _softplus(z):
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, exact for very negative z."""
+    return (z if z > {{ lit(0) }} else {{ lit(0) }} * z) + np.log1p(np.exp(-abs(z)))
+''',
+    "_relu": '''@_jit
+def _relu(z):
+    """max(0, z), keeping a NaN a NaN."""
+    return z if z > {{ lit(0) }} else {{ lit(0) }} * z
+''',
+    "_heaviside": '''@_jit
+def _heaviside(z, at_zero):
+    """The step function: 0 below zero, 1 above, at_zero at zero (0 is relu's derivative there)."""
+    if z > {{ lit(0) }}:
+        return {{ lit(1) }}
+    if z < {{ lit(0) }}:
+        return {{ lit(0) }}
+    return at_zero
+''',
+    "_sigmoid_array": '''@_jit
+def _sigmoid_array(U):
+    """1/(1 + e^-u) from e^-|u| <= 1: no overflow, full precision in both tails."""
+    e = np.exp(-np.abs(U))
+    r = {{ lit(1) }} / ({{ lit(1) }} + e)
+    return np.where(U >= {{ lit(0) }}, r, e * r)
+''',
+    "_softplus_array": '''@_jit
+def _softplus_array(U):
+    """log(1 + e^u) = max(u, 0) + log1p(e^-|u|): no overflow for large u, exact for very negative u."""
+    return np.maximum(U, {{ lit(0) }}) + np.log1p(np.exp(-np.abs(U)))
+''',
+}
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class FunctionRow:
+    """One elementwise function, as every stage needs it.
+
+    * ``name``: the canonical name (what equations and ``mlp(activation=...)`` call it);
+    * ``builtin``: the class used when it is called by that name (a sympy function, or
+      symgrad's own); ``alias_base``: the class subclassed when a text gives it another
+      name (its derivative keeps that name: g'(u) = g(u)(1 − g(u)));
+    * ``latex``: its usual symbol; ``text``: its symbol in plain Unicode text (the name
+      when empty); ``spellings``: other names a hand derivation may use for it (read
+      back by the verifier);
+    * ``code``, ``mpmath``, ``numeric``: how generated code, the verifier and the numeric
+      backprop compute it;
+    * ``in_text``: callable by name in equations; ``activation``: accepted by
+      ``mlp``; ``output_range``: the open interval its values lie in, when a loss
+      (cross-entropy) needs one; ``kinked``: its derivative jumps where its argument is 0.
     """
 
     name: str
     builtin: type | None
     alias_base: type | None
     latex: str
-    numpy: Callable[[np.ndarray], np.ndarray]
-    derivative_text: str
+    code: Code
+    mpmath: Callable
+    numeric: Numeric
+    spellings: tuple[str, ...] = ()
+    text: str = ""
+    in_text: bool = True
+    activation: bool = False
+    output_range: tuple[float, float] | None = None
+    kinked: bool = False
 
 
-def _np_sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))  # overflow-free form
+def _mp_heaviside(x, h0=0):
+    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
 
 
-ACTIVATIONS: dict[str, ActivationInfo] = {
-    "sigmoid": ActivationInfo("sigmoid", sigmoid, sigmoid, r"\sigma", _np_sigmoid, "σ(x)(1 − σ(x))"),
-    "tanh": ActivationInfo("tanh", sympy.tanh, _AliasTanh, r"\tanh", np.tanh, "1 − tanh(x)²"),
-    "relu": ActivationInfo("relu", relu, relu, r"\operatorname{ReLU}", lambda x: np.maximum(0.0, x), "step(x): 0 for x ≤ 0, 1 for x > 0"),
-    "softplus": ActivationInfo("softplus", softplus, softplus, r"\operatorname{softplus}", lambda x: np.logaddexp(0.0, x), "σ(x)"),
-    "identity": ActivationInfo("identity", None, _AliasIdentity, "", lambda x: np.asarray(x, dtype=float), "1"),
-    "exp": ActivationInfo("exp", sympy.exp, _AliasExp, r"\exp", np.exp, "exp(x)"),
-    "log": ActivationInfo("log", sympy.log, _AliasLog, r"\log", np.log, "1/x"),
-    "abs": ActivationInfo("abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", np.abs, "sign(x)"),
-    "sqrt": ActivationInfo("sqrt", sympy.sqrt, _AliasSqrt, r"\sqrt", np.sqrt, "1/(2 sqrt(x))"),
-}
+def _step(a, h0=0.5):
+    return 1.0 if a > 0 else (0.0 if a < 0 else float(h0))
+
+
+def _rows(*rows: FunctionRow) -> dict[str, FunctionRow]:
+    return {row.name: row for row in rows}
+
+
+def _numpy(name: str) -> Code:
+    return Code(f"np.{name}({{{{ x }}}})")
+
+
+FUNCTIONS: dict[str, FunctionRow] = _rows(
+    FunctionRow(
+        "sigmoid", sigmoid, sigmoid, r"\sigma",
+        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",)),
+        lambda x: 1 / (1 + mpmath.exp(-x)),
+        Numeric(_sigmoid, lambda a, v: v * (1.0 - v), _np_sigmoid, lambda u, a: a * (1.0 - a)),
+        spellings=(r"\sigma", "σ", "logistic"), text="σ", activation=True, output_range=(0.0, 1.0),
+    ),
+    FunctionRow(
+        "tanh", sympy.tanh, _AliasTanh, r"\tanh",
+        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}"),
+        mpmath.tanh,
+        Numeric(math.tanh, lambda a, v: 1.0 - v * v, np.tanh, lambda u, a: 1.0 - a * a),
+        spellings=(r"\tanh",), activation=True, output_range=(-1.0, 1.0),
+    ),
+    FunctionRow(
+        "relu", relu, relu, r"\operatorname{ReLU}",
+        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))"),
+        lambda x: max(mpmath.mpf(0), x),
+        Numeric(lambda a: a if a > 0 else 0.0, lambda a, v: 1.0 if a > 0 else 0.0,
+                lambda u: np.maximum(u, 0.0), lambda u, a: (u > 0).astype(np.float64)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "softplus", softplus, softplus, r"\operatorname{softplus}",
+        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array")),
+        lambda x: mpmath.log(1 + mpmath.exp(x)),
+        Numeric(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: _sigmoid(a),
+                lambda u: np.logaddexp(0.0, u), lambda u, a: _np_sigmoid(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "identity", None, _AliasIdentity, "",
+        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}"),
+        lambda x: x,
+        Numeric(lambda a: a, lambda a, v: 1.0, lambda u: u, lambda u, a: np.ones_like(u)),
+        in_text=False, activation=True,
+    ),
+    FunctionRow(
+        "exp", sympy.exp, _AliasExp, r"\exp", _numpy("exp"), mpmath.exp,
+        Numeric(_exp, lambda a, v: v), spellings=(r"\exp",),
+    ),
+    FunctionRow(
+        "log", sympy.log, _AliasLog, r"\log", _numpy("log"), mpmath.log,
+        Numeric(_log, lambda a, v: 1.0 / a if a != 0 else math.inf), spellings=(r"\log", r"\ln", "ln"),
+    ),
+    FunctionRow(
+        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})"), abs,
+        Numeric(abs, lambda a, v: _sign(a)), kinked=True,
+    ),
+    FunctionRow(
+        "sqrt", sympy.sqrt, _AliasSqrt, r"\sqrt", _numpy("sqrt"), mpmath.sqrt,
+        Numeric(_sqrt, lambda a, v: 0.5 / v if v != 0 else math.inf),
+    ),
+    # Functions that appear in derivatives (|x|' = sign, relu' = step) or in sympy
+    # expressions a user passes; not (yet) callable by name in equations.
+    FunctionRow(
+        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign"), mpmath.sign,
+        Numeric(_sign, lambda a, v: 0.0), spellings=("sgn",), in_text=False, kinked=True,
+    ),
+    FunctionRow(
+        "step", sympy.Heaviside, None, r"\operatorname{step}",
+        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",)),
+        _mp_heaviside, Numeric(_step, lambda a, v: 0.0),
+        spellings=("heaviside",), in_text=False, kinked=True,
+    ),
+    FunctionRow("sin", sympy.sin, None, r"\sin", _numpy("sin"), mpmath.sin, Numeric(math.sin, lambda a, v: math.cos(a)), in_text=False),
+    FunctionRow("cos", sympy.cos, None, r"\cos", _numpy("cos"), mpmath.cos, Numeric(math.cos, lambda a, v: -math.sin(a)), in_text=False),
+    FunctionRow("tan", sympy.tan, None, r"\tan", _numpy("tan"), mpmath.tan,
+                Numeric(math.tan, lambda a, v: 1.0 + v * v), in_text=False),
+    FunctionRow("sinh", sympy.sinh, None, r"\sinh", _numpy("sinh"), mpmath.sinh,
+                Numeric(_guarded(math.sinh), lambda a, v: math.cosh(a)), in_text=False),
+    FunctionRow("cosh", sympy.cosh, None, r"\cosh", _numpy("cosh"), mpmath.cosh,
+                Numeric(_guarded(math.cosh), lambda a, v: math.sinh(a)), in_text=False),
+    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})"), mpmath.asin,
+                Numeric(_guarded(math.asin), lambda a, v: 1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})"), mpmath.acos,
+                Numeric(_guarded(math.acos), lambda a, v: -1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})"), mpmath.atan,
+                Numeric(math.atan, lambda a, v: 1.0 / (1.0 + a * a)), in_text=False),
+    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})"), mpmath.asinh,
+                Numeric(math.asinh, lambda a, v: 1.0 / math.sqrt(a * a + 1.0)), in_text=False),
+    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})"), mpmath.acosh,
+                Numeric(_guarded(math.acosh), lambda a, v: 1.0 / math.sqrt(a * a - 1.0) if a > 1 else math.nan), in_text=False),
+    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})"), mpmath.atanh,
+                Numeric(_guarded(math.atanh), lambda a, v: 1.0 / (1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+)
 
 #: Names usable in equations without declaring them.
-FUNCTION_NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "softplus", "exp", "log", "abs", "sqrt")
+FUNCTION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.in_text)
+
+#: Functions a text may call by a name of its own (``functions={"g": "sigmoid"}``).
+ALIASABLE_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.alias_base is not None)
+
+#: Activations :func:`symgrad.mlp` accepts: the elementwise ones, and the softmax (a
+#: vector function, for the output layer only).
+ACTIVATION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.activation) + ("softmax",)
 
 #: Losses known to :func:`symgrad.mlp`, with the single-sample formula each stands for.
 LOSSES: dict[str, str] = {
@@ -259,10 +528,11 @@ LOSSES: dict[str, str] = {
 }
 
 _ALIASES: dict[tuple[str, str], type] = {}
+_BY_BUILTIN: dict[type, FunctionRow] = {row.builtin: row for row in FUNCTIONS.values() if row.builtin is not None}
 
 
 def resolve(name: str, kind: str | None = None):
-    """The sympy function class for ``name``, an activation called ``kind``.
+    """The sympy function class for ``name``, the function of row ``kind``.
 
     ``resolve("tanh")`` is sympy's own ``tanh``; ``resolve("g", "sigmoid")`` is a
     sigmoid that prints as ``g``. The same pair always returns the same class.
@@ -271,32 +541,39 @@ def resolve(name: str, kind: str | None = None):
     True
     """
     kind = kind or name
-    if kind not in ACTIVATIONS:
-        known = ", ".join(ACTIVATIONS)
+    row = FUNCTIONS.get(kind)
+    if row is None or (row.alias_base is None and name != kind):
+        known = ", ".join(ALIASABLE_NAMES)
         raise UnknownSymbolError(f"unknown function kind {kind!r} for {name!r} (known: {known})", token=kind)
-    info = ACTIVATIONS[kind]
-    if name == kind and info.builtin is not None:
-        return info.builtin
+    if name == kind and row.builtin is not None:
+        return row.builtin
     key = (name, kind)
     if key not in _ALIASES:
-        _ALIASES[key] = type(name, (info.alias_base,), {"__module__": __name__})
+        _ALIASES[key] = type(name, (row.alias_base,), {"__module__": __name__})
     return _ALIASES[key]
 
 
+def row_of(func) -> FunctionRow | None:
+    """The row of a sympy function class (an alias included), or None.
+
+    >>> row_of(resolve("g", "sigmoid")).name, row_of(sympy.tanh).latex, row_of(logsumexp)
+    ('sigmoid', '\\\\tanh', None)
+    """
+    if isinstance(func, type) and issubclass(func, Elementwise):
+        return FUNCTIONS.get(func.kind)
+    return _BY_BUILTIN.get(func)
+
+
 def kind_of(func) -> str | None:
-    """The canonical activation name of a sympy function class, or None.
+    """The row name of a sympy function class (``"logsumexp"`` for that one), or None.
 
     >>> kind_of(resolve("g", "sigmoid")), kind_of(sympy.tanh)
     ('sigmoid', 'tanh')
     """
-    if isinstance(func, type) and issubclass(func, Elementwise):
-        return func.kind
     if func is logsumexp:
         return "logsumexp"
-    for info in ACTIVATIONS.values():
-        if info.builtin is func:
-            return info.name
-    return None
+    row = row_of(func)
+    return None if row is None else row.name
 
 
 def to_elementary(expr: sympy.Expr) -> sympy.Expr:
@@ -309,6 +586,7 @@ def to_elementary(expr: sympy.Expr) -> sympy.Expr:
     >>> to_elementary(sigmoid(x))
     1/(1 + exp(-x))
     """
+
     def is_ours(e):
         return isinstance(e, (Elementwise, logsumexp))
 

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import sympy
 
-from ..errors import ShapeError, UnknownSymbolError
+from ..errors import LossError, ShapeError, UnknownSymbolError
 from . import functions as fn
 from . import names
 from .canonical import product as canonical_product
@@ -129,17 +129,15 @@ class LayerSpec:
         return tuple(steps)
 
 
-_MLP_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity", "softmax")
-
-
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss: str = "mse", bias: bool = True) -> "Network":
     """A fully connected layered network, u⁽ˡ⁾ = W⁽ˡ⁾x⁽ˡ⁻¹⁾ + b⁽ˡ⁾, x⁽ˡ⁾ = f(u⁽ˡ⁾).
 
     ``activation`` is one name for every layer or a list with one per layer
     (sigmoid, tanh, relu, softplus, identity; softmax for the output layer).
     ``loss`` is ``"mse"`` (½‖o − y‖², the seeds' convention), ``"mae"`` (Σ|o − y|,
-    seed 001), ``"cross_entropy"`` or ``"softmax_cross_entropy"`` (softmax output
-    fused with its cross-entropy). Parameters are ordered layer by layer: ``W{l}`` row by
+    seed 001), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
+    must lie in (0, 1)) or ``"softmax_cross_entropy"`` (softmax output fused with its
+    cross-entropy). Parameters are ordered layer by layer: ``W{l}`` row by
     row (``W{l}_{i}_{j}``), then ``b{l}``.
 
     >>> net = mlp([3, 4, 2])
@@ -160,8 +158,8 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
                 token=str(list(acts)),
             )
     for l, a in enumerate(acts, start=1):
-        if a not in _MLP_ACTIVATIONS:
-            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(_MLP_ACTIVATIONS)})", token=a)
+        if a not in fn.ACTIVATION_NAMES:
+            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(fn.ACTIVATION_NAMES)})", token=a)
         if a == "softmax" and l != n_layers:
             raise ShapeError(f"softmax is an output activation; layer {l} of {n_layers} is hidden", token=a)
     if loss not in fn.LOSSES:
@@ -176,6 +174,14 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
             )
         else:
             acts = acts[:-1] + ("softmax",)
+    if loss == "cross_entropy" and acts[-1] not in ("sigmoid", "softmax"):
+        # Its logs need outputs in (0, 1); another activation would make the loss NaN or
+        # complex for some inputs, silently.
+        raise LossError(
+            f"cross_entropy takes the logarithm of the outputs, which must lie in (0, 1): the output activation must be "
+            f"sigmoid or softmax, not {acts[-1]!r} (softmax_cross_entropy puts a softmax on any output layer)",
+            token=acts[-1],
+        )
     spec = LayerSpec(sizes, acts, loss, bool(bias))
     return Network(
         None,

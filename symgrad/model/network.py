@@ -42,7 +42,9 @@ from .equations import (
     default_loss,
     function_table,
     names_in,
+    range_notes,
     read_equations,
+    with_range_note,
 )
 from .names import real_symbol
 from .step import Step
@@ -118,8 +120,12 @@ class Network:
         layers: LayerDescription | None = None,
         functions: Mapping[str, type] | None = None,
         source: str | None = None,
+        range_notes: Mapping[str, str] | None = None,
     ):
         self.params = tuple(params)
+        # Why a name is missing when the declaration was a range that stopped short of it
+        # (w1:8 is w1..w7): the note an error about that name carries.
+        self.range_notes = dict(range_notes or {})
         self.inputs = tuple(inputs)
         self.targets = tuple(targets)
         self.name = name
@@ -168,7 +174,10 @@ class Network:
         eq = read_equations(text, params, inputs, targets, functions)
         if loss is None:
             loss = default_loss(eq.steps)
-        return cls(eq.steps, params=eq.params, inputs=eq.inputs, targets=eq.targets, loss=loss, name=name, functions=eq.functions, source=text)
+        return cls(
+            eq.steps, params=eq.params, inputs=eq.inputs, targets=eq.targets, loss=loss, name=name, functions=eq.functions, source=text,
+            range_notes=eq.range_notes,
+        )
 
     @classmethod
     def from_expr(cls, expr, params=None, inputs=None, targets=None, functions=None, name: str = "f") -> "Network":
@@ -198,10 +207,11 @@ class Network:
             params = sorted(by_name)
         ps, xs, ys = declared_names(params, "parameters"), declared_names(inputs, "inputs"), declared_names(targets, "targets")
         unknown = {s.name for s in expr.free_symbols} - {s.name for s in ps + xs + ys}
+        notes = range_notes(params, inputs, targets)
         if unknown:
             tok = sorted(unknown)[0]
-            raise UnknownSymbolError(f"unknown name {tok!r} in the function; declare it as a parameter, input or target", token=tok)
-        return cls([Step(real_symbol(name), expr)], params=ps, inputs=xs, targets=ys, loss=name, name=name)
+            raise with_range_note(UnknownSymbolError(f"unknown name {tok!r} in the function; declare it as a parameter, input or target", token=tok), notes)
+        return cls([Step(real_symbol(name), expr)], params=ps, inputs=xs, targets=ys, loss=name, name=name, range_notes=notes)
 
     # -- structure ------------------------------------------------------------
 
@@ -285,7 +295,7 @@ class Network:
         if key not in table and self.layers is not None:
             table.update({st.target.name: st.target for st in self.steps})
         if key not in table:
-            raise UnknownSymbolError(f"{key!r} is not a name in network {self.name!r}", token=key)
+            raise with_range_note(UnknownSymbolError(f"{key!r} is not a name in network {self.name!r}", token=key), self.range_notes)
         return table[key]
 
     def parameter(self, name: str | sympy.Symbol) -> sympy.Symbol:
@@ -300,7 +310,7 @@ class Network:
             kind = "is an input, not a parameter"
         elif any(s.name == key for s in self.targets):
             kind = "is a target, not a parameter"
-        raise UnknownSymbolError(f"{key!r} {kind} of network {self.name!r} (parameters: {shown})", token=key)
+        raise with_range_note(UnknownSymbolError(f"{key!r} {kind} of network {self.name!r} (parameters: {shown})", token=key), self.range_notes)
 
     @cached_property
     def substituted(self) -> dict[sympy.Symbol, sympy.Expr]:
@@ -355,6 +365,13 @@ class Network:
         """A picture of the computation (a matplotlib Figure; saved to ``path``, .svg/.png/.pdf, when given);
         ``highlight="w1"`` marks the chain-rule routes from w1 to the loss (:mod:`symgrad.present.draw`)."""
         return hooks.draw_network(self, path, highlight)
+
+    def _repr_latex_(self) -> str:
+        return hooks.display_latex(self)
+
+    def _latex(self, printer=None) -> str:
+        # sympy.latex(net): the equations, as a notebook shows them.
+        return hooks.display_latex(self).strip("$")
 
     def __repr__(self) -> str:
         n_steps = len(self._steps) if self._steps is not None else "unexpanded"

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
     from ..derive.sweep import ChainPath
 
-__all__ = ["Derivation", "derivation", "derivative_latex", "derivative_layout", "expr_latex", "expr_layout", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = ["Derivation", "chain_ordered", "derivation", "derivative_latex", "derivative_layout", "expr_latex", "expr_layout", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -111,10 +111,10 @@ class SymgradLatexPrinter(LatexPrinter):
     _print_Dummy = _print_Symbol
 
     def _function_name(self, func) -> str:
-        kind = fn.kind_of(func)
-        if kind and func is fn.ACTIVATIONS.get(kind, fn.ACTIVATIONS["sigmoid"]).builtin:
-            return fn.ACTIVATIONS[kind].latex
-        if kind == "logsumexp":
+        row = fn.row_of(func)
+        if row is not None and func is row.builtin:
+            return row.latex
+        if func is fn.logsumexp:
             return r"\operatorname{logsumexp}"
         name = func.__name__
         return _base_latex(name) if len(name) == 1 or sympy.latex(sympy.Symbol(name)).startswith("\\") else rf"\operatorname{{{name}}}"
@@ -243,33 +243,61 @@ def _factor(expr: sympy.Expr) -> layout.Node:
 # --------------------------------------------------------------------------- derivatives
 
 
-def _chain_ordered(derivative: "Derivative") -> layout.Node:
-    """The factored derivative built from the sweep: adjoint first, then the local factor."""
-    sweep = derivative.sweep
-    # Each piece is (node, brackets): brackets is "" for a product, "()" for a single
-    # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
-    memo: dict[sympy.Symbol, tuple[layout.Node | None, str]] = {}
+def _latex_wrap(text: str, brackets: str) -> str:
+    return rf"\left{brackets[0]}{text}\right{brackets[1]}"
 
-    def adjoint(t) -> tuple[layout.Node | None, str]:
+
+def _chain_structure(derivative: "Derivative", leaf, wrap, times, plus, zero):
+    """The factored derivative built from the sweep: adjoint first, then the local factor.
+
+    The structure (which factors, which brackets) is the same in every notation:
+    ``leaf(v)`` writes one expression, ``wrap(piece, "()" or "[]")`` brackets a sum,
+    ``times``/``plus`` join a route's factors and the routes' terms.
+    """
+    sweep = derivative.sweep
+    # Each piece is (piece, brackets): brackets is "" for a product, "()" for a single
+    # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
+    memo: dict = {}
+
+    def factor(v):
+        return wrap(leaf(v), "()") if v.is_Add else leaf(v)
+
+    def adjoint(t):
         """The inlined adjoint of step ``t``; None for the loss itself (its adjoint is 1)."""
         if t == sweep.loss:
             return None, ""
         if t not in memo:
             terms = [product(c, v) for c, v in sweep.consumers[t]]
-            memo[t] = terms[0] if len(terms) == 1 else (layout.join("+", [node for node, _ in terms]), "[]")
+            memo[t] = terms[0] if len(terms) == 1 else (plus([piece for piece, _ in terms]), "[]")
         return memo[t]
 
-    def product(c, v) -> tuple[layout.Node, str]:
-        node, brackets = adjoint(c)
-        if node is None:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
-            return _layout(v), "()" if v.is_Add else ""
-        parts = [layout.Group(node, brackets[0], brackets[1]) if brackets else node]
+    def product(c, v):
+        piece, brackets = adjoint(c)
+        if piece is None:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
+            return leaf(v), "()" if v.is_Add else ""
+        parts = [wrap(piece, brackets) if brackets else piece]
         if v != 1:
-            parts.append(_factor(v))
-        return layout.join(r"\cdot", parts), ""
+            parts.append(factor(v))
+        return times(parts), ""
 
     terms = [product(c, v)[0] for c, v in sweep.consumers.get(derivative.param, [])]
-    return layout.join("+", terms) if terms else layout.Atom("0")
+    return plus(terms) if terms else zero
+
+
+def chain_ordered(derivative: "Derivative", expr=None, times: str = r" \cdot ", wrap=_latex_wrap) -> str:
+    """The factored derivative printed from the sweep: adjoint first, then the local factor.
+
+    ``expr`` prints one expression (LaTeX by default), ``times`` joins the factors of a
+    chain-rule route and ``wrap(text, "()" or "[]")`` brackets a sum, so the Unicode
+    form (:mod:`symgrad.present.text`) follows the LaTeX one exactly.
+    """
+    return _chain_structure(derivative, expr or expr_latex, wrap, times.join, " + ".join, "0")
+
+
+def _chain_ordered(derivative: "Derivative") -> layout.Node:
+    """:func:`chain_ordered` as a breakable formula (:mod:`symgrad.present.layout`)."""
+    return _chain_structure(derivative, _layout, lambda node, b: layout.Group(node, b[0], b[1]),
+                            lambda parts: layout.join(r"\cdot", parts), lambda terms: layout.join("+", terms), layout.Atom("0"))
 
 
 def _is_activation_of(expr: sympy.Expr, s: sympy.Symbol) -> bool:

@@ -18,7 +18,6 @@ through one writer per format (:mod:`symgrad.present.report_writers`).
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
@@ -159,6 +158,7 @@ def render_report(
     assets: dict[str, bytes] | None = None,
     asset_dir: str = "",
     figures: dict | None = None,
+    standalone: bool = True,
 ) -> str:
     """Render the derivation report of ``net`` as ``fmt`` (``"md"``, ``"tex"`` or ``"html"``).
 
@@ -167,7 +167,8 @@ def render_report(
     more than one; ``history`` (a :class:`symgrad.train.History`) and ``data`` (``(X, Y)``) add
     the training pictures. HTML embeds its pictures; LaTeX and Markdown refer to files,
     put into ``assets`` (name → bytes, to be written under ``asset_dir``), and leave
-    pictures out when ``assets`` is None. ``figures`` keeps the drawn figures by name
+    pictures out when ``assets`` is None. ``standalone=False`` gives HTML as a fragment to
+    embed (a notebook cell): no ``<html>`` page, the scoped style inside. ``figures`` keeps the drawn figures by name
     between renderings (a :class:`Report` renders each picture once for every format).
     """
     if fmt not in FORMATS:
@@ -197,6 +198,7 @@ def render_report(
         "training": _training_pictures(net, history, data) if history is not None else [],
         "history": history,
         "check": _check_view(check_report),
+        "standalone": standalone,
     }
     return environment().get_template(FORMATS[fmt]).render(**context)
 
@@ -242,7 +244,7 @@ class Report:
 
     >>> import symgrad as sg
     >>> rep = report(sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2"), check=False, pictures=False)
-    >>> rep.markdown.splitlines()[0], rep.html.startswith("<!DOCTYPE html>"), rep._repr_html_().startswith("<style>")
+    >>> rep.markdown.splitlines()[0], rep.html.startswith("<!DOCTYPE html>"), rep._repr_html_().startswith('<div class="symgrad-report">')
     ('# Gradients of f', True, True)
     """
 
@@ -298,9 +300,10 @@ class Report:
         return path
 
     def _repr_html_(self) -> str:
-        text = self.html
-        start, end = text.index("<style>"), text.index("</article>") + len("</article>")
-        return re.sub(r"</style>.*?<article", "</style>\n<article", text[start:end], count=1, flags=re.S)
+        # A notebook embeds this in its own page: a fragment, not a document.
+        if "html-fragment" not in self._rendered:
+            self._rendered["html-fragment"] = render_report(self.network, fmt="html", standalone=False, figures=self._figures, **self._options)
+        return self._rendered["html-fragment"]
 
     def _repr_markdown_(self) -> str:
         return self.markdown

@@ -455,7 +455,7 @@ class _Overrides:
             if isinstance(meaning, type) and issubclass(meaning, sympy.Function):
                 self.functions[parsed.base] = meaning
                 continue
-            if isinstance(meaning, str) and meaning in fn.ACTIVATIONS and meaning not in table.plain:
+            if isinstance(meaning, str) and meaning in fn.ALIASABLE_NAMES and meaning not in table.plain:
                 self.functions[parsed.base] = fn.resolve(meaning)
                 continue
             if isinstance(meaning, str):
@@ -637,7 +637,7 @@ class _Reader:
             or any(key[1] == word for key in self.overrides.symbols)
             or word in self.table.functions
             or word.lower() in _FUNCTION_WORDS
-            or word.lower() in fn.ACTIVATIONS
+            or word.lower() in fn.ALIASABLE_NAMES
         )
 
     def _modifiers(self, name: _Name, start: int, j: int, end: int) -> tuple[_Name, int]:
@@ -686,7 +686,7 @@ class _Reader:
             return self.table.functions[base]
         if base.lower() in _FUNCTION_WORDS:
             return _FUNCTION_WORDS[base.lower()]
-        if base.lower() in fn.ACTIVATIONS:
+        if base.lower() in fn.ALIASABLE_NAMES:
             return fn.resolve(base.lower())
         if base in ("f", "phi", "varphi"):
             acts = self.table.activations
@@ -1192,7 +1192,7 @@ def read_python(net: "Network", text: str, *, names: Mapping | None = None) -> C
             continue
         if isinstance(meaning, str) and meaning in table.plain:
             local[str(written)] = table.plain[meaning]
-        elif isinstance(meaning, str) and meaning in fn.ACTIVATIONS:
+        elif isinstance(meaning, str) and meaning in fn.ALIASABLE_NAMES:
             local[str(written)] = fn.resolve(meaning)
         elif isinstance(meaning, str):
             local[str(written)] = read_python(net, meaning).lines[0]

@@ -28,6 +28,7 @@ correct factored derivative.
 
 from __future__ import annotations
 
+import html
 import os
 import random
 import select
@@ -79,6 +80,10 @@ class Counterexample:
         said = "is undefined" if self.claimed is None else f"gives {self.claimed:.10g}"
         return f"at {where}: the claim {said}, the true value is {self.true:.10g}"
 
+    def to_dict(self) -> dict:
+        """``point`` (name → value), ``claimed`` (None where the claim is undefined) and ``true``."""
+        return {"point": dict(self.point), "claimed": self.claimed, "true": self.true}
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -108,6 +113,57 @@ class Verdict:
     @property
     def exit_code(self) -> int:
         return 0 if self.ok else 1
+
+    def to_dict(self) -> dict:
+        """The verdict as plain data (what ``symgrad verify --json`` prints; the schema is in
+        ``docs/json.md``): ``ok``, ``verdict`` (``"holds"`` or ``"refuted"``), ``method``,
+        ``param``, ``loss``, the ``claim`` and the ``expected`` derivative (sympy's text and
+        LaTeX), ``counterexample``, ``diagnosis``, ``mistake`` and one entry per line in ``lines``.
+
+        >>> import symgrad as sg
+        >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+        >>> d = verify(net, "x1", "x2*(x1*x2 - 3)").to_dict()
+        >>> d["verdict"], d["mistake"], d["counterexample"]["true"] == 2 * d["counterexample"]["claimed"]
+        ('refuted', 'constant_factor', True)
+        """
+        return {
+            "ok": self.ok,
+            "verdict": "holds" if self.ok else "refuted",
+            "method": self.method,
+            "param": self.param,
+            "loss": self.loss,
+            "claim": None if self.claim is None else str(self.claim),
+            "claim_latex": None if self.claim is None else expr_latex(self.claim),
+            "expected": str(self.expected),
+            "expected_latex": self.expected_latex,
+            "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
+            "diagnosis": self.diagnosis,
+            "mistake": self.mistake,
+            "lines": [line.to_dict() for line in self.lines],
+        }
+
+    def _latex(self, printer=None) -> str:
+        # sympy.latex(v): the correct derivative, the one thing every verdict holds.
+        return f"{partial_latex(sympy.Symbol(self.loss), sympy.Symbol(self.param))} = {self.expected_latex}"
+
+    def _repr_html_(self) -> str:
+        """The verdict, the counterexample, the diagnosis and the correct form, for a notebook."""
+        esc = html.escape
+        name = f"∂{self.loss}/∂{self.param}"
+        rows = []
+        for i, line in enumerate(self.lines, start=1):
+            rows.append((f"line {i}", esc(line._status())))
+        shown = next((line for line in self.lines if not line.ok), self) if self.lines else self
+        if shown.claim is not None:
+            rows.append(("claim", f"\\({esc(expr_latex(shown.claim))}\\)"))
+        if shown.counterexample is not None:
+            rows.append(("counterexample", esc(str(shown.counterexample))))
+        if shown.diagnosis:
+            rows.append(("diagnosis", esc(shown.diagnosis).replace("\n", "<br>")))
+        rows.append(("correct", f"\\({esc(self._latex())}\\)"))
+        color = "#060" if self.ok else "#b00"
+        body = "".join(f'<tr><th style="text-align:left;vertical-align:top">{k}</th><td style="text-align:left">{v}</td></tr>' for k, v in rows)
+        return f'<div class="symgrad-verdict"><p><b style="color:{color}">{esc(name)}: {esc(self._status() if not self.lines else ("HOLDS" if self.ok else "REFUTED"))}</b></p><table>{body}</table></div>'
 
     def __str__(self) -> str:
         name = f"∂{self.loss}/∂{self.param}"
@@ -149,10 +205,6 @@ class Verdict:
 # --------------------------------------------------------------------------- sample points
 
 
-def _heaviside(x, h0=0):
-    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
-
-
 def _real(v):
     """A finite real mpmath number, or None (complex, infinite, nan, or not a number)."""
     try:
@@ -166,17 +218,11 @@ def _real(v):
     return v if mpmath.isfinite(v) else None
 
 
-# How each function is computed in mpmath; symgrad's own activations by their kind.
+# How the functions outside the functions table are computed in mpmath (each row of
+# the table has its own, FunctionRow.mpmath).
 _MPMATH = {
-    sympy.exp: mpmath.exp, sympy.tanh: mpmath.tanh, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
-    sympy.sin: mpmath.sin, sympy.cos: mpmath.cos, sympy.tan: mpmath.tan, sympy.Abs: abs, sympy.sign: mpmath.sign,
-    sympy.Heaviside: _heaviside, sympy.Max: max, sympy.Min: min,
-}
-_KINDS = {
-    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)), "relu": lambda x: max(mpmath.mpf(0), x),
-    "softplus": lambda x: mpmath.log(1 + mpmath.exp(x)), "tanh": mpmath.tanh, "exp": mpmath.exp, "log": mpmath.log,
-    "abs": abs, "sqrt": mpmath.sqrt, "identity": lambda x: x,
-    "logsumexp": lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
+    sympy.Max: max, sympy.Min: min,
+    fn.logsumexp: lambda *xs: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
 }
 
 
@@ -221,9 +267,9 @@ def _apply(e: sympy.Expr, args: list):
         return mpmath.log(args[0]) if len(args) == 1 else mpmath.log(args[0]) / mpmath.log(args[1])
     if func in _MPMATH:
         return _MPMATH[func](*args)
-    kind = fn.kind_of(func)
-    if kind in _KINDS:
-        return _KINDS[kind](*args)
+    row = fn.row_of(func)
+    if row is not None:
+        return row.mpmath(*args)
     raise TypeError(f"cannot evaluate {func.__name__}")  # becomes "undefined": no silent guess
 
 
@@ -342,12 +388,12 @@ def _canonical(net: "Network", expr: sympy.Expr, level: str) -> sympy.Expr:
     def alias(e) -> bool:
         if not isinstance(e, fn.Elementwise):
             return False
-        info = fn.ACTIVATIONS.get(fn.kind_of(type(e)))
-        return info is not None and type(e) is not info.builtin
+        row = fn.row_of(type(e))
+        return row is not None and type(e) is not row.builtin
 
     def canonical(e):
-        info = fn.ACTIVATIONS[fn.kind_of(type(e))]
-        return e.args[0] if info.builtin is None else info.builtin(e.args[0])
+        row = fn.row_of(type(e))
+        return e.args[0] if row.builtin is None else row.builtin(e.args[0])
 
     return expr.replace(alias, canonical)
 
