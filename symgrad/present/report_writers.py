@@ -100,6 +100,7 @@ class _Html(_Writer):
 
         svg = figure_bytes(self.figure(p), "svg").decode("utf-8")
         svg = re.sub(r"<!--.*?-->\s*", "", svg[svg.index("<svg"):], flags=re.S)  # matplotlib's comments quote TeX
+        svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
         # Several SVGs share one page: give each its own ids.
         prefix = f"sg-{p.key}-"
         svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
