@@ -75,10 +75,10 @@ def test_report_to_stdout_and_files(capsys, tmp_path):
     assert out.startswith("# Gradients of quadratic") and "## Gradient check" in out
     for suffix, start in ((".md", "# Gradients"), (".tex", r"\documentclass"), (".html", "<!DOCTYPE html>")):
         path = tmp_path / f"r{suffix}"
-        assert main(["report", str(EXAMPLES / "datawhale.toml"), "-o", str(path)]) == 0
+        assert main(["report", str(EXAMPLES / "quadratic.toml"), "-o", str(path)]) == 0
         assert path.read_text().startswith(start)
         assert "check: OK" in capsys.readouterr().out
-    assert main(["report", str(EXAMPLES / "datawhale.toml"), "-o", str(tmp_path / "r.rtf")]) == 2
+    assert main(["report", str(EXAMPLES / "quadratic.toml"), "-o", str(tmp_path / "r.rtf")]) == 2
     assert (tmp_path / "r_files" / "graph.pdf").exists() and (tmp_path / "r_files" / "graph.png").exists()
 
 

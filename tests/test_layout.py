@@ -46,7 +46,7 @@ def test_every_formula_of_the_examples_prints_as_before_and_breaks(name):
         _assert_breaks_well(node, 30.0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(equation_networks())
 def test_random_networks_print_as_before(net):
     for expected, node in _formulas(net):
@@ -55,7 +55,7 @@ def test_random_networks_print_as_before(net):
         _assert_breaks_well(node, 12.0)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(layered_networks())
 def test_random_layered_networks_print_as_before(net):
     for expected, node in _formulas(net)[:40]:

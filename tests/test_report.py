@@ -100,7 +100,8 @@ def test_formats_and_errors(tmp_path):
         render_report(sg.mlp([1, 1]), fmt="rtf")
 
 
-def test_report_object_renders_saves_and_shows_in_notebooks(spec, tmp_path):
+def test_report_object_renders_saves_and_shows_in_notebooks(spec, tmp_path, monkeypatch):
+    monkeypatch.setattr("symgrad.present.report.MAX_ROUTE_PICTURES", 1)  # the graph and w1's routes: enough to see the files
     rep = sg.report(spec.network, params=spec.point.params, x=spec.point.x, y=spec.point.y)
     assert rep.check_report.ok
     assert "<table" in rep.html and rep.html.startswith("<!DOCTYPE html>")
@@ -123,10 +124,10 @@ def test_report_object_renders_saves_and_shows_in_notebooks(spec, tmp_path):
 def test_training_pictures(tmp_path):
     spec = load_spec(EXAMPLES / "xor.toml")
     X, Y = spec.data["X"], spec.data["Y"]
-    hist = sg.gradient_descent(spec.network, spec.point.params, (X, Y), lr=0.5, epochs=200, mode="batch", grad=lambda p, x, y: sg.numeric_backprop(spec.network, p, x, y))
+    hist = sg.gradient_descent(spec.network, spec.point.params, (X, Y), lr=0.5, epochs=40, mode="batch", grad=spec.network.compile(jit=False))
     text = render_report(spec.network, fmt="html", pictures=False, history=hist, data=(X, Y))
     assert "<h2 id=\"sg-training\">Training</h2>" in text and text.count("<svg") == 3  # loss, gradient norm, decision boundary
     assert "decision boundary" in text
     quad = load_spec(EXAMPLES / "quadratic.toml")
-    hq = sg.gradient_descent(quad.network, [1.0, 1.0], None, lr=0.01, epochs=5)
+    hq = sg.gradient_descent(quad.network, [1.0, 1.0], None, lr=0.01, epochs=5, grad=quad.network.compile(jit=False))
     assert render_report(quad.network, fmt="html", pictures=False, history=hq).count("<svg") == 2  # no data: no boundary

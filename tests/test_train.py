@@ -122,7 +122,7 @@ def test_record_every_in_batch_mode():
 
 def test_grad_norm_is_the_norm_of_the_mean_gradient_at_each_point(tmp_path):
     net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
-    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3)
+    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3, grad=net.compile(jit=False))
     # (3.4) of seed 000: J = [-4, -4] at the start, so |J| = 4√2
     assert hist.grad_norm.shape == (4,) and hist.grad_norm[0] == pytest.approx(4 * 2**0.5)
     assert hist.grad_norm_at([1]).tolist() == pytest.approx([3.990272 * 2**0.5])
@@ -142,7 +142,7 @@ def test_plots_leave_matplotlib_global_state_alone(tmp_path):
     import matplotlib
 
     net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
-    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3)
+    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3, grad=net.compile(jit=False))
     backend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)
     hist.plot(tmp_path / "loss.png")
     hist.plot_grad_norm()

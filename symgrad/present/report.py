@@ -46,7 +46,7 @@ MAX_PARAMS_SHOWN = 40
 #: Above this many chain-rule routes a derivative is shown in factored form only.
 MAX_ROUTES_SHOWN = 8
 #: At most this many route pictures per report (each is a drawing; net.draw(highlight=…) draws any other).
-MAX_ROUTE_PICTURES = 12
+MAX_ROUTE_PICTURES = 8
 #: From this many parameters on, the HTML and LaTeX reports open with a table of contents.
 CONTENTS_FROM = 8
 
