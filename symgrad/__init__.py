@@ -32,6 +32,7 @@ from .errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
+from .model.equations import function
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
 from .model.spec import Spec, load_spec
@@ -77,6 +78,7 @@ __all__ = [
     "compile_network",
     "directional_derivative",
     "fd_gradient",
+    "function",
     "gradient_descent",
     "jacobian",
     "load_spec",

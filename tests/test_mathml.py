@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_layout import _formulas
+from test_formula import _formulas
 
 from conftest import SEED_SPECS, seed_network
 from symgrad.errors import SymgradError
-from symgrad.present import layout
+from symgrad.present import formula
 from symgrad.present.mathml import formula_html, math_html
 from symgrad.present.report import _matrix_rows
 
@@ -42,7 +42,7 @@ def test_wide_formulas_become_pieces_the_browser_can_wrap():
 
     html = formula_html(derivative_layout(d))
     assert html.startswith('<span class="sg-chain">') and html.count("<math") > 5
-    assert formula_html(layout.Atom("x")).startswith("<math")
+    assert formula_html(formula.Atom("x")).startswith("<math")
 
 
 def test_unconvertible_latex_is_a_symgrad_error():

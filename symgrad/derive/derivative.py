@@ -67,8 +67,8 @@ class Derivative:
         return self._sweep.paths(self.param)
 
     def latex(self, form: str = "factored") -> str:
-        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (seed 002's
-        multi-line derivation)."""
+        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (the
+        multi-line chain-rule derivation a hand derivation writes)."""
         return hooks.derivative_latex(self, form)
 
     def text(self, form: str = "factored") -> str:

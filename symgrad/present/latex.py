@@ -26,7 +26,7 @@ from .. import hooks
 from ..errors import SymgradError
 from ..model import functions as fn
 from ..model.names import ADJOINT_PREFIX
-from . import layout
+from . import formula
 from .tex_text import unicode_math
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,8 +112,11 @@ class SymgradLatexPrinter(LatexPrinter):
 
     def _function_name(self, func) -> str:
         row = fn.row_of(func)
-        if row is not None and func is row.builtin:
-            return row.latex
+        if row is not None and (func is row.builtin or func.__name__ == row.name):
+            constants = fn.parameters_of(func)
+            if not constants or constants == fn.parameters_of(row.builtin):
+                return row.latex
+            return row.latex + "_{" + ", ".join(self._print(v) for v in constants.values()) + "}"
         if func is fn.logsumexp:
             return r"\operatorname{logsumexp}"
         name = func.__name__
@@ -178,26 +181,26 @@ def expr_latex(expr: sympy.Expr) -> str:
     return _PRINTER.doprint(expr)
 
 
-def expr_layout(expr: sympy.Expr) -> layout.Node:
-    """``expr`` as a breakable formula (:mod:`symgrad.present.layout`) that prints as :func:`expr_latex` does.
+def expr_layout(expr: sympy.Expr) -> formula.Node:
+    """``expr`` as a breakable formula (:mod:`symgrad.present.formula`) that prints as :func:`expr_latex` does.
 
     >>> from symgrad.model.names import real_symbol
     >>> x1, x2 = real_symbol("x1"), real_symbol("x2")
     >>> node = expr_layout(2*x2*(x1*x2 - 3))
-    >>> layout.latex(node) == expr_latex(2*x2*(x1*x2 - 3)), [line.latex for line in layout.break_lines(node, 5)]
+    >>> formula.latex(node) == expr_latex(2*x2*(x1*x2 - 3)), [line.latex for line in formula.break_lines(node, 5)]
     (True, ['2 x_{2}', '\\\\left(x_{1} x_{2} - 3\\\\right)'])
     """
     return _layout(expr)
 
 
-def _layout(expr) -> layout.Node:
+def _layout(expr) -> formula.Node:
     """The breakable form of ``expr``; wherever its structure is not the printer's, one Atom."""
     text = _PRINTER._print(expr)
     node = _structure(expr)
-    return node if node is not None and layout.latex(node) == text else layout.Atom(text)
+    return node if node is not None and formula.latex(node) == text else formula.Atom(text)
 
 
-def _structure(expr) -> layout.Node | None:
+def _structure(expr) -> formula.Node | None:
     """Mirrors SymgradLatexPrinter on sums, plain products, one-argument functions and powers of sums."""
     P = _PRINTER
     if expr.is_Add:
@@ -208,36 +211,36 @@ def _structure(expr) -> layout.Node | None:
                 op, term = "-", -term
             node = _layout(term)
             if P._needs_add_brackets(term):
-                node = layout.Group(node)
+                node = formula.Group(node)
             items.append((op, node))
-        return layout.Chain(items[0][1], tuple(items[1:]))
+        return formula.Chain(items[0][1], tuple(items[1:]))
     if expr.is_Mul:
         coeff, factors = expr.as_coeff_mul()
         if any(f.is_Pow and f.exp.is_negative for f in factors) or not coeff.is_Integer:
             return None
-        parts: list[layout.Node] = []
+        parts: list[formula.Node] = []
         for f in (f for f in factors if not f.is_Add):
             text = P.parenthesize(f, sympy.printing.precedence.PRECEDENCE["Mul"], strict=False)
             node = _layout(f)
-            parts.append(node if layout.latex(node) == text else layout.Atom(text))
-        parts += [layout.Group(_layout(f)) for f in factors if f.is_Add]
+            parts.append(node if formula.latex(node) == text else formula.Atom(text))
+        parts += [formula.Group(_layout(f)) for f in factors if f.is_Add]
         if coeff != 1:
-            parts.insert(0, layout.Atom("-" if coeff == -1 else P._print(coeff)))
-        return layout.join("", parts)
+            parts.insert(0, formula.Atom("-" if coeff == -1 else P._print(coeff)))
+        return formula.join("", parts)
     if isinstance(expr, sympy.Function) and len(expr.args) == 1 and not (expr.args[0].is_Atom or isinstance(expr.args[0], sympy.Function)):
         if isinstance(expr, (fn.Elementwise, fn.logsumexp)):
-            return layout.Group(_layout(expr.args[0]), prefix=P._function_name(type(expr)))
+            return formula.Group(_layout(expr.args[0]), prefix=P._function_name(type(expr)))
         if isinstance(expr, sympy.Heaviside):
-            return layout.Group(_layout(expr.args[0]), prefix=r"\operatorname{step}")
+            return formula.Group(_layout(expr.args[0]), prefix=r"\operatorname{step}")
         return None
     if expr.is_Pow and expr.base.is_Add and expr.exp.is_Integer and expr.exp > 0:
-        return layout.Group(_layout(expr.base), suffix=f"^{{{P._print(expr.exp)}}}")
+        return formula.Group(_layout(expr.base), suffix=f"^{{{P._print(expr.exp)}}}")
     return None
 
 
-def _factor(expr: sympy.Expr) -> layout.Node:
+def _factor(expr: sympy.Expr) -> formula.Node:
     node = _layout(expr)
-    return layout.Group(node) if expr.is_Add else node
+    return formula.Group(node) if expr.is_Add else node
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -294,10 +297,10 @@ def chain_ordered(derivative: "Derivative", expr=None, times: str = r" \cdot ", 
     return _chain_structure(derivative, expr or expr_latex, wrap, times.join, " + ".join, "0")
 
 
-def _chain_ordered(derivative: "Derivative") -> layout.Node:
-    """:func:`chain_ordered` as a breakable formula (:mod:`symgrad.present.layout`)."""
-    return _chain_structure(derivative, _layout, lambda node, b: layout.Group(node, b[0], b[1]),
-                            lambda parts: layout.join(r"\cdot", parts), lambda terms: layout.join("+", terms), layout.Atom("0"))
+def _chain_ordered(derivative: "Derivative") -> formula.Node:
+    """:func:`chain_ordered` as a breakable formula (:mod:`symgrad.present.formula`)."""
+    return _chain_structure(derivative, _layout, lambda node, b: formula.Group(node, b[0], b[1]),
+                            lambda parts: formula.join(r"\cdot", parts), lambda terms: formula.join("+", terms), formula.Atom("0"))
 
 
 def _is_activation_of(expr: sympy.Expr, s: sympy.Symbol) -> bool:
@@ -334,10 +337,10 @@ def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
     """
     if form == "chain":
         return _chain_lines(derivative)
-    return layout.latex(derivative_layout(derivative, form))
+    return formula.latex(derivative_layout(derivative, form))
 
 
-def derivative_layout(derivative: "Derivative", form: str = "factored") -> layout.Node:
+def derivative_layout(derivative: "Derivative", form: str = "factored") -> formula.Node:
     """A derivative's right-hand side as a breakable formula: ``factored`` or ``expanded``."""
     if form == "factored":
         return _chain_ordered(derivative)
@@ -346,10 +349,10 @@ def derivative_layout(derivative: "Derivative", form: str = "factored") -> layou
     raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded' or 'chain')", token=str(form))
 
 
-def _valued(path: "ChainPath") -> layout.Node:
+def _valued(path: "ChainPath") -> formula.Node:
     """A route's evaluated factors, leaving out the unit ones (∂u/∂b = 1) as a hand derivation does."""
     factors = [f.value for f in path.factors if f.value != 1] or [sympy.S.One]
-    return layout.join(r"\cdot", [_factor(v) for v in factors])
+    return formula.join(r"\cdot", [_factor(v) for v in factors])
 
 
 @dataclass(frozen=True)
@@ -357,11 +360,11 @@ class Derivation:
     """A derivation as rows: ``lhs = rows[0] = rows[1] = …``, each row a breakable formula."""
 
     lhs: str
-    rows: tuple[layout.Node, ...]
+    rows: tuple[formula.Node, ...]
 
     def latex(self) -> str:
         """One ``aligned`` block, a row per line."""
-        body = (r" \\" + "\n" + "&= ").join(layout.latex(r) for r in self.rows)
+        body = (r" \\" + "\n" + "&= ").join(formula.latex(r) for r in self.rows)
         return r"\begin{aligned}" + "\n" + f"{self.lhs} &= {body}" + "\n" + r"\end{aligned}"
 
 
@@ -372,7 +375,7 @@ def derivation(derivative: "Derivative") -> Derivation:
 
     >>> from symgrad import Network
     >>> d = derivation(Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2").grad("x1"))
-    >>> print(d.lhs, *(layout.latex(r) for r in d.rows), sep="\\n= ")
+    >>> print(d.lhs, *(formula.latex(r) for r in d.rows), sep="\\n= ")
     \\frac{\\partial f}{\\partial x_{1}}
     = \\frac{\\partial f}{\\partial x_{1}}
     = 2 x_{2} \\left(x_{1} x_{2} - 3\\right)
@@ -381,26 +384,26 @@ def derivation(derivative: "Derivative") -> Derivation:
     paths = derivative.paths
     lhs = partial_latex(net.loss, derivative.param)
     if not paths:
-        return Derivation(lhs, (layout.Atom("0"),))
+        return Derivation(lhs, (formula.Atom("0"),))
 
-    def partials(pairs) -> layout.Node:
-        return layout.join(r"\cdot", [layout.Atom(_partial(a, b, net)) for a, b in pairs])
+    def partials(pairs) -> formula.Node:
+        return formula.join(r"\cdot", [formula.Atom(_partial(a, b, net)) for a, b in pairs])
 
-    coarse = layout.join("+", [partials(_coarse(p, net)) for p in paths])
-    fine = layout.join("+", [partials((f.of, f.wrt) for f in p.factors) for p in paths])
-    valued = layout.join("+", [_valued(p) for p in paths])
+    coarse = formula.join("+", [partials(_coarse(p, net)) for p in paths])
+    fine = formula.join("+", [partials((f.of, f.wrt) for f in p.factors) for p in paths])
+    valued = formula.join("+", [_valued(p) for p in paths])
     rows = [coarse]
-    if layout.latex(fine) != layout.latex(coarse):
+    if formula.latex(fine) != formula.latex(coarse):
         rows.append(fine)
     rows.append(valued)
     factored = _chain_ordered(derivative)
-    if len(paths) > 1 and layout.latex(factored) != layout.latex(valued):
+    if len(paths) > 1 and formula.latex(factored) != formula.latex(valued):
         rows.append(factored)
     return Derivation(lhs, tuple(rows))
 
 
 def _chain_lines(derivative: "Derivative") -> str:
     d = derivation(derivative)
-    if len(d.rows) == 1 and layout.latex(d.rows[0]) == "0" and not derivative.paths:
+    if len(d.rows) == 1 and formula.latex(d.rows[0]) == "0" and not derivative.paths:
         return rf"\begin{{aligned}}{d.lhs} &= 0\end{{aligned}}"
     return d.latex()

@@ -1,11 +1,11 @@
 r"""Formulas as MathML, which current browsers render with no script and no network.
 
-Each atom of a formula (:mod:`symgrad.present.layout`) is converted with ``latex2mathml``;
+Each atom of a formula (:mod:`symgrad.present.formula`) is converted with ``latex2mathml``;
 a formula too wide for one piece becomes nested ``<span>`` flex boxes of pieces, so the
 browser wraps it at the outermost ``+`` or ``·`` first and inside brackets only when it
 must (the report's stylesheet gives the boxes their behaviour).
 
->>> from symgrad.present.layout import Atom
+>>> from symgrad.present.formula import Atom
 >>> html = formula_html(Atom(r"\frac{\partial \mathrm{Loss}}{\partial w_{7}}"))
 >>> html.startswith('<math displaystyle="true"'), "<mi>Loss</mi>" in html, "\\" in html
 (True, True, False)
@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 
 from ..errors import SymgradError
-from . import layout
+from . import formula
 
 __all__ = ["formula_html", "math_html", "rows_html"]
 
@@ -61,13 +61,13 @@ def _inner(math: str) -> str:
     return math[math.index(">") + 1:-len("</math>")]
 
 
-def formula_html(node: layout.Node, piece_width: float = PIECE_WIDTH) -> str:
+def formula_html(node: formula.Node, piece_width: float = PIECE_WIDTH) -> str:
     """``node`` as HTML: one ``<math>`` if it is narrow, else flex boxes of pieces."""
-    if isinstance(node, layout.Atom) or layout.width(node) <= piece_width:
-        return math_html(layout.latex(node))
-    if isinstance(node, layout.Group):
+    if isinstance(node, formula.Atom) or formula.width(node) <= piece_width:
+        return math_html(formula.latex(node))
+    if isinstance(node, formula.Group):
         # Split brackets cannot stretch to their content: sized as tall as what they hold.
-        body = layout.latex(node.body)
+        body = formula.latex(node.body)
         size = r"\Big" if r"\frac" in body else r"\big" if any(t in body for t in (r"\left", r"\hat", "^", r"\sum")) else ""
         opening = math_html(node.prefix + (size + "l" if size else "") + node.open)
         closing = math_html((size + "r" if size else "") + node.close + node.suffix)
@@ -86,7 +86,7 @@ def rows_html(lhs: str | None, rows, piece_width: float = PIECE_WIDTH) -> str:
     """
     cells = []
     for i, row in enumerate(rows):
-        node = layout.Atom(row) if isinstance(row, str) else row
+        node = formula.Atom(row) if isinstance(row, str) else row
         left = math_html(lhs) if i == 0 and lhs else ""
         equals = math_html("=") if lhs is not None else ""
         cells.append(f'<div class="sg-lhs">{left}</div><div class="sg-eq">{equals}</div><div class="sg-rhs">{formula_html(node, piece_width)}</div>')

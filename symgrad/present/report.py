@@ -4,7 +4,7 @@ A report holds the network's equations and a picture of its computation, each
 parameter's derivative in factored form with its chain-rule derivation (as seed 002
 writes it) and, where several routes meet, a picture of them; the matrix form of a
 layered network; a training run's pictures when one is given; and the three-way
-gradient check. Formulas keep their structure (:mod:`symgrad.present.layout`), so long
+gradient check. Formulas keep their structure (:mod:`symgrad.present.formula`), so long
 ones break at their outermost ``+`` and ``·`` in every format. It is rendered from the
 Jinja2 templates in ``templates/`` (``report.html.j2``, ``report.tex.j2``, ``report.md.j2``)
 through one writer per format (:mod:`symgrad.present.report_writers`).
@@ -30,7 +30,7 @@ from ..derive.matrix_form import matrix_form
 from ..errors import SymgradError
 from ..model.network import Network
 from ..template_loader import environment
-from . import layout
+from . import formula
 from .latex import Derivation, derivation, derivative_layout, expr_layout, partial_latex, symbol_latex
 from .matrix_latex import formulas_rows
 from .report_writers import WRITERS, Picture
@@ -56,7 +56,7 @@ class _Entry:
     name: str
     heading: str  # ∂Loss/∂w7 on one line, for headings and the contents
     lhs: str
-    factored: layout.Node
+    factored: formula.Node
     chain: Derivation | None
     routes: int
     picture: Picture | None
@@ -105,7 +105,7 @@ def _matrix_rows(net: Network, convention: str):
     if net.layers is None:
         return None
     rows = formulas_rows(matrix_form(net).formulas(convention))
-    return [(lhs, layout.join("=", [layout.Atom(r) for r in rhs])) for lhs, rhs in rows]
+    return [(lhs, formula.join("=", [formula.Atom(r) for r in rhs])) for lhs, rhs in rows]
 
 
 def _check_view(rep) -> dict | None:

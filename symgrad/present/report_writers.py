@@ -6,7 +6,7 @@ r"""How a report writes formulas, text and pictures in each format (what the tem
 * Markdown: GitHub's ``$…$`` and ``$$…$$`` with ``aligned`` rows, pictures as PNG files.
 
 >>> w = WRITERS["tex"](None, "")
->>> print(w.rows([("y", layout.join("+", [layout.Atom("a"), layout.Atom("b")]))]))
+>>> print(w.rows([("y", formula.join("+", [formula.Atom("a"), formula.Atom("b")]))]))
 \begin{align*}
 y &= a + b
 \end{align*}
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from . import layout
+from . import formula
 from .mathml import formula_html, math_html
 from .tex_text import tex_text
 
@@ -37,17 +37,17 @@ class Picture:
 
 def _rows_of(pairs):
     """Normalise rows to (lhs or None, node)."""
-    return [(lhs, layout.Atom(node) if isinstance(node, str) else node) for lhs, node in pairs]
+    return [(lhs, formula.Atom(node) if isinstance(node, str) else node) for lhs, node in pairs]
 
 
 def _aligned(pairs, limit: float, continuation: str) -> list[str]:
     """``lhs &= …`` lines, each formula broken to fit ``limit`` em after the widest left-hand side."""
     pairs = _rows_of(pairs)
-    left = max((layout.width(lhs) for lhs, _ in pairs if lhs), default=0.0)
+    left = max((formula.width(lhs) for lhs, _ in pairs if lhs), default=0.0)
     room = limit - left - 1.5 - 1.0  # the "=" and the continuation indent
     out = []
     for lhs, node in pairs:
-        lines = layout.break_lines(node, room)
+        lines = formula.break_lines(node, room)
         out.append(f"{lhs} &= {lines[0].latex}" if lhs else f"&= {lines[0].latex}")
         for line in lines[1:]:
             out.append(f"{continuation} {{}}{line.latex}" if line.continued else f"{continuation} {line.latex}")
