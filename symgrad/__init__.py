@@ -21,6 +21,7 @@ from .crosscheck.finite_diff import (
 from .derive.derivative import Derivative, Gradients
 from .derive.jacobian import jacobian
 from .derive.matrix_form import MatrixForm
+from .derive.second import SecondDerivative
 from .derive.sweep import ChainPath, LocalFactor
 from .errors import (
     CycleError,
@@ -33,6 +34,7 @@ from .errors import (
     UnusedParameterWarning,
 )
 from .model.equations import function
+from .model.from_torch import from_torch
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
 from .model.spec import Spec, load_spec
@@ -63,6 +65,7 @@ __all__ = [
     "Network",
     "ParseError",
     "Report",
+    "SecondDerivative",
     "ShapeError",
     "Spec",
     "SpecError",
@@ -78,6 +81,7 @@ __all__ = [
     "compile_network",
     "directional_derivative",
     "fd_gradient",
+    "from_torch",
     "function",
     "gradient_descent",
     "jacobian",
