@@ -38,6 +38,7 @@ __all__ = [
     "derivative_text",
     "hessian",
     "second_derivative_latex",
+    "draw_network",
 ]
 
 F = TypeVar("F", bound=Callable)
@@ -117,7 +118,6 @@ def derivative_text(derivative, form: str = "factored") -> str:
     return _hook("derivative_text")(derivative, form)
 
 
-
 def hessian(network, sweep):
     """The exact Hessian of the loss, a sympy Matrix (provided by ``symgrad.derive``)."""
     return _hook("hessian")(network, sweep)
@@ -126,3 +126,8 @@ def hessian(network, sweep):
 def second_derivative_latex(second) -> str:
     """LaTeX of a second derivative, ``∂²L/∂p∂q = …`` (provided by ``symgrad.present``)."""
     return _hook("second_derivative_latex")(second)
+
+
+def draw_network(network, path=None, highlight=None):
+    """A picture of the network's computation, chain-rule routes of ``highlight`` marked (provided by ``symgrad.present``)."""
+    return _hook("draw_network")(network, path, highlight)

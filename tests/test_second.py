@@ -51,9 +51,9 @@ def test_layered_hessian(activation):
 def test_one_entry_with_latex():
     net = seed_network("datawhale")
     dd = net.grad("w7").grad("w7")
-    assert dd.latex().startswith(r"\frac{\partial^{2} Loss}{\partial w_{7}^{2}} = ")
+    assert dd.latex().startswith(r"\frac{\partial^{2} \mathrm{Loss}}{\partial w_{7}^{2}} = ")
     mixed = net.grad("w1").grad("w2")
-    assert mixed.latex().startswith(r"\frac{\partial^{2} Loss}{\partial w_{1} \partial w_{2}} = ")
+    assert mixed.latex().startswith(r"\frac{\partial^{2} \mathrm{Loss}}{\partial w_{1} \partial w_{2}} = ")
     # in named intermediates: the sigmoid outputs appear by name, not as their whole formulas
     assert net.symbol("h1") in net.grad("w7").grad("w1").factored.free_symbols
     assert mixed.expanded.free_symbols <= set(net.params + net.inputs + net.targets)
