@@ -12,7 +12,8 @@ SQUARE = Matrix(sympy.Matrix([[a, b], [c, d]]))
 
 def test_products_sums_and_transposes():
     assert (SQUARE * COL).entries == sympy.ImmutableMatrix([a * a + b * b, c * a + d * b])
-    assert COL.T * COL == a**2 + b**2  # a 1×1 result is a scalar
+    assert (COL.T * COL).number == a**2 + b**2  # a 1×1 matrix, which acts as a number where one fits
+    assert ((COL.T * COL) * SQUARE).entries == (a**2 + b**2) * SQUARE.entries
     assert (COL @ COL).entries == sympy.ImmutableMatrix([a**2, b**2])  # ⊙
     assert (COL % COL).entries == sympy.ImmutableMatrix([1, 1])  # ⊘
     assert (2 * COL - COL).entries == COL.entries
@@ -32,11 +33,11 @@ def test_shapes_that_do_not_fit_are_a_shape_mismatch(operation):
 
 def test_ones_take_their_length_from_what_they_meet():
     assert (Ones("column") - COL).entries == sympy.ImmutableMatrix([1 - a, 1 - b])
-    assert Ones("row") * COL == a + b  # 1ᵀv: the sum
-    assert COL.T * Ones("column") == a + b
+    assert (Ones("row") * COL).number == a + b  # 1ᵀv: the sum
+    assert (COL.T * Ones("column")).number == a + b
     assert (COL - Ones("column") * c).entries == sympy.ImmutableMatrix([a - c, b - c])
     assert Ones("column").T.orientation == "row"
     one = Matrix(sympy.Matrix([a]))  # a one-entry vector meets a number
-    assert 1 - one == 1 - a
+    assert (1 - one).number == 1 - a and ((1 - one) % one).number == (1 - a) / a  # ⊘ stays ⊘
     with pytest.raises(ShapeMismatch):
         Ones("column") * COL.T  # an outer product whose length nothing fixes

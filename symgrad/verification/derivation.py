@@ -33,7 +33,7 @@ import mpmath
 import sympy
 
 from ..errors import ParseError, SymgradError, UnknownSymbolError
-from ..present.latex import expr_latex, name_latex, partial_latex
+from ..present.latex import expr_latex, partial_latex
 from . import variants
 from .comparison import Agreement, Counterexample, Instance, agreement, counterexample, entries
 from .diagnose import diagnose
@@ -468,7 +468,7 @@ class _Checker:
             self.definitions.append(DefinitionReport(written, line, "a name of the derivation's own (not one of the network's adjoints)", None))
 
     def _adjoints(self, symbols) -> str:
-        shown = ", ".join(f"∂{self.net.loss.name}/∂{name_latex(s.name)}" for s in symbols[:6])
+        shown = ", ".join(f"∂{self.net.loss.name}/∂{s.name}" for s in symbols[:6])
         return shown + (", …" if len(symbols) > 6 else "")
 
     def _stray(self, plans: list[_Plan], lines: list[LineResult]) -> None:

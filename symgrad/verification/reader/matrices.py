@@ -6,14 +6,16 @@ sympy matrix of scalar expressions in the network's own symbols, so the claim ca
 compared entry by entry with the network's gradient. Python's operators carry the
 algebra, so the parser's arithmetic needs nothing new: ``*`` is the matrix product
 (with shapes checked), ``@`` the element-wise product ⊙, ``%`` the element-wise
-quotient ⊘, ``.T`` the transpose. A 1×1 result is a scalar. :class:`Ones` is the
-vector of ones, whose length is taken from what it meets.
+quotient ⊘, ``.T`` the transpose. A 1×1 matrix (``x^T y``) stays a matrix, so that ⊙
+and ⊘ keep their meaning, and acts as a number where only a number fits (a product
+with a matrix of another shape, a denominator, a power). :class:`Ones` is the vector of
+ones, whose length is taken from what it meets.
 
 >>> import sympy
 >>> a, b = sympy.symbols("a b")
 >>> v = Matrix(sympy.Matrix([a, b]))
->>> v.T * v, (v @ v).entries
-(a**2 + b**2, Matrix([
+>>> (v.T * v).entries, (v @ v).entries
+(Matrix([[a**2 + b**2]]), Matrix([
 [a**2],
 [b**2]]))
 >>> (Ones("column") - v).entries.T
@@ -45,8 +47,8 @@ def _scalar(value) -> bool:
     return isinstance(value, (sympy.Expr, int)) and not is_matrix(value)
 
 
-def _collapse(m: sympy.MatrixBase):
-    return m[0, 0] if m.shape == (1, 1) else Matrix(m)
+def _collapse(m: sympy.MatrixBase) -> "Matrix":
+    return Matrix(m)
 
 
 class Matrix:
@@ -95,10 +97,17 @@ class Matrix:
 
     # -- products
 
+    @property
+    def number(self):
+        """The one entry of a 1×1 matrix (None for any other shape)."""
+        return self.entries[0, 0] if self.shape == (1, 1) else None
+
     def __mul__(self, other):
         if isinstance(other, Ones):
             other = other.sized((self.shape[1], None))
         if isinstance(other, Matrix):
+            if self.shape[1] != other.shape[0] and (self.number is not None or other.number is not None):
+                return Matrix(other.entries * self.number) if self.number is not None else Matrix(self.entries * other.number)
             if self.shape[1] != other.shape[0]:
                 raise ShapeMismatch(f"a product of a {shape_text(self.shape)} and a {shape_text(other.shape)} matrix", token="product")
             return _collapse(self.entries * other.entries)
@@ -125,21 +134,32 @@ class Matrix:
         return _collapse(self._aligned(other, "an element-wise quotient").multiply_elementwise(self.entries.applyfunc(lambda e: 1 / e)))
 
     def __truediv__(self, other):
+        if isinstance(other, Matrix) and other.number is not None:
+            other = other.number
         if is_matrix(other):
             raise ShapeMismatch("a division by a matrix; write ⊘ (\\oslash) for an element-wise quotient", token="/")
         return Matrix(self.entries / other)
 
     def __rtruediv__(self, other):
+        if self.number is not None:
+            return Matrix(sympy.Matrix([[other / self.number]]))
         raise ShapeMismatch("a division by a matrix; write ⊘ (\\oslash) for an element-wise quotient", token="/")
 
     def __pow__(self, other):
+        if isinstance(other, Matrix) and other.number is not None:
+            other = other.number
+        if self.number is not None and not is_matrix(other):
+            return Matrix(sympy.Matrix([[self.number**other]]))
         raise ShapeMismatch(
             f"a power of a {shape_text(self.shape)} matrix; write ‖v‖^2 or v^T v for a squared length, "
             "or v^{\\circ 2} for element-wise squares",
             token="^",
         )
 
-    __rpow__ = __pow__
+    def __rpow__(self, other):
+        if self.number is not None:
+            return Matrix(sympy.Matrix([[other**self.number]]))
+        raise ShapeMismatch(f"a power with a {shape_text(self.shape)} matrix for its exponent", token="^")
 
     # -- the rest
 

@@ -401,6 +401,8 @@ class _Term:
         na, nb, j = self.f.argument(i + 1, self.stop, self.f[i].text)
         da, db, j = self.f.argument(j, self.stop, self.f[i].text)
         numerator, denominator = self.parser.expression(na, nb), self.parser.expression(da, db)
+        if isinstance(denominator, Matrix) and denominator.number is not None:
+            denominator = denominator.number  # 1ᵀy below the line: a number
         if is_matrix(denominator):
             raise ShapeMismatch("a fraction with a matrix below the line; write ⊘ (\\oslash) for an element-wise quotient", token=r"\frac")
         self._operand(numerator / denominator)
