@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HELPERS", "Code"]
+__all__ = ["C_HELPERS", "HELPERS", "Code"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class Code:
     in a form that stays finite wherever the function is; ``helpers`` names the
     entries of :data:`HELPERS` it calls. ``array``/``array_slope`` compute the value
     and the derivative on a layer's arrays (``U`` the pre-activation, ``A`` its value)
-    for the loop (matrix) kernel, with ``array_helpers``.
+    for the loop (matrix) kernel, with ``array_helpers``. ``c`` is the scalar call in
+    C99 (double precision), calling the entries of :data:`C_HELPERS` in ``c_helpers``.
     """
 
     scalar: str
@@ -29,6 +30,8 @@ class Code:
     array: str | None = None
     array_slope: str | None = None
     array_helpers: tuple[str, ...] = ()
+    c: str | None = None
+    c_helpers: tuple[str, ...] = ()
 
 
 #: Helper functions the generated modules define when a row's code calls them: name ->
@@ -107,4 +110,43 @@ def _softplus_array(U):
     """log(1 + e^u) = max(u, 0) + log1p(e^-|u|): no overflow for large u, exact for very negative u."""
     return np.maximum(U, {{ lit(0) }}) + np.log1p(np.exp(-np.abs(U)))
 ''',
+}
+
+
+#: The C99 helpers the exported C source defines when a row's C code calls them.
+C_HELPERS: dict[str, str] = {
+    "sg_sigmoid": """/* 1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails. */
+static double sg_sigmoid(double z) {
+    double e = exp(-fabs(z));
+    return (z >= 0.0 ? 1.0 : e) / (1.0 + e);
+}""",
+    "sg_softplus": """/* log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow. */
+static double sg_softplus(double z) {
+    return (z > 0.0 ? z : 0.0 * z) + log1p(exp(-fabs(z)));
+}""",
+    "sg_relu": """/* max(0, z), keeping a NaN a NaN. */
+static double sg_relu(double z) {
+    return z > 0.0 ? z : 0.0 * z;
+}""",
+    "sg_leaky_relu": """static double sg_leaky_relu(double z, double alpha) {
+    return z > 0.0 ? z : alpha * z;
+}""",
+    "sg_elu": """/* z above zero, alpha*(e^z - 1) below, by expm1. */
+static double sg_elu(double z, double alpha) {
+    return z > 0.0 ? z : alpha * expm1(z);
+}""",
+    "sg_normal_cdf": """/* The standard normal distribution function, erfc(-z/sqrt 2)/2. */
+static double sg_normal_cdf(double z) {
+    return 0.5 * erfc(-z * 0.7071067811865476);
+}""",
+    "sg_gelu_tanh": """static double sg_gelu_tanh(double z) {
+    return 0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)));
+}""",
+    "sg_sign": """static double sg_sign(double z) {
+    return z > 0.0 ? 1.0 : (z < 0.0 ? -1.0 : z);
+}""",
+    "sg_step": """/* The step function: 0 below zero, 1 above, at_zero at zero. */
+static double sg_step(double z, double at_zero) {
+    return z > 0.0 ? 1.0 : (z < 0.0 ? 0.0 : at_zero);
+}""",
 }

@@ -170,28 +170,29 @@ def _rows(*rows: FunctionRow) -> dict[str, FunctionRow]:
     return {row.name: row for row in rows}
 
 
-def _numpy(name: str) -> Code:
-    return Code(f"np.{name}({{{{ x }}}})")
+def _numpy(name: str, c: str | None = None, c_helpers: tuple[str, ...] = ()) -> Code:
+    """A NumPy ufunc of the same name; in C, the C99 function of the same name unless ``c``."""
+    return Code(f"np.{name}({{{{ x }}}})", c=c or f"{name}({{{{ x }}}})", c_helpers=c_helpers)
 
 
 FUNCTIONS: dict[str, FunctionRow] = _rows(
     FunctionRow(
         "sigmoid", sigmoid, sigmoid, r"\sigma",
-        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",)),
+        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",), c="sg_sigmoid({{ x }})", c_helpers=('sg_sigmoid',)),
         lambda x: 1 / (1 + mpmath.exp(-x)),
         Numeric(sigmoid_value, lambda a, v: v * (1.0 - v), sigmoid_array, lambda u, a: a * (1.0 - a)),
         spellings=(r"\sigma", "σ", "logistic"), text="σ", activation=True, output_range=(0.0, 1.0),
     ),
     FunctionRow(
         "tanh", sympy.tanh, _AliasTanh, r"\tanh",
-        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}"),
+        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}", c="tanh({{ x }})"),
         mpmath.tanh,
         Numeric(math.tanh, lambda a, v: 1.0 - v * v, np.tanh, lambda u, a: 1.0 - a * a),
         spellings=(r"\tanh",), activation=True, output_range=(-1.0, 1.0),
     ),
     FunctionRow(
         "relu", relu, relu, r"\operatorname{ReLU}",
-        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))"),
+        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))", c="sg_relu({{ x }})", c_helpers=('sg_relu',)),
         lambda x: max(mpmath.mpf(0), x),
         Numeric(lambda a: a if a > 0 else 0.0, lambda a, v: 1.0 if a > 0 else 0.0,
                 lambda u: np.maximum(u, 0.0), lambda u, a: (u > 0).astype(np.float64)),
@@ -199,7 +200,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     ),
     FunctionRow(
         "softplus", softplus, softplus, r"\operatorname{softplus}",
-        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array")),
+        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array"), c="sg_softplus({{ x }})", c_helpers=('sg_softplus',)),
         lambda x: mpmath.log(1 + mpmath.exp(x)),
         Numeric(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: sigmoid_value(a),
                 lambda u: np.logaddexp(0.0, u), lambda u, a: sigmoid_array(u)),
@@ -209,7 +210,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         "leaky_relu", leaky_relu, leaky_relu, r"\operatorname{LeakyReLU}",
         Code("_leaky_relu({{ x }}, {{ alpha }})", ("_leaky_relu",),
              "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * {{ U }})",
-             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ alpha }})"),
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ alpha }})", c="sg_leaky_relu({{ x }}, {{ alpha }})", c_helpers=('sg_leaky_relu',)),
         lambda x, alpha: x if x > 0 else alpha * x,
         Numeric(lambda a, alpha: a if a > 0 else (alpha * a if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else alpha,
                 lambda u, alpha: np.where(u > 0, u, alpha * u), lambda u, a, alpha: np.where(u > 0, 1.0, alpha)),
@@ -219,7 +220,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         "elu", elu, elu, r"\operatorname{ELU}",
         Code("_elu({{ x }}, {{ alpha }})", ("_elu",),
              "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * np.expm1(np.minimum({{ U }}, {{ lit(0) }})))",
-             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ A }} + {{ alpha }})"),
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ A }} + {{ alpha }})", c="sg_elu({{ x }}, {{ alpha }})", c_helpers=('sg_elu',)),
         lambda x, alpha: x if x > 0 else alpha * mpmath.expm1(x),
         Numeric(lambda a, alpha: a if a > 0 else (alpha * math.expm1(a) if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else v + alpha,
                 lambda u, alpha: np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0))),
@@ -230,7 +231,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         "gelu", gelu, gelu, r"\operatorname{GELU}",
         Code("{{ x }} * _normal_cdf({{ x }})", ("_normal_cdf",), "{{ U }} * _normal_cdf_array({{ U }})",
              "_normal_cdf_array({{ U }}) + {{ U }} * np.exp({{ lit(-0.5) }} * {{ U }} * {{ U }}) * {{ lit(0.3989422804014327) }}",
-             ("_normal_cdf_array",)),
+             ("_normal_cdf_array",), c="{{ x }} * sg_normal_cdf({{ x }})", c_helpers=('sg_normal_cdf',)),
         lambda x: x * mpmath.ncdf(x),
         Numeric(lambda a: a * normal_cdf_value(a), lambda a, v: normal_cdf_value(a) + a * normal_pdf_value(a),
                 lambda u: u * normal_cdf_array(u), lambda u, a: normal_cdf_array(u) + u * normal_pdf_array(u)),
@@ -238,7 +239,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     ),
     FunctionRow(
         "gelu_tanh", gelu_tanh, gelu_tanh, r"\operatorname{GELU}_{\tanh}",
-        Code("_gelu_tanh({{ x }})", ("_gelu_tanh",), "_gelu_tanh({{ U }})", "_gelu_tanh_slope({{ U }})", ("_gelu_tanh", "_gelu_tanh_slope")),
+        Code("_gelu_tanh({{ x }})", ("_gelu_tanh",), "_gelu_tanh({{ U }})", "_gelu_tanh_slope({{ U }})", ("_gelu_tanh", "_gelu_tanh_slope"), c="sg_gelu_tanh({{ x }})", c_helpers=('sg_gelu_tanh',)),
         lambda x: x * (1 + mpmath.tanh(mp_gelu_c() * (x + mpmath.mpf(44715) / 1000000 * x**3))) / 2,
         Numeric(lambda a: float(gelu_tanh_value(a)), lambda a, v: float(gelu_tanh_slope(a)), gelu_tanh_value, lambda u, a: gelu_tanh_slope(u)),
         activation=True,
@@ -246,7 +247,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     FunctionRow(
         "silu", silu, silu, r"\operatorname{SiLU}",
         Code("{{ x }} * _sigmoid({{ x }})", ("_sigmoid",), "{{ U }} * _sigmoid_array({{ U }})",
-             "_sigmoid_array({{ U }}) * ({{ lit(1) }} + {{ U }} * ({{ lit(1) }} - _sigmoid_array({{ U }})))", ("_sigmoid_array",)),
+             "_sigmoid_array({{ U }}) * ({{ lit(1) }} + {{ U }} * ({{ lit(1) }} - _sigmoid_array({{ U }})))", ("_sigmoid_array",), c="{{ x }} * sg_sigmoid({{ x }})", c_helpers=('sg_sigmoid',)),
         lambda x: x * mp_sigmoid(x),
         Numeric(lambda a: a * sigmoid_value(a), lambda a, v: sigmoid_value(a) * (1.0 + a * (1.0 - sigmoid_value(a))),
                 lambda u: u * sigmoid_array(u), lambda u, a: sigmoid_array(u) * (1.0 + u * (1.0 - sigmoid_array(u)))),
@@ -255,24 +256,24 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     FunctionRow(
         "softsign", softsign, softsign, r"\operatorname{softsign}",
         Code("{{ x }} / ({{ lit(1) }} + abs({{ x }}))", (), "{{ U }} / ({{ lit(1) }} + np.abs({{ U }}))",
-             "{{ lit(1) }} / (({{ lit(1) }} + np.abs({{ U }})) * ({{ lit(1) }} + np.abs({{ U }})))"),
+             "{{ lit(1) }} / (({{ lit(1) }} + np.abs({{ U }})) * ({{ lit(1) }} + np.abs({{ U }})))", c="{{ x }} / (1.0 + fabs({{ x }}))"),
         lambda x: x / (1 + abs(x)),
         Numeric(lambda a: a / (1.0 + abs(a)), lambda a, v: 1.0 / (1.0 + abs(a)) ** 2,
                 lambda u: u / (1.0 + np.abs(u)), lambda u, a: 1.0 / (1.0 + np.abs(u)) ** 2),
         activation=True, output_range=(-1.0, 1.0),
     ),
     FunctionRow(
-        "normal_cdf", normal_cdf, normal_cdf, r"\Phi", Code("_normal_cdf({{ x }})", ("_normal_cdf",)),
+        "normal_cdf", normal_cdf, normal_cdf, r"\Phi", Code("_normal_cdf({{ x }})", ("_normal_cdf",), c="sg_normal_cdf({{ x }})", c_helpers=('sg_normal_cdf',)),
         mpmath.ncdf, Numeric(normal_cdf_value, lambda a, v: normal_pdf_value(a)), spellings=(r"\Phi", "Φ"), text="Φ", in_text=False,
     ),
     FunctionRow(
         "normal_pdf", normal_pdf, normal_pdf, r"\phi",
-        Code("np.exp({{ lit(-0.5) }} * {{ x }} * {{ x }}) * {{ lit(0.3989422804014327) }}"),
+        Code("np.exp({{ lit(-0.5) }} * {{ x }} * {{ x }}) * {{ lit(0.3989422804014327) }}", c="exp(-0.5 * {{ x }} * {{ x }}) * 0.3989422804014327"),
         mpmath.npdf, Numeric(normal_pdf_value, lambda a, v: -a * v), spellings=(r"\phi", r"\varphi", "φ"), text="φ", in_text=False,
     ),
     FunctionRow(
         "identity", None, _AliasIdentity, "",
-        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}"),
+        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}", c="{{ x }}"),
         lambda x: x,
         Numeric(lambda a: a, lambda a, v: 1.0, lambda u: u, lambda u, a: np.ones_like(u)),
         in_text=False, activation=True,
@@ -286,7 +287,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         Numeric(log_value, lambda a, v: 1.0 / a if a != 0 else math.inf), spellings=(r"\log", r"\ln", "ln"),
     ),
     FunctionRow(
-        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})"), abs,
+        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})", c="fabs({{ x }})"), abs,
         Numeric(abs, lambda a, v: sign_value(a)), kinked=True,
     ),
     FunctionRow(
@@ -296,12 +297,12 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     # Functions that appear in derivatives (|x|' = sign, relu' = step) or in sympy
     # expressions a user passes; not (yet) callable by name in equations.
     FunctionRow(
-        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign"), mpmath.sign,
+        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign", "sg_sign({{ x }})", ("sg_sign",)), mpmath.sign,
         Numeric(sign_value, lambda a, v: 0.0), spellings=("sgn",), in_text=False, kinked=True,
     ),
     FunctionRow(
         "step", sympy.Heaviside, None, r"\operatorname{step}",
-        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",)),
+        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",), c="sg_step({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", c_helpers=('sg_step',)),
         _mp_heaviside, Numeric(_step, lambda a, v: 0.0),
         spellings=("heaviside",), in_text=False, kinked=True,
     ),
@@ -313,17 +314,17 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
                 Numeric(guarded(math.sinh), lambda a, v: math.cosh(a)), in_text=False),
     FunctionRow("cosh", sympy.cosh, None, r"\cosh", _numpy("cosh"), mpmath.cosh,
                 Numeric(guarded(math.cosh), lambda a, v: math.sinh(a)), in_text=False),
-    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})"), mpmath.asin,
+    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})", c="asin({{ x }})"), mpmath.asin,
                 Numeric(guarded(math.asin), lambda a, v: 1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
-    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})"), mpmath.acos,
+    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})", c="acos({{ x }})"), mpmath.acos,
                 Numeric(guarded(math.acos), lambda a, v: -1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
-    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})"), mpmath.atan,
+    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})", c="atan({{ x }})"), mpmath.atan,
                 Numeric(math.atan, lambda a, v: 1.0 / (1.0 + a * a)), in_text=False),
-    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})"), mpmath.asinh,
+    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})", c="asinh({{ x }})"), mpmath.asinh,
                 Numeric(math.asinh, lambda a, v: 1.0 / math.sqrt(a * a + 1.0)), in_text=False),
-    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})"), mpmath.acosh,
+    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})", c="acosh({{ x }})"), mpmath.acosh,
                 Numeric(guarded(math.acosh), lambda a, v: 1.0 / math.sqrt(a * a - 1.0) if a > 1 else math.nan), in_text=False),
-    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})"), mpmath.atanh,
+    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})", c="atanh({{ x }})"), mpmath.atanh,
                 Numeric(guarded(math.atanh), lambda a, v: 1.0 / (1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
 )
 
