@@ -43,6 +43,7 @@ from ..errors import ShapeError, SpecError, SymgradError
 from ..model import functions as fn
 from .backprop import as_arrays, forward, numeric_loss
 from .finite_diff import central_difference, directional_derivative
+from .second_order import check_second_order
 
 __all__ = ["CheckReport", "CheckRow", "DirectionalRow", "check", "check_spec"]
 
@@ -469,6 +470,7 @@ def check(
     richardson: bool = False,
     directions: int = 8,
     kink_margin: float = KINK_MARGIN,
+    order: int = 1,
 ) -> CheckReport:
     """Compare the symbolic gradient, the numeric backprop, finite differences and ``grad`` (if given).
 
@@ -480,13 +482,18 @@ def check(
     compiled gradient, ``net.compile(jit=False)``, else lambdify), ``"compiled"``, ``"jit"``,
     ``"lambdify"`` or None. ``fd``: ``"full"`` (one central difference per parameter),
     ``"directional"`` (``directions`` random directions per point), ``"auto"`` (full up to
-    300 parameters) or None. Tolerances: see the module docstring.
+    300 parameters) or None. Tolerances: see the module docstring. ``order=2`` checks
+    second derivatives instead (:func:`symgrad.crosscheck.second_order.check_second_order`).
 
     >>> import symgrad as sg
     >>> rep = check(sg.mlp([2, 2, 1], activation="relu"), seed=1)
     >>> rep.ok, len(rep.rows), rep.rows[0].param
     (True, 9, 'W1_1_1')
     """
+    if order == 2:  # the Hessian-vector product against finite differences of the numeric gradient
+        return check_second_order(net, points=points, seed=seed)
+    if order != 1:
+        raise SymgradError(f"order must be 1 (gradients) or 2 (Hessian-vector products), not {order!r}", token=str(order))
     if fd not in ("auto", "full", "directional", None):
         raise SymgradError(f"fd must be 'auto', 'full', 'directional' or None, not {fd!r}", token=str(fd))
     if not (isinstance(points, int) and points >= 1):
