@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import symgrad as sg  # noqa: E402
-from symgrad.compile.codegen import DEFAULT_PART_OPS  # noqa: E402
 from symgrad.compile.program import gradient_program, split, value_program  # noqa: E402
+from symgrad.compile.straight_line import DEFAULT_PART_OPS  # noqa: E402
 from symgrad.model.functions import to_elementary  # noqa: E402
 from symgrad.model.spec import load_spec  # noqa: E402
 

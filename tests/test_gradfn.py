@@ -1,7 +1,7 @@
 """GradFn: calls, batches, argument checking, export (symgrad.compile.gradfn).
 
 Everything here runs the generated module as plain Python (``jit=False``); the
-numba-compiled path is tested in test_codegen.py.
+numba-compiled path is tested in test_straight_line.py.
 """
 
 from __future__ import annotations

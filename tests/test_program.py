@@ -75,7 +75,7 @@ def test_program_is_in_order_and_complete(name):
 def test_program_computes_the_derived_gradient(name):
     # Run in mpmath, the program (stable rewrites, reused forward values, cse) gives
     # the derived gradient: the sweep's expanded forms, which test_derive checks
-    # against sympy.diff. (test_codegen compares the compiled code with sympy.diff.)
+    # against sympy.diff. (test_straight_line compares the compiled code with sympy.diff.)
     net = NETWORKS[name]()
     values = random_point(net, random.Random(3))
     loss, grad = run(gradient_program(net), values)

@@ -1,6 +1,7 @@
 """``GradFn``: a network's compiled loss and gradient, with its inputs checked.
 
-A ``GradFn`` wraps one generated module (``symgrad.compile.codegen``). Everything a caller
+A ``GradFn`` wraps one generated module (:mod:`symgrad.compile.pipeline`) and knows
+the backend that generated it. Everything a caller
 can get wrong — a wrong length or shape, a list instead of an array, integers,
 strings, complex numbers, a NaN parameter — is caught here, in Python, and
 reported as a :class:`~symgrad.errors.SymgradError` that names the argument and
@@ -59,8 +60,10 @@ class GradFn:
     (2.0, [6.0, 2.0])
     """
 
-    def __init__(self, module, *, path: Path | None = None, jit: bool = True):
+    def __init__(self, module, *, path: Path | None = None, jit: bool = True, backend=None):
         self._module = module
+        #: the :class:`~symgrad.compile.backend.Backend` that generated the module (None for a module from elsewhere)
+        self.backend = backend
         self.path = Path(path) if path is not None else None
         self.jit = jit
         self.dtype = np.dtype(module.DTYPE)

@@ -5,7 +5,7 @@ The printer is a whitelist: it prints symbols (through a name table), numbers,
 anything else raises :class:`~symgrad.errors.SymgradError` at generation time, so
 that no expression reaches numba half-supported. What it emits:
 
-* every number as a float literal of the program's dtype (``0.5``, or
+* every number as a float literal of the module's dtype (``0.5``, or
   ``np.float32(0.5)``: numba types a bare literal as float64, and one float64 in a
   float32 expression turns the whole expression into float64);
 * ``np.exp``/``np.log``/… rather than ``math.*``: numba compiles both alike, but in
@@ -135,7 +135,7 @@ class NumbaPrinter(PythonCodePrinter):
     # -- numbers --------------------------------------------------------------------
 
     def literal(self, value: float) -> str:
-        """A number as a literal of the program's dtype.
+        """A number as a literal of the module's dtype.
 
         >>> NumbaPrinter({}).literal(2), NumbaPrinter({}, "float32").literal(-0.5)
         ('2.0', '-np.float32(0.5)')

@@ -154,9 +154,9 @@ def gradient_program(net: Network) -> Program:
     sweep = code_net.gradients().sweep  # the network's own, cached sweep when nothing was rewritten
     named: list[Statement] = [Assign(st.target, st.expr, "forward") for st in code_net.steps]
     forward_values = _forward_values(code_net)
-    named += [Assign(bar, _reuse(expr, forward_values), "adjoint") for bar, expr in sweep.adjoint_program]
+    named += [Assign(bar, _reuse(expr, forward_values), "adjoint") for bar, expr in sweep.adjoint_steps]
     for index, p in enumerate(code_net.params):
-        derivative = sweep.gradient_program.get(p, sympy.S.Zero)
+        derivative = sweep.in_adjoints.get(p, sympy.S.Zero)
         named.append(GradientEntry(index, _reuse(derivative, forward_values)))
     return Program(_eliminate_common(named), code_net.loss, net.params, net.inputs, net.targets)
 

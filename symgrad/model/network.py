@@ -1,4 +1,4 @@
-"""``Network``: a network, or any composite function, as a straight-line program.
+"""``Network``: a network, or any composite function, as an ordered list of steps.
 
 Every builder lowers to one form: an ordered tuple of :class:`Step` (``name = expr``),
 each referring only to parameters, inputs, targets and earlier steps, the last one
@@ -96,7 +96,7 @@ def _topological(steps: dict[sympy.Symbol, Step]) -> list[Step]:
 
 
 class Network:
-    """A straight-line program ``name = expr`` ending in a scalar loss.
+    """Ordered steps ``name = expr`` ending in a scalar loss.
 
     Build one with :meth:`from_equations`, :func:`mlp` or :meth:`from_expr`; the
     constructor takes already-built :class:`Step` objects (or ``(symbol, expr)`` pairs).
@@ -327,7 +327,7 @@ class Network:
 
     @cached_property
     def fingerprint(self) -> str:
-        """A hash of the program (steps, declarations, order): equal networks, equal hashes."""
+        """A hash of the network (steps, declarations, order): equal networks, equal hashes."""
         h = hashlib.sha256()
         for group in (self.params, self.inputs, self.targets):
             h.update(("|".join(s.name for s in group) + "\n").encode())

@@ -1,4 +1,4 @@
-"""Compiled gradients (symgrad.compile.codegen): exactness, stability, the golden module, the
+"""Compiled gradients of the straight-line backend (symgrad.compile.straight_line, run by symgrad.compile.pipeline): exactness, stability, the golden module, the
 cache, export, float32.
 
 Most tests import the generated module as plain Python (``jit=False``), which runs
@@ -6,7 +6,7 @@ the very same text numba compiles; the few that compile with numba are marked sl
 
 Regenerate the golden module after an intended change to the generated code with
 
-    SYMGRAD_UPDATE_GOLDEN=1 python -m pytest tests/test_codegen.py
+    SYMGRAD_UPDATE_GOLDEN=1 python -m pytest tests/test_straight_line.py
 
 and review ``git diff tests/golden/datawhale_grad_module.py``.
 """
@@ -30,10 +30,10 @@ import sympy
 
 import symgrad as sg
 from conftest import ROOT, check_golden, evaluate, random_point, seed_network
-from symgrad.compile import codegen
 from symgrad.compile.cache import load_module
-from symgrad.compile.codegen import compile_network, generate_source, module_path
 from symgrad.compile.gradfn import GradFn
+from symgrad.compile.pipeline import compile_network, generate_source, module_path
+from symgrad.compile.straight_line import STRAIGHT_LINE
 from symgrad.errors import SymgradError
 from symgrad.model.functions import to_elementary
 from symgrad.template_loader import code_environment, template_text
@@ -163,7 +163,7 @@ def test_generated_text_does_not_depend_on_the_hash_seed():
         import sys
         sys.path.insert(0, "tests")
         from conftest import seed_network
-        from symgrad.compile.codegen import generate_source
+        from symgrad.compile.pipeline import generate_source
         sys.stdout.write(generate_source(seed_network("datawhale"), key="golden"))
         """
     )
@@ -179,9 +179,9 @@ def test_the_module_needs_only_numpy_and_numba():
 
 
 def test_template_is_found_and_strict():
-    assert "def grad_kernel" in template_text(codegen.TEMPLATE)
+    assert "def grad_kernel" in template_text(STRAIGHT_LINE.template)
     with pytest.raises(jinja2.UndefinedError):
-        code_environment().get_template(codegen.TEMPLATE).render({})
+        code_environment().get_template(STRAIGHT_LINE.template).render({})
 
 
 def test_module_is_written_to_the_cache_dir_under_its_key(cache_dir):

@@ -1,0 +1,134 @@
+"""The layered backend: a layered (``mlp``) network's gradient as the δ recursion in matrix products.
+
+The straight-line backend (:mod:`symgrad.compile.straight_line`) writes one statement per scalar
+step, so its module (and numba's compile time) grows with the number of weights: a
+784-256-10 network would be hundreds of thousands of statements. A layered network
+needs none of that: its gradient is the δ recursion of ``symgrad.derive.matrix_form``,
+
+    D⁽ᴸ⁾ = ∂L/∂U⁽ᴸ⁾,  D⁽ˡ⁻¹⁾ = D⁽ˡ⁾W⁽ˡ⁾ ⊙ f'(U⁽ˡ⁻¹⁾),  ∂L/∂W⁽ˡ⁾ = D⁽ˡ⁾ᵀX⁽ˡ⁻¹⁾,  ∂L/∂b⁽ˡ⁾ = Σ_rows D⁽ˡ⁾,
+
+with one sample per row, so a batch is a matrix product per layer. The
+backend (:data:`LAYERED`) renders ``templates/layered_module.py.j2``: code unrolled
+over the layers (few) and never over the units, whose widths appear only as numbers
+in slices. The module exposes what :class:`~symgrad.compile.gradfn.GradFn` expects
+(``grad_kernel``, ``value_kernel``, ``batch_kernel``, ``PARAMS``, …), so the argument
+checks, ``save`` and ``source`` work unchanged. The network's scalar steps are never
+expanded.
+
+``net.compile()`` takes this backend for networks built by :func:`symgrad.mlp` with
+more than ``pipeline.LAYERED_MIN_PARAMS`` parameters; ``layered=True`` asks for it
+at any size, ``layered=False`` forces the straight-line code.
+
+>>> import tempfile, symgrad as sg
+>>> net = sg.mlp([2, 1], activation="identity")   # u = W1_1_1 x1 + W1_1_2 x2 + b1_1
+>>> f = net.compile(jit=False, cache_dir=tempfile.mkdtemp(), layered=True)
+>>> loss, g = f([1.0, 2.0, 0.5], [1.0, -1.0], [0.5])  # u = -0.5, L = (u - y)²/2
+>>> loss, g.tolist(), net._steps is None
+(0.5, [-1.0, 1.0, -1.0], True)
+"""
+
+from __future__ import annotations
+
+import re
+
+from .._version import __version__
+from ..model.functions import FUNCTIONS
+from ..model.layers import LayerSpec
+from ..model.network import Network
+from ..template_loader import snippet
+from .backend import Backend
+from .printer import NumbaPrinter, helper_sources
+
+__all__ = ["LAYERED", "is_layered"]
+
+
+def is_layered(net: Network) -> bool:
+    """Whether ``net`` can take the loop (matrix) code path: built by ``mlp``, with the
+    parameters in the layer order the generated code slices them in.
+
+    >>> import symgrad as sg
+    >>> is_layered(sg.mlp([2, 2])), is_layered(sg.Network.from_expr("(w - 1)**2", params="w"))
+    (True, False)
+    """
+    spec = net.layers
+    if not isinstance(spec, LayerSpec):
+        return False
+    # Compared by name, without building the spec's sympy symbols again (200k of them at 784-256-10).
+    names = spec.param_names()
+    return len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))
+
+
+def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
+    """The template's variables. The generated code's length depends on the number of
+    layers, not on their widths."""
+    spec = net.layers
+    acts, loss = spec.activations, spec.loss
+    # The softmax output with a cross-entropy is computed fused (logsumexp(u)·Σy − Σ y·u), never as log(softmax).
+    fused = loss == "softmax_cross_entropy" or (loss == "cross_entropy" and acts[-1] == "softmax")
+    lit = NumbaPrinter({}, dtype).literal
+    layers, at, helpers, array_helpers = [], 0, set(), set()
+    for l in range(1, spec.n_layers + 1):
+        rows, cols = spec.sizes[l], spec.sizes[l - 1]
+        w_end = at + rows * cols
+        b_end = w_end + (rows if spec.bias else 0)
+        kind, last = acts[l - 1], l == spec.n_layers
+        layer = {"l": l, "rows": rows, "cols": cols, "w_at": at, "w_end": w_end, "b_end": b_end, "kind": kind, "last": last}
+        if kind == "softmax":  # the one vector activation: the template writes it out
+            layer.update(apply=f"_softmax_rows(U{l})", slope=None)
+            if not (last and fused):
+                helpers |= {"softmax", "logsumexp"}
+        else:
+            code = FUNCTIONS[kind].code
+            names = {"U": f"U{l}", "A": f"X{l}", "lit": lit}
+            layer.update(apply=snippet(code.array).render(**names), slope=snippet(code.array_slope).render(**names))
+            array_helpers |= set(code.array_helpers)
+        layers.append(layer)
+        at = b_end
+    if fused:
+        helpers.add("logsumexp")
+    if loss == "cross_entropy" and not fused and acts[-1] == "sigmoid":
+        array_helpers.add("_softplus_array")  # the stable log σ(u) = −softplus(−u)
+    return {
+        "network_name": net.name,
+        "version": __version__,
+        "key": key,
+        "dtype": dtype,
+        "sizes": list(spec.sizes),
+        "activations": list(acts),
+        "loss": loss,
+        "bias": bool(spec.bias),
+        "n_params": at,
+        "layers": layers,
+        "fused": fused,
+        "output_kind": acts[-1],
+        "helpers": sorted(helpers),
+        "helper_sources": helper_sources(array_helpers, lit),
+        "lit": lit,
+        "user_args": [("x", "N_INPUTS"), ("y", "N_TARGETS")],
+        "batch_args": [("X", "N_INPUTS"), ("Y", "N_TARGETS")],
+    }
+
+
+def _identity(net: Network, options: dict) -> list[str]:
+    # the layer description and the name, never the (unexpanded) steps
+    spec = net.layers
+    return [repr((spec.sizes, spec.activations, spec.loss, spec.bias)), net.name]
+
+
+def _stem(net: Network) -> str:
+    spec = net.layers
+    return "layered_" + re.sub(r"\W+", "_", "-".join(map(str, spec.sizes)) + "_" + spec.loss).strip("_")[:40]
+
+
+#: The layered backend (``backend="layered"``, or ``layered=True``).
+LAYERED = Backend(
+    name="layered",
+    template="layered_module.py.j2",
+    printer=NumbaPrinter,
+    sources=("compile/layered.py", "compile/printer.py", "model/functions.py"),
+    accepts=is_layered,
+    identity=_identity,
+    stem=_stem,
+    context=_context,
+    from_derivation=False,
+)
