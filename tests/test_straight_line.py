@@ -276,7 +276,7 @@ def test_numba_gives_the_numbers_plain_python_gives(compiled_datawhale):
     frozen, strided = p.copy(), np.repeat(X[1], 2)[::2]
     frozen.setflags(write=False)
     assert f(frozen, strided, Y[1])[0] == pytest.approx(plain(p, X[1], Y[1])[0], rel=1e-14)
-    assert [len(k.signatures) for k in (f._module.grad_kernel, f._module.value_kernel)] == [1, 1]  # no recompiles
+    assert [len(k.signatures) for k in (f._module.call_grad, f._module.call_value)] == [1, 1]  # no recompiles
     singles = [f(p, x, y) for x, y in zip(X, Y)]
     batch_loss, batch_g = f.batch(p, X, Y)
     assert batch_loss == pytest.approx(np.mean([s[0] for s in singles]), rel=1e-12)
@@ -386,11 +386,11 @@ def test_a_second_process_loads_from_the_cache(cache_dir):
         assert out.returncode == 0, out.stderr
         runs.append(json.loads(out.stdout))
     first, second = runs
-    assert first["info"]["grad_kernel"] == {"hits": 0, "misses": 1}  # compiled
-    assert second["info"]["grad_kernel"] == {"hits": 1, "misses": 0}  # loaded, nothing compiled
+    assert first["info"]["call_grad"] == {"hits": 0, "misses": 1}  # compiled
+    assert second["info"]["call_grad"] == {"hits": 1, "misses": 0}  # loaded, nothing compiled
     assert second["path"] == first["path"] and second["mtime"] == first["mtime"]
     assert second["loss"] == first["loss"]
-    index_files = list((cache_dir / "__pycache__").glob("*grad_kernel*.nbi"))
+    index_files = list((cache_dir / "__pycache__").glob("*call_grad*.nbi"))
     assert index_files, "numba wrote no cache index next to the generated module"
 
 
@@ -399,7 +399,7 @@ def test_a_numba_failure_becomes_a_symgrad_error(tmp_path):
     # A module numba cannot type (a stand-in for a code generator bug) must not leak
     # a TypingError: the user gets a SymgradError naming the module and jit=False.
     f = seed_network("quadratic").compile(cache_dir=tmp_path)
-    broken = tmp_path / "broken.py"
+    broken = tmp_path / f"broken_{f.path.stem.rsplit('_', 1)[-1]}.py"  # the key it records
     broken.write_text(f.source.replace("    f = _t0*_t0 + 1.0", "    f = _t0*_t0 + 'one'"))
     module = load_module(broken, jit=True)
     with pytest.raises(SymgradError, match="numba could not compile .*broken.py.*jit=False"):

@@ -34,7 +34,7 @@ from ..errors import SymgradError
 from ..model.network import Network
 from ..template_loader import code_environment, template_text
 from .backend import RUNTIME_TEMPLATE, Backend
-from .cache import cache_directory, key_of, load_module, write_atomically
+from .cache import cache_directory, key_of, load_module, numba_errors, write_atomically
 from .gradfn import GradFn
 from .layered import LAYERED
 from .printer import dtype_name
@@ -99,9 +99,15 @@ def compile_network(
     chosen = choose_backend(net, layered=layered, part_ops=part_ops, backend=backend)
     options = {"part_ops": part_ops}
     path = module_path(net, backend=chosen, dtype=dtype, cache_dir=cache_dir, **options)
+
+    def generate() -> str:
+        return generate_source(net, backend=chosen, dtype=dtype, key=key_of(path), **options)
+
     if not path.exists():
-        write_atomically(path, generate_source(net, backend=chosen, dtype=dtype, key=key_of(path), **options))
-    return GradFn(load_module(path, jit=bool(jit)), path=path, jit=bool(jit), backend=chosen)
+        write_atomically(path, generate())
+    with numba_errors(path, net.name):  # numba compiles the call kernels as the module is imported
+        module = load_module(path, jit=bool(jit), regenerate=generate)  # a broken cached file is generated again
+    return GradFn(module, path=path, jit=bool(jit), backend=chosen)
 
 
 def choose_backend(net: Network, *, layered: bool | None = None, part_ops: int | None = None, backend: str | None = None) -> Backend:

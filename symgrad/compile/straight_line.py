@@ -76,6 +76,7 @@ def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
         "_grad_sample", grad, split(grad, limit), sample_args + ["g"], names, leaves, printer,
         doc="Write one sample's gradient into g and return its loss.", driver=True,  # for batch_kernel
     )
+    guard = ", ".join(["p", "x" if net.inputs else "None", "y" if net.targets else "None"])
     user_args = ([("x", "N_INPUTS")] if net.inputs else []) + ([("y", "N_TARGETS")] if net.targets else [])
     batch_args = ([("X", "N_INPUTS")] if net.inputs else []) + ([("Y", "N_TARGETS")] if net.targets else [])
     return {
@@ -92,6 +93,8 @@ def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
         "batch_args": batch_args,
         "value_routine": value_routine,
         "grad_routine": grad_routine,
+        "block": _block(grad_routine),
+        "guard": guard,
         "helper_sources": helper_sources(printer.helpers, printer.literal),
         "logsumexp_arities": sorted(printer.logsumexp_arities),
         "section_titles": _SECTION_TITLES,
@@ -120,7 +123,8 @@ def _routine(name, program: Program, layout: Layout, args, names, leaves: Identi
             {
                 "section": st.section,
                 "target": f"g[{st.index}]" if isinstance(st, GradientEntry) else local[st.target],
-                "code": printer.code(st.expr),
+                # a constant alone is a NumPy scalar, so that plain Python divides by it as numba does
+                "code": printer.scalar(st.expr) if st.expr.is_Number else printer.code(st.expr),
             }
             for st in part.statements
         ]
@@ -142,6 +146,32 @@ def _routine(name, program: Program, layout: Layout, args, names, leaves: Identi
         "loss": local[program.loss],
         "work_size": layout.work_size,
         "loss_slot": layout.slots.get(program.loss, 0),
+    }
+
+
+def _block(routine: dict) -> dict | None:
+    """The batch loop's view of a one-part gradient routine: parameters read once before
+    the loop, inputs and targets read from row i, each ``g[k] = e`` turned into a sum
+    ``_ak += e`` over the rows. None for a routine in parts (the loop then calls it)."""
+    if len(routine["parts"]) != 1:
+        return None
+    part = routine["parts"][0]
+    rows = {"x": "X", "y": "Y"}
+    gradient, statements = [], []
+    for st in part["statements"]:
+        if st["target"].startswith("g["):
+            k = int(st["target"][2:-1])
+            if st["code"] not in ("0.0", "np.float32(0.0)", "np.float64(0.0)"):
+                gradient.append((k, st["code"]))
+        else:
+            statements.append(st)
+    return {
+        "params": [leaf for leaf in part["leaves"] if leaf["array"] == "p"],
+        "rows": [dict(leaf, array=rows[leaf["array"]]) for leaf in part["leaves"] if leaf["array"] != "p"],
+        "statements": statements,
+        "gradient": gradient,
+        "sums": sorted({k for k, _ in gradient}),
+        "loss": routine["loss"],
     }
 
 
