@@ -93,8 +93,11 @@ def test_wide_network_is_never_expanded(tmp_path):
     _close(loss, ref.loss)
     _close(g, ref.backward())
     assert net._steps is None
-    # The module's text does not grow with the widths: the same lines as a tiny network's.
-    assert f.source.count("\n") == generate_source(sg.mlp([2, 2, 2]), backend=LAYERED).count("\n")
+    # Widths are data: a tiny network of the same kinds runs the very same module, and the
+    # standalone text (module plus the network's block) has as many lines.
+    small = sg.mlp([2, 2, 2]).compile(jit=False, cache_dir=tmp_path, layered=True)
+    assert small.path == f.path and small.source.count("\n") == f.source.count("\n")
+    assert generate_source(sg.mlp([2, 2, 2]), backend=LAYERED) == generate_source(net, backend=LAYERED)
     assert f.param_names[0] == "W1_1_1" and f.param_names[-1] == "b2_10" and len(f.param_names) == len(net.params)
 
 

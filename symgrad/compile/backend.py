@@ -38,7 +38,11 @@ class Backend:
     * ``stem(net)``: the readable part of the module's file name;
     * ``context(net, dtype, key, options)``: the template's variables;
     * ``from_derivation``: whether its code is printed from the symbolic derivation (the
-      cross-check says so when it is not).
+      cross-check says so when it is not);
+    * ``bind(module, net)``: for a backend whose module is generic (compiled once for many
+      networks), the module bound to one network's data; None when the module is the network's;
+    * ``required``: the names a loaded module must define (else the cache regenerates it);
+    * ``templates``: further templates its code depends on.
     """
 
     name: str
@@ -50,6 +54,9 @@ class Backend:
     stem: Callable
     context: Callable
     from_derivation: bool = True
+    bind: Callable | None = None
+    required: tuple[str, ...] = ("grad_kernel", "value_kernel", "call_grad", "call_value", "DTYPE", "PARAMS", "INPUTS", "TARGETS", "NETWORK")
+    templates: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Backend {self.name} ({self.template})>"

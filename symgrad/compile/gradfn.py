@@ -89,7 +89,7 @@ class GradFn:
         # argument types itself, in C, and raises TypeError for anything else. Sizes, NaN
         # and infinite inputs are checked inside (a NaN loss then sends the call to the
         # checks here). Compiled (or loaded from numba's cache) on first use.
-        compiled = jit and hasattr(module.call_grad, "overloads")
+        compiled = jit and hasattr(_dispatcher(module.call_grad), "overloads")
         self._call_grad = self._first_call("grad") if compiled else _not_compiled
         self._call_value = self._first_call("value") if compiled else _not_compiled
         # Plain Python kernels (jit=False) compute in NumPy scalars: their overflow and
@@ -104,7 +104,7 @@ class GradFn:
     def _first_call(self, which: str):
         def first(*args):
             kernel = self._module.call_grad if which == "grad" else self._module.call_value
-            self._guarded(_compile_signed, kernel, self.path, self.network_name)
+            self._guarded(_compile_signed, _dispatcher(kernel), self.path, self.network_name)
             if which == "grad":
                 self._call_grad = kernel
             else:
@@ -265,6 +265,10 @@ class GradFn:
         ['g[0] = 2.0*_t0']
         """
         if self._source is None:
+            standalone = getattr(self._module, "STANDALONE_SOURCE", None)  # a generic module bound to this network
+            if standalone is not None:
+                self._source = standalone
+                return standalone
             try:
                 self._source = Path(self._module.__file__).read_text(encoding="utf-8")
             except OSError as exc:
@@ -299,7 +303,7 @@ class GradFn:
         info = {}
         for name in ("call_grad", "call_value", "block_kernel"):
             kernel = getattr(self._module, name, None)
-            stats = getattr(kernel, "stats", None)
+            stats = getattr(_dispatcher(kernel), "stats", None)
             if stats is not None:
                 info[name] = {"hits": sum(stats.cache_hits.values()), "misses": sum(stats.cache_misses.values())}
         return info
@@ -422,6 +426,12 @@ class GradFn:
 
 #: How many values a slab of gradients holds (see GradFn.__call__).
 _SLAB_VALUES = 4096
+
+
+def _dispatcher(kernel):
+    """The numba dispatcher behind a kernel (a generic module's kernels are bound to a
+    network by small Python functions that name theirs ``dispatcher``)."""
+    return getattr(kernel, "dispatcher", kernel)
 
 
 def _not_compiled(*args):

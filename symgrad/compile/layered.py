@@ -30,16 +30,21 @@ at any size, ``layered=False`` forces the straight-line code.
 from __future__ import annotations
 
 import re
+import types
+from pathlib import Path
 
 from .._version import __version__
 from ..model.functions import FUNCTIONS
 from ..model.layers import LayerSpec
 from ..model.network import Network
-from ..template_loader import snippet
+from ..template_loader import code_environment, snippet
 from .backend import Backend
 from .printer import NumbaPrinter, helper_sources
 
-__all__ = ["LAYERED", "is_layered"]
+__all__ = ["LAYERED", "NETWORK_TEMPLATE", "is_layered"]
+
+#: The block that binds the generic module to one network.
+NETWORK_TEMPLATE = "layered_network.py.j2"
 
 
 def is_layered(net: Network) -> bool:
@@ -53,26 +58,25 @@ def is_layered(net: Network) -> bool:
     spec = net.layers
     if not isinstance(spec, LayerSpec):
         return False
+    if net._params is None:  # the parameters are the spec's, not built yet
+        return True
     # Compared by name, without building the spec's sympy symbols again (200k of them at 784-256-10).
     names = spec.param_names()
     return len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))
 
 
 def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
-    """The template's variables. The generated code's length depends on the number of
-    layers, not on their widths."""
+    """The template's variables: the activations, the loss, the bias and the dtype, never
+    the widths or the name (one module serves every network of these kinds)."""
     spec = net.layers
     acts, loss = spec.activations, spec.loss
     # The softmax output with a cross-entropy is computed fused (logsumexp(u)·Σy − Σ y·u), never as log(softmax).
     fused = loss == "softmax_cross_entropy" or (loss == "cross_entropy" and acts[-1] == "softmax")
     lit = NumbaPrinter({}, dtype).literal
-    layers, at, helpers, array_helpers = [], 0, set(), set()
+    layers, helpers, array_helpers = [], set(), set()
     for l in range(1, spec.n_layers + 1):
-        rows, cols = spec.sizes[l], spec.sizes[l - 1]
-        w_end = at + rows * cols
-        b_end = w_end + (rows if spec.bias else 0)
         kind, last = acts[l - 1], l == spec.n_layers
-        layer = {"l": l, "rows": rows, "cols": cols, "w_at": at, "w_end": w_end, "b_end": b_end, "kind": kind, "last": last}
+        layer = {"l": l, "kind": kind, "last": last}
         if kind == "softmax":  # the one vector activation: the template writes it out
             layer.update(apply=f"_softmax_rows(U{l})", slope=None)
             if not (last and fused):
@@ -83,21 +87,17 @@ def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
             layer.update(apply=snippet(code.array).render(**names), slope=snippet(code.array_slope).render(**names))
             array_helpers |= set(code.array_helpers)
         layers.append(layer)
-        at = b_end
     if fused:
         helpers.add("logsumexp")
     if loss == "cross_entropy" and not fused and acts[-1] == "sigmoid":
         array_helpers.add("_softplus_array")  # the stable log σ(u) = −softplus(−u)
     return {
-        "network_name": net.name,
         "version": __version__,
         "key": key,
         "dtype": dtype,
-        "sizes": list(spec.sizes),
         "activations": list(acts),
         "loss": loss,
         "bias": bool(spec.bias),
-        "n_params": at,
         "layers": layers,
         "fused": fused,
         "output_kind": acts[-1],
@@ -110,14 +110,26 @@ def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
 
 
 def _identity(net: Network, options: dict) -> list[str]:
-    # the layer description and the name, never the (unexpanded) steps
+    # the kinds of the layers, never their widths or the network's name
     spec = net.layers
-    return [repr((spec.sizes, spec.activations, spec.loss, spec.bias)), net.name]
+    return [repr((spec.activations, spec.loss, spec.bias))]
 
 
 def _stem(net: Network) -> str:
     spec = net.layers
-    return "layered_" + re.sub(r"\W+", "_", "-".join(map(str, spec.sizes)) + "_" + spec.loss).strip("_")[:40]
+    return "layered_" + re.sub(r"\W+", "_", "-".join(spec.activations) + "_" + spec.loss).strip("_")[:60]
+
+
+def _bind(module, net: Network):
+    """The generic module bound to ``net``: a copy of its namespace with the network's
+    widths and names and the kernels taking them (``templates/layered_network.py.j2``).
+    ``STANDALONE_SOURCE`` is the module's text with that block at the end."""
+    block = code_environment().get_template(NETWORK_TEMPLATE).render(network_name=net.name, sizes=list(net.layers.sizes))
+    bound = types.ModuleType(f"{module.__name__}_for_{_stem(net)}")
+    bound.__dict__.update({k: v for k, v in vars(module).items() if k not in ("__name__", "__spec__", "__loader__")})
+    exec(compile(block, f"<{NETWORK_TEMPLATE}: {net.name}>", "exec"), bound.__dict__)
+    bound.STANDALONE_SOURCE = Path(module.__file__).read_text(encoding="utf-8").rstrip("\n") + "\n\n\n" + block
+    return bound
 
 
 #: The layered backend (``backend="layered"``, or ``layered=True``).
@@ -126,9 +138,12 @@ LAYERED = Backend(
     template="layered_module.py.j2",
     printer=NumbaPrinter,
     sources=("compile/layered.py", "compile/printer.py", "model/functions.py"),
+    templates=(NETWORK_TEMPLATE,),
     accepts=is_layered,
     identity=_identity,
     stem=_stem,
     context=_context,
     from_derivation=False,
+    bind=_bind,
+    required=("_layers", "_call_grad", "_call_value", "_block_kernel", "_sgd_kernel", "DTYPE"),
 )

@@ -105,8 +105,10 @@ def compile_network(
 
     if not path.exists():
         write_atomically(path, generate())
-    with numba_errors(path, net.name):  # numba compiles the call kernels as the module is imported
-        module = load_module(path, jit=bool(jit), regenerate=generate)  # a broken cached file is generated again
+    with numba_errors(path, net.name):
+        module = load_module(path, jit=bool(jit), regenerate=generate, required=chosen.required)  # a broken file is generated again
+    if chosen.bind is not None:  # a generic module (one for many networks) bound to this one
+        module = chosen.bind(module, net)
     return GradFn(module, path=path, jit=bool(jit), backend=chosen)
 
 
@@ -121,7 +123,7 @@ def choose_backend(net: Network, *, layered: bool | None = None, part_ops: int |
         if backend not in BACKENDS:
             raise SymgradError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})", token=str(backend))
         chosen = BACKENDS[backend]
-    elif layered or (layered is None and part_ops is None and len(net.params) > LAYERED_MIN_PARAMS and LAYERED.accepts(net)):
+    elif layered or (layered is None and part_ops is None and net.n_params > LAYERED_MIN_PARAMS and LAYERED.accepts(net)):
         chosen = LAYERED
     else:
         chosen = STRAIGHT_LINE
@@ -184,7 +186,7 @@ def generate_source(net: Network, *, backend: Backend | None = None, dtype=np.fl
 def _generator_digest(backend: Backend) -> str:
     """A hash of the backend's templates and of the modules that shape its code."""
     h = hashlib.sha256()
-    for name in (backend.template, RUNTIME_TEMPLATE):
+    for name in (backend.template, RUNTIME_TEMPLATE, *backend.templates):
         h.update(template_text(name).encode())
     package = Path(__file__).parent.parent  # the symgrad package
     for name in backend.sources + ("compile/cache.py",):

@@ -12,6 +12,7 @@ expanded only when a formula asks for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import sympy
@@ -59,13 +60,7 @@ class LayerSpec:
 
         Names only, for code that must not build 200,000 sympy symbols to learn them.
         """
-        out: list[str] = []
-        for l in range(1, self.n_layers + 1):
-            rows, cols = self.sizes[l], self.sizes[l - 1]
-            out += [self.weight_name(l, i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)]
-            if self.bias:
-                out += [self.bias_name(l, i) for i in range(1, rows + 1)]
-        return tuple(out)
+        return _param_names(self.sizes, self.bias)
 
     def params(self) -> tuple[sympy.Symbol, ...]:
         return tuple(real_symbol(name) for name in self.param_names())
@@ -129,6 +124,17 @@ class LayerSpec:
         return tuple(steps)
 
 
+@lru_cache(maxsize=16)
+def _param_names(sizes: tuple[int, ...], bias: bool) -> tuple[str, ...]:
+    out: list[str] = []
+    for l in range(1, len(sizes)):
+        rows, cols = sizes[l], sizes[l - 1]
+        out += [names.weight_name(l, i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)]
+        if bias:
+            out += [names.bias_name(l, i) for i in range(1, rows + 1)]
+    return tuple(out)
+
+
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss: str = "mse", bias: bool = True) -> "Network":
     """A fully connected layered network, u⁽ˡ⁾ = W⁽ˡ⁾x⁽ˡ⁻¹⁾ + b⁽ˡ⁾, x⁽ˡ⁾ = f(u⁽ˡ⁾).
 
@@ -185,7 +191,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
     spec = LayerSpec(sizes, acts, loss, bool(bias))
     return Network(
         None,
-        params=spec.params(),
+        params=None,  # built from the spec when first asked for: mlp([784, 256, 10]) has 203,530
         inputs=spec.inputs(),
         targets=spec.targets(),
         loss=names.LAYERED_LOSS,
