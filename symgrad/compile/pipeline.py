@@ -39,17 +39,25 @@ from .gradfn import GradFn
 from .layered import LAYERED
 from .printer import dtype_name
 from .straight_line import STRAIGHT_LINE
+from .tape import TAPE
 
 __all__ = ["BACKENDS", "LAYERED_MIN_PARAMS", "compile_network", "generate_source", "module_path"]
 
 #: The backends by name (``net.compile(backend=...)``).
-BACKENDS: dict[str, Backend] = {b.name: b for b in (STRAIGHT_LINE, LAYERED)}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (STRAIGHT_LINE, LAYERED, TAPE)}
 
 #: Layered networks above this many parameters take the layered backend. Its cold
 #: compile is a flat ~25 s here whatever the widths, while straight-line code
 #: compiles in 1-3 s for seed-sized networks but ~11 s at 306 and ~50 s at 1,122
 #: parameters, and runs faster per call when small.
 LAYERED_MIN_PARAMS = 500
+
+#: Other networks above this many parameters run on the tape when compiled with numba,
+#: unless their straight-line module is already compiled in numba's cache: the tape
+#: interpreter is compiled once per machine, so such a network is ready as soon as its
+#: tape is built, where its straight-line code would take numba seconds to minutes.
+#: At or below it the straight-line code, fastest to run, compiles in a few seconds.
+STRAIGHT_LINE_MAX_PARAMS = 64
 
 _OPTIONS = ("jit", "dtype", "cache_dir", "part_ops", "layered", "backend")
 
@@ -96,7 +104,7 @@ def compile_network(
         )
     if not isinstance(net, Network):
         raise SymgradError(f"compile_network needs a symgrad Network, got {type(net).__name__}")
-    chosen = choose_backend(net, layered=layered, part_ops=part_ops, backend=backend)
+    chosen = choose_backend(net, layered=layered, part_ops=part_ops, backend=backend, jit=bool(jit), cache_dir=cache_dir, dtype=dtype)
     options = {"part_ops": part_ops}
     path = module_path(net, backend=chosen, dtype=dtype, cache_dir=cache_dir, **options)
 
@@ -112,12 +120,20 @@ def compile_network(
     return GradFn(module, path=path, jit=bool(jit), backend=chosen)
 
 
-def choose_backend(net: Network, *, layered: bool | None = None, part_ops: int | None = None, backend: str | None = None) -> Backend:
-    """The backend ``net`` compiles with, from the options (see :func:`compile_network`).
+def choose_backend(
+    net: Network, *, layered: bool | None = None, part_ops: int | None = None, backend: str | None = None,
+    jit: bool = True, cache_dir=None, dtype=np.float64,
+) -> Backend:
+    """The backend ``net`` compiles with, from the options (see :func:`compile_network`):
+    ``backend=`` if given; the layered backend for a wide ``mlp`` (or ``layered=True``);
+    with numba, the tape for a network above :data:`STRAIGHT_LINE_MAX_PARAMS` parameters
+    whose straight-line code numba has not compiled before; else the straight-line code.
 
     >>> import symgrad as sg
-    >>> choose_backend(sg.mlp([30, 20, 2])).name, choose_backend(sg.mlp([3, 4, 2])).name
-    ('layered', 'straight-line')
+    >>> [choose_backend(sg.mlp(s), cache_dir="/nonexistent").name for s in ([30, 20, 2], [3, 4, 2], [8, 8, 2])]
+    ['layered', 'straight-line', 'tape']
+    >>> choose_backend(sg.mlp([8, 8, 2]), jit=False).name
+    'straight-line'
     """
     if backend is not None:
         if backend not in BACKENDS:
@@ -125,6 +141,11 @@ def choose_backend(net: Network, *, layered: bool | None = None, part_ops: int |
         chosen = BACKENDS[backend]
     elif layered or (layered is None and part_ops is None and net.n_params > LAYERED_MIN_PARAMS and LAYERED.accepts(net)):
         chosen = LAYERED
+    elif (
+        jit and layered is None and part_ops is None and net.n_params > STRAIGHT_LINE_MAX_PARAMS
+        and not _compiled_before(module_path(net, backend=STRAIGHT_LINE, dtype=dtype, cache_dir=cache_dir))
+    ):
+        chosen = TAPE
     else:
         chosen = STRAIGHT_LINE
     if not chosen.accepts(net):
@@ -134,6 +155,12 @@ def choose_backend(net: Network, *, layered: bool | None = None, part_ops: int |
             token="layered" if chosen is LAYERED else chosen.name,
         )
     return chosen
+
+
+def _compiled_before(path: Path) -> bool:
+    """Whether numba's cache holds machine code of the module at ``path`` (its index files)."""
+    folder = path.parent / "__pycache__"
+    return folder.is_dir() and any(folder.glob(f"{path.stem}.call_grad-*.nbi"))
 
 
 def module_path(net: Network, *, backend: Backend | None = None, dtype=np.float64, cache_dir=None, **options) -> Path:
