@@ -245,3 +245,12 @@ def test_a_constant_zero_step_divides_to_inf_as_numba_does(tmp_path):
     net = sg.Network.from_equations("h = 0\nu = 1/h\nL = w1*u", params="w1")
     loss, g = net.compile(jit=False, cache_dir=tmp_path)([2.0])
     assert loss == np.inf and g[0] == np.inf
+
+
+def test_out_receives_the_gradient(f):
+    out = np.empty(12)
+    loss, g = f(P, X, Y, out=out)
+    assert g is out and np.array_equal(out, f(P, X, Y)[1]) and loss == f(P, X, Y)[0]
+    for bad in (np.empty(11), np.empty(12, np.float32), np.empty(24)[::2], [0.0] * 12):
+        with pytest.raises(ShapeError, match="out must be"):
+            f(P, X, Y, out=bad)

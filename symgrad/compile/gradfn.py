@@ -98,7 +98,7 @@ class GradFn:
         # Gradients are rows of a slab allocated now and then: handing out the next row
         # costs a third of a fresh np.empty (each row is still its own array).
         self._slab_rows = max(1, _SLAB_VALUES // max(1, self._n_params))
-        self._rows = iter(())
+        self._rows = iter(())  # empty: the first call makes the first slab
         self._source: str | None = None
 
     def _first_call(self, which: str):
@@ -120,22 +120,55 @@ class GradFn:
 
     # -- calls ------------------------------------------------------------------
 
-    def __call__(self, params, x=None, y=None) -> tuple[float, np.ndarray]:
-        """Loss and gradient for one sample."""
-        grad = next(self._rows, None)  # the kernel writes every entry
-        if grad is None:
-            grad = self._new_rows()
+    def __call__(self, params, x=None, y=None, out=None) -> tuple[float, np.ndarray]:
+        """Loss and gradient for one sample; ``out``, a 1-D array of the dtype and length of
+        the gradient, receives it instead of a new array (and is returned)."""
+        # The hot path is the try block: the next row of the gradient slab (or out), and
+        # the call kernel through numba's dispatcher, which checks the argument types itself.
         try:
+            grad = next(self._rows) if out is None else out  # the kernel writes every entry
             loss = self._call_grad(params, x, y, grad)
+        except StopIteration:  # the slab is used up: a new one, and the call again
+            return self._call_again(params, x, y, self._new_rows())
         except TypeError:  # not ready arrays (or jit=False): convert and check them
-            args = self._sample_args(params, x, y)
-            loss = self._guarded(self._kernel_call, "grad", args, grad)
+            return self._call_checked(params, x, y, self._out(out) if out is not None else grad)
         except Exception:
             with numba_errors(self.path, self.network_name):
                 raise
         if loss != loss:  # NaN: a bad argument, or the formula's own
+            self._explain_nan(params, x, y, out)
+        return loss, grad  # numba returns the loss as a Python float
+
+    def _call_again(self, params, x, y, grad) -> tuple[float, np.ndarray]:
+        try:
+            loss = self._call_grad(params, x, y, grad)
+        except TypeError:
+            return self._call_checked(params, x, y, grad)
+        except Exception:
+            with numba_errors(self.path, self.network_name):
+                raise
+        if loss != loss:
             self._explain_nan(params, x, y)
-        return loss if loss.__class__ is float else float(loss), grad
+        return loss, grad
+
+    def _out(self, out) -> np.ndarray:
+        if not (isinstance(out, np.ndarray) and out.dtype == self.dtype and out.shape == self._param_shape
+                and out.flags.c_contiguous and out.flags.writeable):
+            shape = getattr(out, "shape", None)
+            raise ShapeError(
+                f"out must be a writeable contiguous {self.dtype.name} array of shape {self._param_shape}, got "
+                + (f"{out.dtype} of shape {shape}" if isinstance(out, np.ndarray) else type(out).__name__),
+                token="out",
+            )
+        return out
+
+    def _call_checked(self, params, x, y, grad) -> tuple[float, np.ndarray]:
+        """The slow path: arguments converted and checked, then the kernel."""
+        args = self._sample_args(params, x, y)
+        loss = self._guarded(self._kernel_call, "grad", args, grad)
+        if loss != loss:
+            self._explain_nan(params, x, y)
+        return float(loss), grad
 
     def value(self, params, x=None, y=None) -> float:
         """The loss alone for one sample."""
@@ -394,9 +427,11 @@ class GradFn:
             array = np.array(array, dtype=self.dtype, order="C")
         return array
 
-    def _explain_nan(self, params, x, y) -> None:
+    def _explain_nan(self, params, x, y, out=None) -> None:
         """A NaN loss: a wrong shape, a NaN parameter, a NaN or infinite input or target is
         named; otherwise the NaN is the formula's own."""
+        if out is not None:
+            self._out(out)
         args = self._sample_args(params, x, y)
         if np.isnan(args[0]).any():
             self._raise_nan_params(args[0])
