@@ -19,6 +19,10 @@ MORE = {
     "softmax_ce": lambda: sg.mlp([3, 4, 3], loss="softmax_cross_entropy"),
     "binary_ce": lambda: sg.mlp([2, 3, 2], loss="cross_entropy"),
     "softplus_tanh": lambda: sg.mlp([2, 3, 3, 2], activation=["softplus", "tanh", "identity"]),
+    "leaky_gelu": lambda: sg.mlp([2, 3, 2], activation=["leaky_relu(0.2)", "gelu"]),
+    "user_function": lambda: sg.Network.from_equations(
+        "u = w1*x1 + w2*x2; L = (swish(u) - y1)**2", params="w1 w2", inputs="x1 x2", targets="y1", functions={"swish": "x*sigmoid(x)"}
+    ),
     "powers": lambda: sg.Network.from_expr("w1**-2 + sqrt(w2**2 + 1) + abs(w1)**2.5 + w2**7", params="w1 w2"),
 }
 

@@ -34,7 +34,7 @@ import types
 from pathlib import Path
 
 from .._version import __version__
-from ..model.functions import FUNCTIONS
+from ..model.functions import parameters_of, parse_kind
 from ..model.layers import LayerSpec
 from ..model.network import Network
 from ..template_loader import code_environment, snippet
@@ -49,7 +49,8 @@ NETWORK_TEMPLATE = "layered_network.py.j2"
 
 def is_layered(net: Network) -> bool:
     """Whether ``net`` can take the loop (matrix) code path: built by ``mlp``, with the
-    parameters in the layer order the generated code slices them in.
+    parameters in the layer order the generated code slices them in, and every
+    activation with array code (a user's function defined by an expression has none).
 
     >>> import symgrad as sg
     >>> is_layered(sg.mlp([2, 2])), is_layered(sg.Network.from_expr("(w - 1)**2", params="w"))
@@ -58,11 +59,12 @@ def is_layered(net: Network) -> bool:
     spec = net.layers
     if not isinstance(spec, LayerSpec):
         return False
-    if net._params is None:  # the parameters are the spec's, not built yet
-        return True
-    # Compared by name, without building the spec's sympy symbols again (200k of them at 784-256-10).
-    names = spec.param_names()
-    return len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))
+    if net._params is not None:  # else the parameters are the spec's, not built yet
+        # Compared by name, without building the spec's sympy symbols again (200k of them at 784-256-10).
+        names = spec.param_names()
+        if not (len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))):
+            return False
+    return all(act == "softmax" or getattr(parse_kind(act)[0].code, "array", None) for act in spec.activations)
 
 
 def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
@@ -82,8 +84,10 @@ def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
             if not (last and fused):
                 helpers |= {"softmax", "logsumexp"}
         else:
-            code = FUNCTIONS[kind].code
-            names = {"U": f"U{l}", "A": f"X{l}", "lit": lit}
+            row, constants = parse_kind(kind)
+            code = row.code
+            constants = constants or parameters_of(row.builtin)
+            names = {"U": f"U{l}", "A": f"X{l}", "lit": lit, **{name: lit(value) for name, value in constants.items()}}
             layer.update(apply=snippet(code.array).render(**names), slope=snippet(code.array_slope).render(**names))
             array_helpers |= set(code.array_helpers)
         layers.append(layer)

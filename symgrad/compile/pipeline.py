@@ -151,7 +151,11 @@ def choose_backend(
     if not chosen.accepts(net):
         raise SymgradError(
             f"network {net.name!r} cannot be compiled by the {chosen.name} backend"
-            + ("; it is not a layered (mlp) network in layer parameter order: compile it with layered=False" if chosen is LAYERED else ""),
+            + (
+                "; it is not a layered (mlp) network in layer parameter order with array code for every activation "
+                "(a function defined by an expression has none): compile it with layered=False"
+                if chosen is LAYERED else ""
+            ),
             token="layered" if chosen is LAYERED else chosen.name,
         )
     return chosen

@@ -27,7 +27,7 @@ import sympy
 
 from .._version import __version__
 from ..errors import SymgradError
-from ..model.functions import kind_of
+from ..model.functions import kind_text
 from ..model.network import Network
 from .backend import Backend
 from .printer import Identifiers, NumbaPrinter, helper_sources
@@ -200,7 +200,7 @@ def _function_kinds(net: Network) -> str:
     kinds = set()
     for st in net.steps:
         for call in st.expr.atoms(sympy.Function):
-            kinds.add(f"{type(call).__name__}:{kind_of(type(call))}")
+            kinds.add(f"{type(call).__name__}:{kind_text(type(call))}")
     return ",".join(sorted(kinds))
 
 

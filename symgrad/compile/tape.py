@@ -30,7 +30,7 @@ import sympy
 
 from .._version import __version__
 from ..errors import SymgradError
-from ..model.functions import FUNCTIONS, logsumexp, row_of
+from ..model.functions import FUNCTIONS, logsumexp, parameters_of, row_of
 from ..model.network import Network
 from ..template_loader import code_environment, snippet
 from .backend import Backend
@@ -60,21 +60,35 @@ def _op_table(lit) -> list[tuple[str, str]]:
         ("not", f"{one} if a == 0 else {zero}"),
     ]
     ops += [(name, f"{one} if a {symbol} b else {zero}") for symbol, name in _RELATION_OPS.items()]
-    for name, row in FUNCTIONS.items():
-        if name != "identity":
-            ops.append((name, snippet(row.code.scalar).render(x="a", args=["a", "b"], lit=lit)))
+    for row in _coded_rows():
+        constant = {name: "b" for name in parameters_of(row.builtin)}  # a row's one constant is operand b
+        ops.append((row.name, snippet(row.code.scalar).render(x="a", args=["a", "b"], lit=lit, **constant)))
     return ops
 
 
-_OP_NAMES = [name for name, _ in _op_table(lambda v: repr(float(v)))]
-_OP = {name: k for k, name in enumerate(_OP_NAMES)}
+def _coded_rows() -> list:
+    """The table's built-in rows with code of their own and at most one constant (a user's
+    function, defined by an expression, runs as that expression instead)."""
+    return [
+        row for name, row in FUNCTIONS.items()
+        if name != "identity" and row.code is not None and row.definition is None and len(parameters_of(row.builtin)) <= 1
+    ]
+
+
+_OP: dict[str, int] = {}  # op name -> code, filled at first use (the table may gain rows at import)
+
+
+def _op_codes() -> dict[str, int]:
+    if not _OP:
+        _OP.update({name: k for k, (name, _) in enumerate(_op_table(lambda v: repr(float(v))))})
+    return _OP
 
 
 def _context(net: Network, dtype: str, key: str, options: dict) -> dict:
     """The interpreter's variables: the op table, and nothing of any network."""
     lit = NumbaPrinter({}, dtype).literal
     ops = _op_table(lit)
-    helpers = {h for row in FUNCTIONS.values() for h in row.code.helpers}
+    helpers = {h for row in _coded_rows() for h in row.code.helpers}
     logsumexp2 = (
         "@_jit\ndef _logsumexp2(a, b):\n"
         '    """log(e^a + e^b), shifted by the larger so that neither overflows."""\n'
@@ -117,7 +131,7 @@ class _Tape:
         return ("const", self.const_ids[key])
 
     def op(self, name: str, a: tuple, b: tuple | None = None, c: tuple | None = None) -> tuple:
-        self.ops.append((_OP[name], a, b if b is not None else a, c if c is not None else a))
+        self.ops.append((_op_codes()[name], a, b if b is not None else a, c if c is not None else a))
         return ("op", len(self.ops) - 1)
 
     def fold(self, name: str, operands: list[tuple]) -> tuple:
@@ -268,10 +282,16 @@ def _node(e, tape: _Tape, known: dict) -> tuple:
     if isinstance(e, sympy.Not):
         return tape.op("not", known[e.args[0]])
     row = row_of(type(e)) if isinstance(e, sympy.Function) else None
-    if row is None or row.name == "identity":
+    if row is not None and row.code is None:  # a function defined by an expression: run that
+        return _emit(row.expand(e.args[0]), tape, known)
+    if row is None or row.name not in _op_codes():
         raise SymgradError(f"the tape backend cannot run {type(e).__name__}: {e}", token=type(e).__name__)
     a = known[e.args[0]]
-    b = known[e.args[1]] if len(e.args) > 1 else (tape.const(0.5) if row.name == "step" else a)
+    constants = parameters_of(type(e))
+    if constants:
+        b = tape.const(next(iter(constants.values())))
+    else:
+        b = known[e.args[1]] if len(e.args) > 1 else (tape.const(0.5) if row.name == "step" else a)
     return tape.op(row.name, a, b)
 
 

@@ -15,6 +15,7 @@ import sympy
 
 from .. import hooks
 from ..errors import SymgradError
+from .second import SecondDerivative, second_derivative
 from .sweep import ChainPath, Sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,9 +67,13 @@ class Derivative:
     def paths(self) -> tuple[ChainPath, ...]:
         return self._sweep.paths(self.param)
 
+    def grad(self, name: str | sympy.Symbol) -> SecondDerivative:
+        """∂²Loss/∂param∂``name``, exact (a :class:`~symgrad.derive.second.SecondDerivative`)."""
+        return second_derivative(self.network, self.param, self.network.parameter(name), self._sweep)
+
     def latex(self, form: str = "factored") -> str:
-        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (seed 002's
-        multi-line derivation)."""
+        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (the
+        multi-line chain-rule derivation a hand derivation writes)."""
         return hooks.derivative_latex(self, form)
 
     def text(self, form: str = "factored") -> str:

@@ -358,7 +358,7 @@ class Network:
             h.update(f"{st.target.name}={sympy.srepr(st.expr)}\n".encode())
         # srepr names a function but not what it stands for: g as a sigmoid and g as a
         # tanh must not share a hash.
-        kinds = sorted({(type(f).__name__, str(fn.kind_of(type(f)))) for st in self.steps for f in st.expr.atoms(sympy.Function)})
+        kinds = sorted({(type(f).__name__, fn.kind_text(type(f))) for st in self.steps for f in st.expr.atoms(sympy.Function)})
         h.update(repr(kinds).encode())
         return h.hexdigest()
 
@@ -376,6 +376,11 @@ class Network:
         """Every parameter's derivative, in ``net.params`` order (:class:`~symgrad.Gradients`)."""
         return hooks.gradients(self, self._sweep)
 
+    def hessian(self):
+        """The exact Hessian of the loss, a sympy Matrix in ``net.params`` order, its entries
+        in the named intermediates (a reverse sweep over the gradient program)."""
+        return hooks.hessian(self, self._sweep)
+
     def compile(self, **options):
         """The compiled loss and gradient (a :class:`~symgrad.GradFn`; options as :func:`symgrad.compile_network`)."""
         return hooks.compile_network(self, **options)
@@ -383,6 +388,11 @@ class Network:
     def matrix_form(self):
         """The layer-level (δ-recursion) gradient formulas of a layered network (:class:`~symgrad.MatrixForm`)."""
         return hooks.matrix_form(self)
+
+    def draw(self, path=None, highlight=None):
+        """A picture of the computation (a matplotlib Figure; saved to ``path``, .svg/.png/.pdf, when given);
+        ``highlight="w1"`` marks the chain-rule routes from w1 to the loss (:mod:`symgrad.present.draw`)."""
+        return hooks.draw_network(self, path, highlight)
 
     def _repr_latex_(self) -> str:
         return hooks.display_latex(self)
