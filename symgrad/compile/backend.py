@@ -15,10 +15,14 @@ not a pipeline of its own.
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
-__all__ = ["Backend", "RUNTIME_TEMPLATE"]
+from ..template_loader import code_environment
+
+__all__ = ["Backend", "RUNTIME_TEMPLATE", "bind_block"]
 
 #: The template every module template imports: JIT preamble, argument checks, plain entry points, helpers.
 RUNTIME_TEMPLATE = "runtime.py.j2"
@@ -60,3 +64,16 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<Backend {self.name} ({self.template})>"
+
+
+def bind_block(module, template: str, suffix: str, **context) -> types.ModuleType:
+    """A generic module (compiled once for many networks) bound to one network: a copy of
+    its namespace in which the network's block (``template`` rendered with ``context``:
+    its names, sizes or tape, and kernels taking them) has run. ``STANDALONE_SOURCE`` is
+    the module's text with the block at the end, a module that needs no symgrad."""
+    block = code_environment().get_template(template).render(**context)
+    bound = types.ModuleType(f"{module.__name__}_for_{suffix}")
+    bound.__dict__.update({k: v for k, v in vars(module).items() if k not in ("__name__", "__spec__", "__loader__")})
+    exec(compile(block, f"<{template}: {context.get('network_name', suffix)}>", "exec"), bound.__dict__)
+    bound.STANDALONE_SOURCE = Path(module.__file__).read_text(encoding="utf-8").rstrip("\n") + "\n\n\n" + block
+    return bound

@@ -30,15 +30,13 @@ at any size, ``layered=False`` forces the straight-line code.
 from __future__ import annotations
 
 import re
-import types
-from pathlib import Path
 
 from .._version import __version__
 from ..model.functions import parameters_of, parse_kind
 from ..model.layers import LayerSpec
 from ..model.network import Network
-from ..template_loader import code_environment, snippet
-from .backend import Backend
+from ..template_loader import snippet
+from .backend import Backend, bind_block
 from .printer import NumbaPrinter, helper_sources
 
 __all__ = ["LAYERED", "NETWORK_TEMPLATE", "is_layered"]
@@ -128,12 +126,7 @@ def _bind(module, net: Network):
     """The generic module bound to ``net``: a copy of its namespace with the network's
     widths and names and the kernels taking them (``templates/layered_network.py.j2``).
     ``STANDALONE_SOURCE`` is the module's text with that block at the end."""
-    block = code_environment().get_template(NETWORK_TEMPLATE).render(network_name=net.name, sizes=list(net.layers.sizes))
-    bound = types.ModuleType(f"{module.__name__}_for_{_stem(net)}")
-    bound.__dict__.update({k: v for k, v in vars(module).items() if k not in ("__name__", "__spec__", "__loader__")})
-    exec(compile(block, f"<{NETWORK_TEMPLATE}: {net.name}>", "exec"), bound.__dict__)
-    bound.STANDALONE_SOURCE = Path(module.__file__).read_text(encoding="utf-8").rstrip("\n") + "\n\n\n" + block
-    return bound
+    return bind_block(module, NETWORK_TEMPLATE, _stem(net), network_name=net.name, sizes=list(net.layers.sizes))
 
 
 #: The layered backend (``backend="layered"``, or ``layered=True``).

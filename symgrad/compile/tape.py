@@ -22,8 +22,6 @@ Op k reads the slots ``A[k]``, ``B[k]`` (and ``C[k]``, a condition) and writes s
 from __future__ import annotations
 
 import base64
-import types
-from pathlib import Path
 
 import numpy as np
 import sympy
@@ -32,8 +30,8 @@ from .._version import __version__
 from ..errors import SymgradError
 from ..model.functions import FUNCTIONS, logsumexp, parameters_of, row_of
 from ..model.network import Network
-from ..template_loader import code_environment, snippet
-from .backend import Backend
+from ..template_loader import snippet
+from .backend import Backend, bind_block
 from .printer import NumbaPrinter, helper_sources
 from .program import Assign, gradient_program
 
@@ -309,15 +307,10 @@ def _bind(module, net: Network):
     if key not in _TAPES:
         _TAPES[key] = build_tape(net)
     batch = (["X"] if net.inputs else []) + (["Y"] if net.targets else [])
-    block = code_environment().get_template(NETWORK_TEMPLATE).render(
-        network_name=net.name, params=[s.name for s in net.params], inputs=[s.name for s in net.inputs],
-        targets=[s.name for s in net.targets], tape=_TAPES[key], batch=batch,
+    return bind_block(
+        module, NETWORK_TEMPLATE, net.fingerprint[:12], network_name=net.name, params=[s.name for s in net.params],
+        inputs=[s.name for s in net.inputs], targets=[s.name for s in net.targets], tape=_TAPES[key], batch=batch,
     )
-    bound = types.ModuleType(f"{module.__name__}_for_{net.fingerprint[:12]}")
-    bound.__dict__.update({k: v for k, v in vars(module).items() if k not in ("__name__", "__spec__", "__loader__")})
-    exec(compile(block, f"<{NETWORK_TEMPLATE}: {net.name}>", "exec"), bound.__dict__)
-    bound.STANDALONE_SOURCE = Path(module.__file__).read_text(encoding="utf-8").rstrip("\n") + "\n\n\n" + block
-    return bound
 
 
 #: The tape backend (``backend="tape"``).
