@@ -360,11 +360,19 @@ class GradFn:
             net = self._compiled_network("compute Hessian-vector products")
             directions = hvp_network(net, net.gradients().sweep)
             self._hvp = directions.compile(jit=self.jit, dtype=self.dtype, cache_dir=self.path.parent if self.path else None)
-        v = self._vector(v, "v", self._param_shape, self.param_names, "parameters")
         rows = next((np.shape(a)[0] for a in (x, y) if a is not None and np.ndim(a) == 2), None)
-        if rows is None:  # one sample: v rides along as extra inputs
-            xv = v if x is None else np.concatenate([self._vector(x, "x", self._input_shape, self.input_names, "inputs"), v])
+        if rows is None:  # one sample: v rides along as extra inputs, after x
+            n = self._input_shape[0]
+            xv = np.empty(n + self._n_params, self.dtype)
+            try:
+                xv[n:] = v
+                if n:
+                    xv[:n] = x
+            except (ValueError, TypeError):  # the full checks say what is wrong
+                v = self._vector(v, "v", self._param_shape, self.param_names, "parameters")
+                xv = np.concatenate([self._vector(x, "x", self._input_shape, self.input_names, "inputs"), v]) if n else v
             return self._hvp(params, xv, y)[1]
+        v = self._vector(v, "v", self._param_shape, self.param_names, "parameters")
         X = np.zeros((rows, 0)) if x is None else self._matrix(x, "X", self.input_names, "inputs")
         return self._hvp.batch(params, np.hstack([X, np.broadcast_to(v, (rows, len(v)))]), y)[1]
 
