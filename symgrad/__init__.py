@@ -9,8 +9,8 @@
 # Importing every stage here also puts every hook of symgrad.hooks in place (each stage
 # provides its own when imported), before user code can call net.grad or d.latex().
 from ._version import __version__
-from .compile.codegen import compile_network
 from .compile.gradfn import GradFn
+from .compile.pipeline import compile_network
 from .crosscheck.backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
 from .crosscheck.check import CheckReport, CheckRow, check, check_spec
 from .crosscheck.finite_diff import (
@@ -45,7 +45,7 @@ from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
 from .present.report import Report, report
 from .present.text import derivative_text as _derivative_text  # noqa: F401  (provides d.text())
-from .train import History, gradient_descent
+from .train import History, gradient_descent, newton
 from .verification.document import DocumentReport, verify_document
 from .verification.verify import Counterexample, Verdict, verify, verify_value
 
@@ -89,6 +89,7 @@ __all__ = [
     "jacobian",
     "load_spec",
     "mlp",
+    "newton",
     "numeric_backprop",
     "numeric_backprop_batch",
     "numeric_loss",
