@@ -12,6 +12,7 @@ error names the offending token and its line.
 
 from __future__ import annotations
 
+import functools
 import io
 import keyword
 import re
@@ -20,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import sympy
-from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rationalize
 
 from ..errors import CycleError, LossError, ParseError, UnknownSymbolError
 from . import functions as fn
+from .arithmetic import build_expression
 from .names import real_symbol
 from .step import Step
 
@@ -164,34 +165,28 @@ def parse_expression(
     symgrad.errors.ParseError: f: write '2*x' for a product (no implicit multiplication)
     """
     _check_tokens(text, names, functions, where, line)
-    # Tokens were checked already, so the namespace holds every name the text can
-    # reach and the parser's globals nothing but number constructors.
+    # Tokens were checked already; the arithmetic reader builds the expression from
+    # them in one pass, with no recursion and no number beyond its bound.
+    return build_expression(_tokens(text, where, line), names, functions, text=text, where=where, line=line)
+
+
+def _tokens(text: str, where: str, line: int | None) -> tuple[tokenize.TokenInfo, ...]:
     try:
-        expr = parse_expr(
-            text,
-            local_dict={**names, **functions},
-            global_dict=dict(_PARSER_GLOBALS),
-            transformations=(auto_number, rationalize, convert_xor),
-        )
-    except SyntaxError:
-        raise ParseError(f"{where}: syntax error in {text!r}", token=text, line=line) from None
-    except (TypeError, ValueError) as exc:
-        raise ParseError(f"{where}: cannot build {text!r}: {exc}", token=text, line=line) from None
-    if not isinstance(expr, sympy.Expr):
-        raise LossError(f"{where}: {text!r} is not a scalar expression (a tuple or a comparison?)", token=text, line=line)
-    return expr
+        return _token_tuple(text)
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        raise ParseError(f"{where}: cannot read {text!r}: {exc}", token=text, line=line) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _token_tuple(text: str) -> tuple[tokenize.TokenInfo, ...]:
+    # Cached: the token check and the reader both walk the tokens of the same text.
+    skip = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
+    return tuple(t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type not in skip)
 
 
 def _check_tokens(text: str, known: Mapping[str, object], functions: Mapping[str, type], where: str, line: int | None) -> None:
     """Reject anything but names, numbers and arithmetic before sympy sees the text."""
-    try:
-        tokens = [
-            t
-            for t in tokenize.generate_tokens(io.StringIO(text).readline)
-            if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
-        ]
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise ParseError(f"{where}: cannot read {text!r}: {exc}", token=text, line=line) from None
+    tokens = _tokens(text, where, line)
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1].string if i + 1 < len(tokens) else None
         if tok.type == tokenize.NAME:
@@ -221,14 +216,6 @@ def _check_tokens(text: str, known: Mapping[str, object], functions: Mapping[str
                 raise ParseError(f"{where}: {tok.string!r} is not allowed (only + - * / ** ^ and brackets)", token=tok.string, line=line)
         else:
             raise ParseError(f"{where}: unexpected {tok.string!r}", token=tok.string, line=line)
-
-
-_PARSER_GLOBALS = {
-    "Integer": sympy.Integer,
-    "Float": sympy.Float,
-    "Rational": sympy.Rational,
-    "__builtins__": {},
-}
 
 
 @dataclass(frozen=True)
