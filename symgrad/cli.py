@@ -170,6 +170,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _initial_params(spec: Spec, seed: int | None) -> np.ndarray:
     train = spec.train
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise SymgradError(f"the seed must be a non-negative integer, not {seed!r}", token=str(seed))
     if "params0" in train:
         p0 = np.asarray(train["params0"], dtype=float)
         if p0.shape != (len(spec.network.params),):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -72,6 +73,7 @@ class History:
         ax.grid(True, alpha=0.3)
         fig.tight_layout()
         if path is not None:
+            _check_image_suffix(fig, path)
             fig.savefig(path, dpi=100)
         return fig
 
@@ -86,6 +88,14 @@ class History:
             f"{self.mode} descent, lr={self.lr:g}, {self.epochs} epochs, {len(self.loss) - 1} updates: "
             f"loss {self.loss[0]:.6g} -> {self.loss[-1]:.6g}"
         )
+
+
+def _check_image_suffix(fig, path) -> None:
+    """A file name whose suffix matplotlib cannot write (loss.xyz) is an error naming it."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    supported = fig.canvas.get_supported_filetypes()
+    if suffix not in supported:
+        raise SymgradError(f"cannot save a plot as {str(path)!r}: use one of .{', .'.join(sorted(supported))}", token=str(path))
 
 
 def _data(net: Network, data) -> tuple[np.ndarray, np.ndarray] | None:
@@ -160,7 +170,9 @@ def gradient_descent(
         raise SymgradError(f"unknown mode {mode!r} (use 'sgd' or 'batch')", token=str(mode))
     if not (isinstance(epochs, (int, np.integer)) and epochs >= 0):
         raise SymgradError(f"epochs must be a non-negative integer, got {epochs!r}", token=str(epochs))
-    if not np.isfinite(lr) or lr <= 0:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise SymgradError(f"seed must be a non-negative integer or None, got {seed!r}", token=str(seed))
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) or not np.isfinite(lr) or lr <= 0:
         raise SymgradError(f"lr must be a positive number, got {lr!r}", token=str(lr))
     p = np.array(params0, dtype=float)
     if p.shape != (len(net.params),):
@@ -182,30 +194,44 @@ def gradient_descent(
 
     params, losses = [p.copy()], []
     updates = 0
-    if mode == "batch" or samples is None:
-        for _ in progress(range(epochs), total=epochs, desc="training"):
-            loss, g = _mean_loss_and_grad(grad, batch, p, samples)
-            if updates % record_every == 0:
-                losses.append(loss)  # the loss at the point just recorded
-            p = p - lr * g
-            updates += 1
-            if updates % record_every == 0:
-                params.append(p.copy())
-    else:
-        X, Y = samples
-        for _ in progress(range(epochs), total=epochs * len(X), desc="training"):
-            order = rng.permutation(len(X)) if rng is not None else range(len(X))
-            for i in order:
-                _, g = grad(p, X[i], Y[i])
-                p = p - lr * np.asarray(g, dtype=float)
+    # A run that diverges overflows on the way: it stops with an error naming lr (as the
+    # compiled per-sample loop does), and NumPy's warnings about it stay quiet.
+    with np.errstate(all="ignore"):
+        if mode == "batch" or samples is None:
+            for _ in progress(range(epochs), total=epochs, desc="training"):
+                loss, g = _mean_loss_and_grad(grad, batch, p, samples)
+                if not (np.isfinite(loss) and np.all(np.isfinite(g))):
+                    raise _diverged(updates, lr)
+                if updates % record_every == 0:
+                    losses.append(loss)  # the loss at the point just recorded
+                p = p - lr * g
                 updates += 1
                 if updates % record_every == 0:
                     params.append(p.copy())
-    params_arr = np.array(params)
-    # The loss at each recorded point not already known (sgd's points, the last
-    # point), over the whole data set: one sample's loss says little about a point.
-    loss_arr = np.array(losses + [_mean_loss_and_grad(grad, batch, q, samples)[0] for q in params_arr[len(losses):]])
+        else:
+            X, Y = samples
+            for _ in progress(range(epochs), total=epochs * len(X), desc="training"):
+                order = rng.permutation(len(X)) if rng is not None else range(len(X))
+                for i in order:
+                    _, g = grad(p, X[i], Y[i])
+                    g = np.asarray(g, dtype=float)
+                    if not np.all(np.isfinite(g)):
+                        raise _diverged(updates, lr)
+                    p = p - lr * g
+                    updates += 1
+                    if updates % record_every == 0:
+                        params.append(p.copy())
+        params_arr = np.array(params)
+        # The loss at each recorded point not already known (sgd's points, the last
+        # point), over the whole data set: one sample's loss says little about a point.
+        loss_arr = np.array(losses + [_mean_loss_and_grad(grad, batch, q, samples)[0] for q in params_arr[len(losses):]])
+    if not np.all(np.isfinite(params_arr)) or not np.all(np.isfinite(loss_arr)):
+        raise _diverged(updates, lr)
     return History(params_arr, loss_arr, mode, float(lr), int(epochs), tuple(s.name for s in net.params))
+
+
+def _diverged(updates: int, lr: float) -> SymgradError:
+    return SymgradError(f"the loss is no longer finite after {updates} updates: lr={lr:g} is too large, or the data has NaN", token="lr")
 
 
 # --------------------------------------------------------------------------- compiled sgd

@@ -54,6 +54,8 @@ KINK_MARGIN = 1e-2
 #: Above this many parameters, finite differences go along random directions instead.
 FD_MAX_PARAMS = 300
 
+_OPTION_KEYS = {"points", "directions", "seed", "richardson", "rtol", "atol", "fd_rtol", "fd_atol", "kink_margin"}
+
 _LEG_TITLES = {"user": "user", "symbolic": "symbolic", "backprop": "backprop", "finite_diff": "finite diff"}
 
 
@@ -451,6 +453,25 @@ def _suspects(value, scores, loss, t):
     return tuple(dict.fromkeys(out))
 
 
+def _check_options(**options) -> None:
+    """Counts are positive integers, the seed a non-negative integer (or None), tolerances
+    non-negative numbers: anything else names the option (and its [check] key in a spec)."""
+    for key, value in options.items():
+        if key in ("points", "directions"):
+            ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+            want = "a positive integer"
+        elif key == "seed":
+            ok = value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0)
+            want = "a non-negative integer (or None)"
+        elif key == "richardson":
+            ok, want = isinstance(value, (bool, np.bool_)), "True or False"
+        else:
+            ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+            want = "a non-negative number"
+        if not ok:
+            raise SymgradError(f"{key} must be {want}, not {type(value).__name__} {value!r}", token=key)
+
+
 def check(
     net,
     grad=None,
@@ -489,8 +510,8 @@ def check(
     """
     if fd not in ("auto", "full", "directional", None):
         raise SymgradError(f"fd must be 'auto', 'full', 'directional' or None, not {fd!r}", token=str(fd))
-    if not (isinstance(points, int) and points >= 1):
-        raise SymgradError(f"points must be a positive integer, not {points!r}", token=str(points))
+    _check_options(points=points, directions=directions, seed=seed, rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol,
+                   kink_margin=kink_margin, richardson=richardson)
     rng = np.random.default_rng(seed)
     notes: list[str] = []
     tol = dict(rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol)
@@ -558,6 +579,10 @@ def check_spec(spec, **overrides) -> CheckReport:
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise SpecError(f"[check] has an unknown key {unknown[0]!r} (known: {', '.join(known)})", token=unknown[0])
+    try:
+        _check_options(**{k: v for k, v in options.items() if k in _OPTION_KEYS})
+    except SymgradError as exc:
+        raise SpecError(f"[check] {exc}", token=exc.token) from None
     options.update(overrides)
     net, point = spec.network, spec.point
     if point is not None and options.get("params") is None:

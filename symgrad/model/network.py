@@ -135,6 +135,8 @@ class Network:
         check_distinct({"parameters": self.params, "inputs": self.inputs, "targets": self.targets}, {})
         if not self.params:
             raise SymgradError("the network declares no parameters to differentiate with respect to")
+        if loss is not None and not isinstance(loss, (str, sympy.Symbol)):
+            raise LossError(f"loss must name a step (a string), not {type(loss).__name__} {loss!r}", token=repr(loss))
         self._loss_name = loss.name if isinstance(loss, sympy.Symbol) else loss
         if steps is None:
             if layers is None:
