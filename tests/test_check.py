@@ -375,3 +375,55 @@ def test_an_unevaluable_symbolic_gradient_is_a_symgrad_error():
             check(net, seed=0, symbolic="lambdify")
     else:
         assert check(net, seed=0, symbolic="lambdify").ok
+
+
+# --------------------------------------------------------------------------- saturation and bad options
+
+
+@pytest.mark.parametrize("activations", [["sigmoid", "sigmoid", "sigmoid"], ["tanh", "tanh", "sigmoid"]])
+def test_no_false_fail_at_moderately_saturated_points(activations):
+    """Weights × 15 in a 4-3-3-2 cross-entropy network: the numeric loss lost eight digits in
+    1 − σ(u), finite differences of it disagreed, and check reported a FAIL where the compiled
+    gradient was right (24 and 38 of 60 such points)."""
+    net = sg.mlp([4, 3, 3, 2], activation=activations, loss="cross_entropy")
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        theta, x, y = rng.uniform(-15, 15, len(net.params)), rng.uniform(-1, 1, 4), rng.uniform(0, 1, 2)
+        rep = check(net, params=theta, x=x, y=y, symbolic="compiled")
+        assert rep.ok, rep
+
+
+@pytest.mark.parametrize(
+    "net, theta, x, y",
+    [
+        (sg.mlp([1, 1], activation="sigmoid", loss="cross_entropy"), [-800.0, 0.0], [1.0], [0.3]),
+        (sg.mlp([2, 3], activation="softmax", loss="cross_entropy"), [800.0, 0, 0, -800.0, 0, 0, 0, 0, 0], [1.0, 0.5], [0.2, 0.3, 0.5]),
+        (sg.Network.from_equations("o = sigmoid(w*x); L = -y*log(o) - (1 - y)*log(1 - o)", params="w", inputs="x", targets="y"), [50.0], [1.0], [0.3]),
+    ],
+)
+def test_a_point_with_a_finite_loss_is_checked_not_refused(net, theta, x, y):
+    rep = check(net, params=theta, x=x, y=y, symbolic="compiled")
+    assert rep.ok and np.isfinite(rep.points[0]["loss"]), rep
+
+
+@pytest.mark.parametrize(
+    "options, key",
+    [
+        (dict(seed=-1), "seed"), (dict(seed="abc"), "seed"), (dict(rtol="x"), "rtol"), (dict(atol=-1.0), "atol"),
+        (dict(points=0), "points"), (dict(points=2.5), "points"), (dict(directions=True), "directions"),
+        (dict(richardson="yes"), "richardson"), (dict(kink_margin=float("nan")), "kink_margin"),
+    ],
+)
+def test_bad_options_name_the_option(quadratic, options, key):
+    with pytest.raises(SymgradError, match=rf"^{key} must be") as info:
+        check(quadratic, **options)
+    assert info.value.token == key
+
+
+@pytest.mark.parametrize("line, key", [("seed = -1", "seed"), ('seed = "abc"', "seed"), ('rtol = "x"', "rtol"), ("points = 2.5", "points")])
+def test_bad_check_table_is_a_spec_error_naming_the_key(tmp_path, line, key):
+    path = tmp_path / "s.toml"
+    path.write_text(f'[network]\nexpr = "x1**2"\nparams = "x1"\n\n[check]\n{line}\n')
+    with pytest.raises(SpecError, match=rf"\[check\] {key} must be") as info:
+        check_spec(load_spec(path))
+    assert info.value.token == key

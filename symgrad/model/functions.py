@@ -263,7 +263,15 @@ def _sigmoid(a):
 
 
 def _sign(a):
-    return 1.0 if a > 0 else (-1.0 if a < 0 else 0.0)
+    return 1.0 if a > 0 else (-1.0 if a < 0 else (0.0 if a == 0 else math.nan))
+
+
+def _relu(a):
+    return a if not a <= 0 else 0.0  # a NaN stays a NaN (max(0, NaN) would hide it)
+
+
+def _relu_slope(a, v):
+    return 1.0 if a > 0 else (0.0 if a <= 0 else math.nan)
 
 
 def _guarded(f):
@@ -279,7 +287,12 @@ def _guarded(f):
 
 
 def _np_sigmoid(u):
-    return 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free
+    # From e^-|u| <= 1: no overflow, and full relative precision in the lower tail, where
+    # 1 + tanh(u/2) would cancel to nothing (σ(−30) ≈ 9.4e-14 would lose three digits).
+    with np.errstate(under="ignore"):  # e^-800 is 0: the right answer, not a fault
+        e = np.exp(-np.abs(u))
+        r = 1.0 / (1.0 + e)
+        return np.where(u >= 0, r, e * r)
 
 
 @dataclass(frozen=True)
@@ -410,7 +423,7 @@ def _mp_heaviside(x, h0=0):
 
 
 def _step(a, h0=0.5):
-    return 1.0 if a > 0 else (0.0 if a < 0 else float(h0))
+    return 1.0 if a > 0 else (0.0 if a < 0 else (float(h0) if a == 0 else math.nan))
 
 
 def _rows(*rows: FunctionRow) -> dict[str, FunctionRow]:
@@ -440,8 +453,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         "relu", relu, relu, r"\operatorname{ReLU}",
         Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))"),
         lambda x: max(mpmath.mpf(0), x),
-        Numeric(lambda a: a if a > 0 else 0.0, lambda a, v: 1.0 if a > 0 else 0.0,
-                lambda u: np.maximum(u, 0.0), lambda u, a: (u > 0).astype(np.float64)),
+        Numeric(_relu, _relu_slope, lambda u: np.maximum(u, 0.0), lambda u, a: np.where(np.isnan(u), np.nan, (u > 0).astype(np.float64))),
         activation=True, kinked=True,
     ),
     FunctionRow(
