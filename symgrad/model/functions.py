@@ -607,4 +607,9 @@ def to_elementary(expr: sympy.Expr) -> sympy.Expr:
             return sympy.log(sympy.Add(*[sympy.exp(a) for a in e.args]))
         return type(e)._elementary(e.args[0])
 
-    return sympy.sympify(expr).replace(is_ours, rewrite)
+    # Once more until none is left: rewriting an inner call can rebuild the outer one,
+    # which the same pass does not revisit (relu(relu(x²)) → relu(Max(0, x²)) = relu(x²)).
+    expr, previous = sympy.sympify(expr), None
+    while expr != previous:
+        previous, expr = expr, expr.replace(is_ours, rewrite)
+    return expr
