@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ._version import __version__
+from .deep import call_deep
 from .errors import SymgradError
 from .model.spec import Spec, load_spec
 from .present.latex import expr_latex, partial_latex, symbol_latex
@@ -277,7 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        # In a worker with a large stack: a network thousands of steps deep prints and
+        # derives without meeting Python's recursion limit part-way through the output.
+        return call_deep(args.run, args)
     except BrokenPipeError:  # the reader (e.g. `| head`) went away: not an error
         sys.stdout = None
         return EXIT_OK

@@ -108,6 +108,7 @@ def test_reads_what_python_read(text):
 _FACTORS = [
     "x", "y", "z", "w", "x**2", "1/x", "x**y", "x**(2*y)", "exp(x)", "exp(2*x)", "exp(y)", "2", "3", "1/2", "-1",
     "(x + 1)", "(x + 1)**2", "sqrt(x)", "sqrt(2)", "tanh(y)", "abs(z)", "(y - x)", "2*x", "-y", "x*y",
+    "exp(1)", "exp(1)*exp(x)", "2**x", "3**x", "(1 - tanh(x)**2)", "1/(x + 1)",
 ]
 
 

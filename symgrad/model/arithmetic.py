@@ -45,6 +45,7 @@ from sympy.core.mul import _args_sortkey
 
 from ..errors import LossError, ParseError, UnknownSymbolError
 from . import functions as fn
+from .canonical import factor_key, is_plain_factor
 from .canonical import product as canonical_product
 
 __all__ = ["MAX_DIGITS", "build_expression", "number_digits"]
@@ -145,19 +146,13 @@ def _power_digits(base: sympy.Expr, exponent: sympy.Expr) -> float:
 # --------------------------------------------------------------------------- products
 
 
-def _key(factor: sympy.Expr) -> tuple:
-    """What ``Mul`` gathers factors by: the base and the exponent's term (x^2·x^3 = x^5, x^a·x^b stay apart)."""
-    base, exponent = factor.as_base_exp()
-    return base, exponent.as_coeff_Mul()[1]
-
-
 class _Product:
     """Python's left fold ``f1 * f2 / f3 …`` of sympy factors, in time linear in the chain.
 
     ``p * f`` re-flattens the whole product ``p`` (quadratic over a chain). While ``p``
     is a commutative product of at least two factors and the next factor's factors have
     bases ``p`` does not have (or merge with one of them into a plain power: what ``Mul``
-    gathers is a base with one exponent term, see :func:`_key`), the result
+    gathers is a base with one exponent term, see :func:`~symgrad.model.canonical.factor_key`), the result
     is known without ``Mul``: the coefficients multiply and the factor joins the sorted
     list. So the factors are gathered and sorted once at the end; anything else (a
     number base, a collapse to a number or a sum) is folded by sympy as Python would.
@@ -177,14 +172,11 @@ class _Product:
         coeff, factors = p.as_coeff_mul()
         if len(factors) < 2 or not coeff.is_Rational or not all(self._plain(f) for f in factors):
             return
-        keyed = {_key(f): f for f in factors}
+        keyed = {factor_key(f): f for f in factors}
         if len(keyed) == len(factors):
             self.coeff, self.factors, self.gathering = coeff, keyed, True
 
-    @staticmethod
-    def _plain(f: sympy.Expr) -> bool:
-        base = f.as_base_exp()[0]
-        return f.is_commutative and not f.is_Number and not base.is_Number and not f.is_Mul
+    _plain = staticmethod(is_plain_factor)
 
     def _settle(self) -> sympy.Expr:
         if self.gathering:
@@ -204,24 +196,24 @@ class _Product:
             return False
         merged = {}
         for f in parts:
-            key = _key(f)
+            key = factor_key(f)
             old = self.factors.get(key)
             if old is None:
                 continue
             both = old * f  # x^2·x^3: sympy's own rule for one base and exponent term
-            if both is not sympy.S.One and not (self._plain(both) and _key(both) == key):
+            if both is not sympy.S.One and not (self._plain(both) and factor_key(both) == key):
                 return False
             merged[key] = both
         new_coeff = self.coeff * coeff
         if new_coeff == 0 or number_digits(new_coeff) > MAX_DIGITS:
             return False
-        remaining = len(self.factors) + sum(1 for f in parts if _key(f) not in merged)
+        remaining = len(self.factors) + sum(1 for f in parts if factor_key(f) not in merged)
         remaining -= sum(1 for v in merged.values() if v is sympy.S.One)
         if remaining < 2:
             return False  # the product may collapse to one factor or a number: sympy decides
         self.coeff = new_coeff
         for f in parts:
-            key = _key(f)
+            key = factor_key(f)
             if key in merged:
                 if merged[key] is sympy.S.One:
                     del self.factors[key]
