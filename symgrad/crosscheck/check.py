@@ -577,12 +577,13 @@ def check_spec(spec, **overrides) -> CheckReport:
     options = dict(spec.extra.get("check", {}))
     known = sorted(set(inspect.signature(check).parameters) - {"net", "grad"})
     unknown = sorted(set(options) - set(known))
+    where = f"{spec.path}: " if getattr(spec, "path", None) else ""
     if unknown:
-        raise SpecError(f"[check] has an unknown key {unknown[0]!r} (known: {', '.join(known)})", token=unknown[0])
+        raise SpecError(f"{where}[check] has an unknown key {unknown[0]!r} (known: {', '.join(known)})", token=unknown[0])
     try:
         _check_options(**{k: v for k, v in options.items() if k in _OPTION_KEYS})
     except SymgradError as exc:
-        raise SpecError(f"[check] {exc}", token=exc.token) from None
+        raise SpecError(f"{where}[check] {exc}", token=exc.token) from None
     options.update(overrides)
     net, point = spec.network, spec.point
     if point is not None and options.get("params") is None:

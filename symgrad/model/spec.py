@@ -261,11 +261,11 @@ def _matrix(value: Any, key: str, columns: int, what: str) -> np.ndarray:
 def _data(value: Any, net: Network) -> dict[str, np.ndarray]:
     table = _table(value, "data")
     _reject_unknown(table, _DATA_KEYS, "[data]")
+    out = {key: _matrix(table[key], key, len(symbols), what) for key, symbols, what in (("X", net.inputs, "input"), ("Y", net.targets, "target")) if key in table}
     if "X" not in table and net.inputs:
         raise SpecError(f"[data] needs X: network {net.name!r} has {len(net.inputs)} inputs", token="X")
     if "Y" not in table and net.targets:
         raise SpecError(f"[data] needs Y: network {net.name!r} has {len(net.targets)} targets", token="Y")
-    out = {key: _matrix(table[key], key, len(symbols), what) for key, symbols, what in (("X", net.inputs, "input"), ("Y", net.targets, "target")) if key in table}
     rows = {key: len(arr) for key, arr in out.items()}
     if len(set(rows.values())) > 1:
         raise ShapeError(f"[data] X has {rows['X']} rows but Y has {rows['Y']}: one row each per sample", token="Y")
