@@ -16,7 +16,7 @@ from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rat
 
 import symgrad as sg
 from symgrad.errors import LossError, ParseError
-from symgrad.model.arithmetic import MAX_DIGITS, _Product
+from symgrad.model.arithmetic import MAX_DIGITS, MAX_NESTING, _Product
 from symgrad.model.equations import function_table, parse_expression
 from symgrad.model.names import real_symbol
 
@@ -210,3 +210,16 @@ def test_bad_arithmetic_names_the_call_or_token(text, error, token, message):
     with pytest.raises(error, match=message) as info:
         read(text)
     assert info.value.token == token
+
+
+@pytest.mark.parametrize("text", ["tanh(" * 120 + "x" + ")" * 120, "(" * 60 + "x" + "*x+1)" * 60, "exp(-" * 60 + "x" + ")" * 60])
+def test_an_expression_nested_too_deep_asks_for_a_step(text):
+    """Such a text parses, but sympy's recursive walks (derivation, printing, code) fail on it."""
+    with pytest.raises(ParseError, match=rf"nested \d+ deep, more than the {MAX_NESTING} levels.*as a step of its own") as info:
+        read(text)
+    assert info.value.token == text
+
+
+def test_depth_counts_the_expression_not_the_brackets():
+    assert read("-" * 5001 + "(" * 3000 + "x" + ")" * 3000) == -NAMES["x"]
+    assert read("(" * 40 + "x" + "*x+1)" * 40).count_ops() > 0  # 80 deep: allowed

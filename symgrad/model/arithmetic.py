@@ -13,7 +13,9 @@ bad input:
   than one;
 * numbers are bounded before sympy computes them: ``10**10**10`` or ``(2*w)**10**9``
   would make sympy work out a number of billions of digits (a hang); a literal or a
-  power whose exact value would pass :data:`MAX_DIGITS` digits is an error naming it.
+  power whose exact value would pass :data:`MAX_DIGITS` digits is an error naming it;
+* an expression nested deeper than :data:`MAX_NESTING` (which the rest of the pipeline,
+  sympy's recursive walks, could not handle) is an error asking for a step in between.
 
 Python's precedence and associativity hold: ``-x**2`` is ``-(x**2)``, ``2**-1`` is
 allowed, ``**`` groups from the right, ``^`` means ``**``; decimals are exact rationals.
@@ -48,7 +50,12 @@ from . import functions as fn
 from .canonical import factor_key, is_plain_factor
 from .canonical import product as canonical_product
 
-__all__ = ["MAX_DIGITS", "build_expression", "number_digits"]
+__all__ = ["MAX_DIGITS", "MAX_NESTING", "build_expression", "number_digits"]
+
+#: The deepest one expression may nest (sympy walks expressions by recursion: printing,
+#: differentiating and compiling an expression nested some 150 deep meet Python's limit;
+#: a chain of steps has no such bound).
+MAX_NESTING = 100
 
 #: The most decimal digits a number built from the text may have (numerator or
 #: denominator). Python prints integers of up to 4,300 digits; sympy's hashes and the
@@ -477,24 +484,37 @@ class _Builder:
         (value,) = self.values
         expr = self.settle(value)
         self.check_number(expr, 0, n - 1)
-        bad = _not_finite_part(expr)
+        bad, depth = _scan(expr)
         if bad is not None:
             raise self.error(f"{self.text!r} is not finite: it holds {bad} (a division by zero, 0 to a negative power, the log of 0?)", self.text)
+        if depth > MAX_NESTING:
+            raise self.error(
+                f"the expression is nested {depth} deep, more than the {MAX_NESTING} levels one expression may have; "
+                "write an inner part as a step of its own (h = ...), as a network's layers are",
+                self.text,
+            )
         return expr
 
 
-def _not_finite_part(expr: sympy.Expr) -> sympy.Expr | None:
-    """An infinity or NaN inside ``expr`` (0**-x is zoo**x), found without recursion; None if none."""
-    pending, seen = [expr], set()
-    while pending:
-        e = pending.pop()
+def _scan(expr: sympy.Expr) -> tuple[sympy.Expr | None, int]:
+    """An infinity or NaN inside ``expr`` (0**-x is zoo**x) or None, and the nesting depth
+    of ``expr``; one walk without recursion, each shared subexpression visited once."""
+    depth: dict[int, int] = {}
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if id(e) in depth:
+            stack.pop()
+            continue
         if e in _NOT_FINITE:
-            return e
-        for a in e.args:
-            if id(a) not in seen:
-                seen.add(id(a))
-                pending.append(a)
-    return None
+            return e, 0
+        waiting = [a for a in e.args if id(a) not in depth]
+        if waiting:
+            stack.extend(waiting)
+            continue
+        depth[id(e)] = 1 + max((depth[id(a)] for a in e.args), default=-1)
+        stack.pop()
+    return None, depth[id(expr)]
 
 
 def build_expression(
