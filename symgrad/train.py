@@ -110,8 +110,7 @@ def _data(net: Network, data) -> tuple[np.ndarray, np.ndarray] | None:
             X, Y = data
         except (TypeError, ValueError):
             raise ShapeError("data must be None, a pair (X, Y) or a mapping with 'X' and 'Y'", token="data") from None
-    X = np.asarray(X, dtype=float)
-    Y = np.asarray(Y, dtype=float)
+    X, Y = _numbers(X, "X"), _numbers(Y, "Y")
     n = len(X) if X.ndim else 0
     if X.ndim == 1 and len(net.inputs) == 1:
         X = X[:, None]
@@ -126,6 +125,17 @@ def _data(net: Network, data) -> tuple[np.ndarray, np.ndarray] | None:
     if len(X) == 0:
         raise ShapeError("data has no samples", token="X")
     return X, Y
+
+
+def _numbers(value, name: str) -> np.ndarray:
+    """``value`` as a float array of finite numbers; anything else is a ShapeError naming it."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ShapeError(f"{name} must be numbers, one row per sample: {exc}", token=name) from None
+    if not np.all(np.isfinite(arr)):
+        raise ShapeError(f"{name} holds {arr[~np.isfinite(arr)][0]}: training needs finite numbers", token=name)
+    return arr
 
 
 def _mean_loss_and_grad(grad: GradCallable, batch, p, data) -> tuple[float, np.ndarray]:
@@ -174,7 +184,7 @@ def gradient_descent(
         raise SymgradError(f"seed must be a non-negative integer or None, got {seed!r}", token=str(seed))
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) or not np.isfinite(lr) or lr <= 0:
         raise SymgradError(f"lr must be a positive number, got {lr!r}", token=str(lr))
-    p = np.array(params0, dtype=float)
+    p = _numbers(params0, "params0").copy()
     if p.shape != (len(net.params),):
         raise ShapeError(f"params0 has shape {p.shape}, expected ({len(net.params)},) for parameters {', '.join(x.name for x in net.params[:8])}...", token="params0")
     samples = _data(net, data)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import mpmath
@@ -132,3 +134,20 @@ def check_golden(name: str, text: str) -> None:
     assert path.exists(), f"missing golden file {path}; run with SYMGRAD_UPDATE_GOLDEN=1 to create it"
     expected = path.read_text(encoding="utf-8")
     assert text == expected, f"{path} differs; if the change is intended, regenerate with SYMGRAD_UPDATE_GOLDEN=1"
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Turn a run longer than ``seconds`` into TimeoutError (a hang in a Python-level loop
+    becomes a test failure; main thread only, as it uses SIGALRM)."""
+
+    def expire(*_):
+        raise TimeoutError(f"took longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -3,10 +3,8 @@ in linear time, without recursion, and with bounded numbers."""
 
 from __future__ import annotations
 
-import signal
 import time
 import warnings
-from contextlib import contextmanager
 
 import pytest
 import sympy
@@ -15,6 +13,7 @@ from hypothesis import strategies as st
 from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rationalize
 
 import symgrad as sg
+from conftest import time_limit
 from symgrad.errors import LossError, ParseError
 from symgrad.model.arithmetic import MAX_DIGITS, MAX_NESTING, _Product
 from symgrad.model.equations import function_table, parse_expression
@@ -23,22 +22,6 @@ from symgrad.model.names import real_symbol
 NAMES = {n: real_symbol(n) for n in ("x", "y", "z", "w")}
 FUNCTIONS = function_table({"g": "sigmoid"})
 _SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck))
-
-
-@contextmanager
-def time_limit(seconds: float):
-    """Turn a run longer than ``seconds`` into TimeoutError (for Python-level loops)."""
-
-    def expire(*_):
-        raise TimeoutError(f"took longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def python_reading(text: str):
@@ -99,8 +82,10 @@ def test_reads_what_python_read(text):
             after = read(text)
         except ParseError as exc:
             # Refused where Python went on: a number over MAX_DIGITS digits that sympy could
-            # still compute, or an infinity on the way (x/log(0) was x/zoo = 0).
-            assert any(reason in str(exc) for reason in ("too large", "not a finite", "divides by zero")), exc
+            # still compute, an infinity on the way (x/log(0) was x/zoo = 0), or a constant
+            # that makes no real function (0**x, log(-1)).
+            reasons = ("too large", "not a finite", "divides by zero", "variable power", "not real", "nested")
+            assert any(reason in str(exc) for reason in reasons), exc
             return
     assert sympy.srepr(after) == sympy.srepr(before)
 
@@ -223,3 +208,16 @@ def test_an_expression_nested_too_deep_asks_for_a_step(text):
 def test_depth_counts_the_expression_not_the_brackets():
     assert read("-" * 5001 + "(" * 3000 + "x" + ")" * 3000) == -NAMES["x"]
     assert read("(" * 40 + "x" + "*x+1)" * 40).count_ops() > 0  # 80 deep: allowed
+
+
+@pytest.mark.parametrize("text, token, message", [
+    ("0**x", "0**x", "raises 0 to a variable power"),
+    ("(-2)**x", "(-2)**x", "raises -2 to a variable power"),
+    ("x*log(-1)", "x*log(-1)", "is not real"),
+    ("sqrt(-4)*x", "sqrt(-4)*x", "is not real"),
+])
+def test_constants_that_make_no_real_function(text, token, message):
+    """0**sigmoid(w) derived to NaN (log 0), (-2)**w and log(-1) to complex numbers."""
+    with pytest.raises(ParseError, match=message) as info:
+        read(text)
+    assert info.value.token == token

@@ -90,6 +90,8 @@ def as_arrays(net, params, x=None, y=None, *, batch: bool = False):
     rows = [len(a) for a in arrays if a is not None]
     if not rows:
         raise ShapeError(f"batch mode needs rows of X or Y (network {net.name!r} has no inputs or targets)", token="X")
+    if not any(rows):
+        raise ShapeError("X and Y have no rows: a batch needs at least one sample", token="X")
     if len(set(rows)) > 1:
         raise ShapeError(f"X has {rows[0]} rows but Y has {rows[1]}", token="Y")
     return (theta,) + tuple(np.zeros((rows[0], 0)) if a is None else a for a in arrays)

@@ -380,6 +380,10 @@ class _Builder:
             if base == 0 and exponent.is_Number and exponent.is_negative:
                 span = self.span(left.first, right.last)
                 raise self.error(f"{span!r} divides by zero", span)
+            if base.is_number and not exponent.is_number and not _positive_constant(base):
+                # 0**w is 0 or infinite, (-2)**w complex but at integers: no derivative to speak of.
+                span = self.span(left.first, right.last)
+                raise self.error(f"{span!r} raises {base} to a variable power, which is not a real function of it (0, infinite or complex)", span)
             left.expr = base**exponent
             self.check_number(left.expr, left.first, right.last)
         left.last = right.last
@@ -485,6 +489,8 @@ class _Builder:
         expr = self.settle(value)
         self.check_number(expr, 0, n - 1)
         bad, depth = _scan(expr)
+        if bad is sympy.I:
+            raise self.error(f"{self.text!r} is not real: it holds I (the log or square root of a negative number?)", self.text)
         if bad is not None:
             raise self.error(f"{self.text!r} is not finite: it holds {bad} (a division by zero, 0 to a negative power, the log of 0?)", self.text)
         if depth > MAX_NESTING:
@@ -496,8 +502,19 @@ class _Builder:
         return expr
 
 
+def _positive_constant(c: sympy.Expr) -> bool:
+    """Whether a constant expression (2, e, g(0) with g a tanh) is a positive real number."""
+    if c.is_Number:
+        return bool(c > 0)
+    try:
+        value = complex(c.evalf(30))
+    except (TypeError, ValueError):
+        return False
+    return value.imag == 0 and value.real > 0
+
+
 def _scan(expr: sympy.Expr) -> tuple[sympy.Expr | None, int]:
-    """An infinity or NaN inside ``expr`` (0**-x is zoo**x) or None, and the nesting depth
+    """An infinity, NaN or I inside ``expr`` (0**-x is zoo**x) or None, and the nesting depth
     of ``expr``; one walk without recursion, each shared subexpression visited once."""
     depth: dict[int, int] = {}
     stack = [expr]
@@ -506,7 +523,7 @@ def _scan(expr: sympy.Expr) -> tuple[sympy.Expr | None, int]:
         if id(e) in depth:
             stack.pop()
             continue
-        if e in _NOT_FINITE:
+        if e in _NOT_FINITE or e is sympy.I:
             return e, 0
         waiting = [a for a in e.args if id(a) not in depth]
         if waiting:
