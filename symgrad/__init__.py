@@ -9,8 +9,8 @@
 # Importing every stage here also puts every hook of symgrad.hooks in place (each stage
 # provides its own when imported), before user code can call net.grad or d.latex().
 from ._version import __version__
-from .compile.codegen import compile_network
 from .compile.gradfn import GradFn
+from .compile.pipeline import compile_network
 from .crosscheck.backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
 from .crosscheck.check import CheckReport, CheckRow, check, check_spec
 from .crosscheck.finite_diff import (
@@ -21,6 +21,7 @@ from .crosscheck.finite_diff import (
 from .derive.derivative import Derivative, Gradients
 from .derive.jacobian import jacobian
 from .derive.matrix_form import MatrixForm
+from .derive.second import SecondDerivative
 from .derive.sweep import ChainPath, LocalFactor
 from .errors import (
     CycleError,
@@ -32,11 +33,14 @@ from .errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
+from .model.equations import function
+from .model.from_torch import from_torch
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
 from .model.spec import Spec, load_spec
 from .model.step import Step
 from .present import display as _display  # noqa: F401  (provides the notebook displays)
+from .present.draw import draw_network as _draw_network  # noqa: F401  (provides net.draw())
 from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
 from .present.report import Report, report
@@ -61,6 +65,7 @@ __all__ = [
     "Network",
     "ParseError",
     "Report",
+    "SecondDerivative",
     "ShapeError",
     "Spec",
     "SpecError",
@@ -76,6 +81,8 @@ __all__ = [
     "compile_network",
     "directional_derivative",
     "fd_gradient",
+    "from_torch",
+    "function",
     "gradient_descent",
     "jacobian",
     "load_spec",

@@ -24,7 +24,22 @@ from typing import Callable, TypeVar
 
 from .errors import SymgradError
 
-__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex", "derivative_text"]
+__all__ = [
+    "provides",
+    "provider",
+    "reverse_sweep",
+    "derivative",
+    "gradients",
+    "compile_network",
+    "matrix_form",
+    "derivative_latex",
+    "formulas_latex",
+    "display_latex",
+    "derivative_text",
+    "hessian",
+    "second_derivative_latex",
+    "draw_network",
+]
 
 F = TypeVar("F", bound=Callable)
 
@@ -102,3 +117,17 @@ def derivative_text(derivative, form: str = "factored") -> str:
     """A derivative as one line of Unicode text, ``∂Loss/∂w7 = …`` (provided by ``symgrad.present``)."""
     return _hook("derivative_text")(derivative, form)
 
+
+def hessian(network, sweep):
+    """The exact Hessian of the loss, a sympy Matrix (provided by ``symgrad.derive``)."""
+    return _hook("hessian")(network, sweep)
+
+
+def second_derivative_latex(second) -> str:
+    """LaTeX of a second derivative, ``∂²L/∂p∂q = …`` (provided by ``symgrad.present``)."""
+    return _hook("second_derivative_latex")(second)
+
+
+def draw_network(network, path=None, highlight=None):
+    """A picture of the network's computation, chain-rule routes of ``highlight`` marked (provided by ``symgrad.present``)."""
+    return _hook("draw_network")(network, path, highlight)

@@ -149,6 +149,36 @@ def test_seed_and_lr_must_be_what_they_say():
 
 def test_a_plot_to_a_format_matplotlib_cannot_write_names_the_file(tmp_path):
     hist = gradient_descent(sg.Network.from_expr("(w - 1)**2", params="w"), [0.0], None, lr=0.1, epochs=2)
-    with pytest.raises(SymgradError, match=r"cannot save a plot as '.*loss\.xyz': use one of .*\.png") as info:
+    with pytest.raises(SymgradError, match=r"cannot tell the picture format of '.*loss\.xyz': use \.svg, \.png or \.pdf") as info:
         hist.plot(tmp_path / "loss.xyz")
     assert info.value.token.endswith("loss.xyz") and not (tmp_path / "loss.xyz").exists()
+
+
+def test_grad_norm_is_the_norm_of_the_mean_gradient_at_each_point(tmp_path):
+    net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3, grad=net.compile(jit=False))
+    # (3.4) of seed 000: J = [-4, -4] at the start, so |J| = 4√2
+    assert hist.grad_norm.shape == (4,) and hist.grad_norm[0] == pytest.approx(4 * 2**0.5)
+    assert hist.grad_norm_at([1]).tolist() == pytest.approx([3.990272 * 2**0.5])
+    fig = hist.plot_grad_norm(tmp_path / "g.svg")
+    assert fig.axes[0].get_ylabel() == "gradient norm" and (tmp_path / "g.svg").read_bytes().startswith(b"<?xml")
+
+
+def test_batch_grad_norm_over_data():
+    net = sg.Network.from_equations("h = w*x; L = (h - y)**2/2", params="w", inputs="x", targets="y")
+    X, Y = np.array([[1.0], [2.0]]), np.array([[1.0], [4.0]])
+    hist = sg.gradient_descent(net, [0.0], (X, Y), lr=0.1, epochs=2, mode="batch", grad=lambda p, x, y: sg.numeric_backprop(net, p, x, y))
+    # mean of (w x − y) x over the data at w = 0: (−1 − 8)/2
+    assert hist.grad_norm[0] == pytest.approx(4.5)
+
+
+def test_plots_leave_matplotlib_global_state_alone(tmp_path):
+    import matplotlib
+
+    net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3, grad=net.compile(jit=False))
+    backend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)
+    hist.plot(tmp_path / "loss.png")
+    hist.plot_grad_norm()
+    assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params
+    assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")

@@ -7,8 +7,8 @@ from this module's own small rule table (micrograd-style); the backward pass swe
 the tape in reverse, adding ``adjoint × local`` into each child. Reading the tree's
 structure and recognising a function by its kind is all it takes from sympy.
 
-Layered (:func:`symgrad.mlp`) networks also get the vectorised δ-recursion of seeds
-001/004, on rows of samples: δ⁽ᴸ⁾ = ∇ₐL ⊙ f'(u⁽ᴸ⁾), δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(u⁽ˡ⁾),
+Layered (:func:`symgrad.mlp`) networks also get the vectorised δ-recursion, on
+rows of samples: δ⁽ᴸ⁾ = ∇ₐL ⊙ f'(u⁽ᴸ⁾), δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(u⁽ˡ⁾),
 ∇W⁽ˡ⁾ = δ⁽ˡ⁾(x⁽ˡ⁻¹⁾)ᵀ, ∇b⁽ˡ⁾ = δ⁽ˡ⁾ (a mean over samples in batch mode).
 
 >>> from symgrad import Network
@@ -250,6 +250,8 @@ class Tape:
                 node = self._node(float(expr))
             except TypeError:
                 raise SymgradError(f"{expr} is not a real number", token=str(expr)) from None
+        elif (row := fn.row_of(type(expr))) is not None and row.numeric is None:
+            node = self._eval(row.expand(expr.args[0]))  # defined by an expression: the tape takes it apart
         else:
             kind = _kind(expr)
             node = self._stable_log(expr) if kind == "log" else None
@@ -257,7 +259,7 @@ class Tape:
                 children = tuple(self._eval(a) for a in expr.args)
                 args = [self.values[c] for c in children]
                 try:
-                    value, local = RULES[kind](*args)
+                    value, local = RULES[kind](*args, **fn.float_parameters(type(expr)))
                 except (ValueError, OverflowError, ZeroDivisionError):  # sin(inf), a domain error: NaN, as in NumPy
                     value, local = math.nan, (math.nan,) * len(args)
                 if kind in _KINKED:
@@ -324,9 +326,20 @@ class Tape:
 # --------------------------------------------------------------------------- layered networks
 
 
+def _defaults(row) -> dict[str, float]:
+    return fn.float_parameters(row.builtin)
+
+
+def _array_value(activation: str, U: np.ndarray) -> np.ndarray:
+    """f(U) of a layer's elementwise activation (a kind such as "tanh" or "leaky_relu(0.2)")."""
+    row, constants = fn.parse_kind(activation)
+    return row.numeric.array_value(U, **{k: float(v) for k, v in constants.items()} or _defaults(row))
+
+
 def _array_slope(activation: str, U: np.ndarray, A: np.ndarray) -> np.ndarray:
     """f'(U) of a layer's elementwise activation, given U and A = f(U)."""
-    return fn.FUNCTIONS[activation].numeric.array_slope(U, A)
+    row, constants = fn.parse_kind(activation)
+    return row.numeric.array_slope(U, A, **{k: float(v) for k, v in constants.items()} or _defaults(row))
 
 
 def _lse(u):
@@ -347,12 +360,12 @@ class LayerPass:
             at += rows * cols
             self.b.append(theta[at : at + rows] if spec.bias else np.zeros(rows))
             at += rows if spec.bias else 0
-        # Row convention (seed 004's code): U = A Wᵀ + b, one sample per row.
+        # Row convention, one sample per row: U = A Wᵀ + b.
         self.A, self.U = [X], []
         for l, act in enumerate(spec.activations):
             U = self.A[-1] @ self.W[l].T + self.b[l]
             self.U.append(U)
-            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else fn.FUNCTIONS[act].numeric.array_value(U))
+            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else _array_value(act, U))
         self.losses, self._grad_out = self._loss()
 
     def _loss(self):
@@ -428,6 +441,11 @@ def _use_layers(net, method: str) -> bool:
     layered = net.layers is not None and tuple(net.params) == _layer_params(net.layers)
     if method == "layers" and not layered:
         raise SymgradError(f"method='layers' needs a layered network (symgrad.mlp); {net.name!r} is not one", token="layers")
+    # A user's function has no array rule: such a layer is taken apart by the scalar tape.
+    if layered and any(act != "softmax" and fn.parse_kind(act)[0].numeric is None for act in net.layers.activations):
+        if method == "layers":
+            raise SymgradError(f"method='layers': network {net.name!r} has an activation defined by an expression", token="layers")
+        return False
     return layered and method != "graph"
 
 

@@ -17,6 +17,7 @@ from .. import hooks
 from ..deep import deep
 from ..errors import SymgradError
 from ..model.substitution import substitute
+from .second import SecondDerivative, second_derivative
 from .sweep import ChainPath, Sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,16 +64,20 @@ class Derivative:
     @property
     def in_adjoints(self) -> sympy.Expr:
         """The derivative in adjoint symbols (``bar_u1``…), as the generated code computes it."""
-        return self._sweep.gradient_program[self.param]
+        return self._sweep.in_adjoints[self.param]
 
     @cached_property
     def paths(self) -> tuple[ChainPath, ...]:
         return self._sweep.paths(self.param)
 
+    def grad(self, name: str | sympy.Symbol) -> SecondDerivative:
+        """∂²Loss/∂param∂``name``, exact (a :class:`~symgrad.derive.second.SecondDerivative`)."""
+        return second_derivative(self.network, self.param, self.network.parameter(name), self._sweep)
+
     @deep
     def latex(self, form: str = "factored") -> str:
-        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (seed 002's
-        multi-line derivation)."""
+        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (the
+        multi-line chain-rule derivation a hand derivation writes)."""
         return hooks.derivative_latex(self, form)
 
     @deep

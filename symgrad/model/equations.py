@@ -28,8 +28,9 @@ from . import functions as fn
 from .arithmetic import build_expression
 from .names import real_symbol
 from .step import Step
+from .user_functions import user_function
 
-__all__ = ["MAX_DECLARED", "Equations", "check_distinct", "range_notes", "with_range_note", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
+__all__ = ["MAX_DECLARED", "Equations", "function", "check_distinct", "range_notes", "with_range_note", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
 
 
 #: The most names one declaration may make: ``w0:100000000`` would build 10⁸ symbols.
@@ -171,10 +172,12 @@ def check_distinct(groups: Mapping[str, Sequence[sympy.Symbol]], functions: Mapp
 
 
 def function_table(functions: Mapping[str, str] | None) -> dict[str, type]:
-    """The functions a text may call: every row's own name, and ``functions``' names for rows.
+    """The functions a text may call: every callable row, and ``functions``, which names
+    a kind for each of the text's own names (``{"g": "sigmoid"}``) or defines one by an
+    expression of x (``{"swish": "x*sigmoid(x)"}``).
 
     >>> sorted(function_table({"g": "sigmoid"}))[:3]
-    ['abs', 'exp', 'g']
+    ['abs', 'cos', 'elu']
     """
     if functions is not None and not isinstance(functions, Mapping):
         raise ParseError(
@@ -185,10 +188,43 @@ def function_table(functions: Mapping[str, str] | None) -> dict[str, type]:
     for name, kind in (functions or {}).items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ParseError(f"function name {name!r} is not a valid name", token=str(name))
-        if not isinstance(kind, str):
+        if isinstance(kind, type) and issubclass(kind, sympy.Function):
+            table[name] = kind  # a function made by symgrad.function
+        elif not isinstance(kind, str):
             raise ParseError(f"function {name!r} must name a function kind such as 'sigmoid', not {type(kind).__name__} {kind!r}", token=name)
-        table[name] = fn.resolve(name, kind)
+        elif "x" in names_in(kind):
+            table[name] = user_function(name, _definition(name, kind, table))
+        else:
+            table[name] = fn.resolve(name, kind)
     return table
+
+
+def _definition(name: str, text: str, table: Mapping[str, type]) -> sympy.Expr:
+    return parse_expression(text, {"x": fn.DEFINITION_VARIABLE}, table, where=f"the definition of {name}")
+
+
+def function(name: str, forward: str, derivative: str | None = None) -> type:
+    """Define a function by an expression of ``x`` (and, optionally, its derivative), and
+    make it known by ``name`` everywhere: in equations, in ``functions=`` and in
+    ``mlp(activation=...)``. A derivative given is checked against the expression's own.
+
+    >>> import sympy, symgrad as sg
+    >>> mysoft = function("mysoft", forward="log(1 + exp(x))", derivative="sigmoid(x)")
+    >>> net = sg.Network.from_equations("L = mysoft(w) * y", params="w", targets="y")
+    >>> net.grad("w").factored
+    y*sigmoid(w)
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ParseError(f"function name {name!r} is not a valid name", token=str(name))
+    table = function_table(None)
+    table.pop(name, None)  # a definition may not call the function it defines
+    cls = user_function(
+        name,
+        _definition(name, forward, table),
+        None if derivative is None else parse_expression(derivative, {"x": fn.DEFINITION_VARIABLE}, table, where=f"the derivative of {name}"),
+    )
+    fn.register(cls.row)
+    return cls
 
 
 _ALLOWED_OPS = {"+", "-", "*", "/", "**", "^", "(", ")", ","}

@@ -1,14 +1,15 @@
 r"""The table of functions: one row per elementwise function, read by every stage.
 
 A row says everything each stage needs to know about one function: the sympy class
-that stands for it (whose derivative is written the way a textbook writes it:
-σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ), its LaTeX symbol and
-the spellings a hand derivation may use for it, its numba/NumPy code in a numerically
-stable form (Jinja2 snippets, as google/tangent writes derivative rules as code
-templates), its value in mpmath (for the verifier) and its value and slope in plain
-floats and NumPy arrays (for the numeric backprop, which must share no derivative code
-with the symbolic engine: its slopes are written here a second time, by hand, and the
-tests hold the two against each other). Adding a function means adding one row.
+that stands for it (:mod:`symgrad.model.elementwise`: its derivative written the way a
+textbook writes it, σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ), its
+LaTeX symbol and the spellings a hand derivation may use for it, its code in a
+numerically stable form (:mod:`symgrad.model.function_code`: Jinja2 snippets, as
+google/tangent writes derivative rules as code templates), its value in mpmath (for
+the verifier) and its value and slope in plain floats and NumPy arrays
+(:mod:`symgrad.model.function_numbers`: the numeric backprop's rules, which share no
+derivative code with the symbolic engine; the tests hold the two against each other).
+Adding a function means adding one row (and, when its code needs one, a helper).
 
 A user may call a function by another name (a text that calls the sigmoid ``g``);
 :func:`resolve` makes a subclass with that name, cached so that the same name always
@@ -28,7 +29,9 @@ normaliser), and the losses :func:`symgrad.mlp` knows (:data:`LOSSES`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable
 
 import mpmath
@@ -36,19 +39,71 @@ import numpy as np
 import sympy
 
 from ..errors import UnknownSymbolError
+from .elementwise import (
+    Elementwise,
+    _AliasAbs,
+    _AliasCos,
+    _AliasExp,
+    _AliasIdentity,
+    _AliasLog,
+    _AliasSin,
+    _AliasSqrt,
+    _AliasTanh,
+    elu,
+    gelu,
+    gelu_tanh,
+    leaky_relu,
+    logsumexp,
+    normal_cdf,
+    normal_pdf,
+    relu,
+    sigmoid,
+    silu,
+    softplus,
+    softsign,
+)
+from .function_code import HELPERS, Code
+from .function_numbers import (
+    Numeric,
+    exp_value,
+    gelu_tanh_slope,
+    gelu_tanh_value,
+    guarded,
+    log_value,
+    mp_gelu_c,
+    mp_sigmoid,
+    normal_cdf_array,
+    normal_cdf_value,
+    normal_pdf_array,
+    normal_pdf_value,
+    relu_array_slope,
+    relu_slope,
+    relu_value,
+    sigmoid_array,
+    sigmoid_value,
+    sign_value,
+    sqrt_value,
+    step_value,
+)
 
 __all__ = [
     "ACTIVATION_NAMES",
     "ALIASABLE_NAMES",
     "FUNCTIONS",
     "FUNCTION_NAMES",
+    "DEFINITION_VARIABLE",
     "HELPERS",
     "LOSSES",
     "Code",
     "Elementwise",
     "FunctionRow",
     "Numeric",
+    "float_parameters",
     "kind_of",
+    "kind_text",
+    "parameters_of",
+    "parse_kind",
+    "register",
     "logsumexp",
     "relu",
     "resolve",
@@ -59,330 +114,11 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- sympy classes
-
-
-class Elementwise(sympy.Function):
-    """Base of symgrad's one-argument functions.
-
-    Subclasses define ``kind`` (the row's name), ``_elementary`` (the definition in
-    elementary functions, used for evaluation and for checks against ``sympy.diff``)
-    and ``fdiff`` (the textbook derivative).
-    """
-
-    nargs = 1
-    kind = "elementwise"
-
-    @classmethod
-    def _elementary(cls, x: sympy.Expr) -> sympy.Expr:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_evalf(self, prec):
-        return self._elementary(self.args[0])._eval_evalf(prec)
-
-    def _eval_rewrite_as_exp(self, x, **kwargs):
-        return self._elementary(x)
-
-
-class sigmoid(Elementwise):
-    """The logistic function σ(x) = 1/(1 + e^(−x)); σ' = σ(1 − σ)."""
-
-    kind = "sigmoid"
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sympy.S.Half
-
-    @classmethod
-    def _elementary(cls, x):
-        return 1 / (1 + sympy.exp(-x))
-
-    def fdiff(self, argindex=1):
-        s = self.func(self.args[0])  # keeps the user's name: g'(u) = g(u)(1 − g(u))
-        return s * (1 - s)
-
-
-class relu(Elementwise):
-    """max(0, x); its derivative is the step function (0 for x ≤ 0)."""
-
-    kind = "relu"
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number:
-            return sympy.Max(0, x)
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.Max(0, x)
-
-    def fdiff(self, argindex=1):
-        return sympy.Heaviside(self.args[0], 0)
-
-
-class softplus(Elementwise):
-    """log(1 + e^x); its derivative is σ(x)."""
-
-    kind = "softplus"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.log(1 + sympy.exp(x))
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
-
-class _AliasTanh(Elementwise):
-    kind = "tanh"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.tanh(x)
-
-    def fdiff(self, argindex=1):
-        return 1 - self.func(self.args[0]) ** 2
-
-
-class _AliasExp(Elementwise):
-    kind = "exp"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.exp(x)
-
-    def fdiff(self, argindex=1):
-        return self.func(self.args[0])
-
-
-class _AliasLog(Elementwise):
-    kind = "log"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.log(x)
-
-    def fdiff(self, argindex=1):
-        return 1 / self.args[0]
-
-
-class _AliasAbs(Elementwise):
-    kind = "abs"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.Abs(x)
-
-    def fdiff(self, argindex=1):
-        return sympy.sign(self.args[0])
-
-
-class _AliasSqrt(Elementwise):
-    kind = "sqrt"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.sqrt(x)
-
-    def fdiff(self, argindex=1):
-        return 1 / (2 * self.func(self.args[0]))
-
-
-class _AliasIdentity(Elementwise):
-    kind = "identity"
-
-    @classmethod
-    def eval(cls, x):
-        return x  # an identity is no function at all: it vanishes on construction
-
-    @classmethod
-    def _elementary(cls, x):  # pragma: no cover - eval removes it first
-        return x
-
-
-class logsumexp(sympy.Function):
-    """log Σ_k e^(x_k), the normaliser of the softmax.
-
-    ∂/∂x_k logsumexp(x) = e^(x_k − logsumexp(x)) = softmax_k(x).
-    """
-
-    kind = "logsumexp"
-
-    @classmethod
-    def eval(cls, *args):
-        if len(args) == 0:
-            raise TypeError("logsumexp takes at least one argument")
-        if len(args) == 1:
-            return args[0]
-
-    def _eval_is_real(self):
-        if all(a.is_real for a in self.args):
-            return True
-
-    def fdiff(self, argindex=1):
-        return sympy.exp(self.args[argindex - 1] - self)
-
-    def _eval_evalf(self, prec):
-        return sympy.log(sympy.Add(*[sympy.exp(a) for a in self.args]))._eval_evalf(prec)
-
-    def _eval_rewrite_as_exp(self, *args, **kwargs):
-        return sympy.log(sympy.Add(*[sympy.exp(a) for a in args]))
-
-
-# --------------------------------------------------------------------------- plain-float rules
-
-# The numeric backprop's arithmetic: plain floats that give inf/nan where NumPy would,
-# instead of raising.
-
-
-def _exp(a):
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return math.inf
-
-
-def _log(a):
-    return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
-
-
-def _sqrt(a):
-    return math.sqrt(a) if a >= 0 else math.nan
-
-
-def _sigmoid(a):
-    # Two forms so that neither ever overflows.
-    if a >= 0:
-        return 1.0 / (1.0 + math.exp(-a))
-    z = math.exp(a)
-    return z / (1.0 + z)
-
-
-def _sign(a):
-    return 1.0 if a > 0 else (-1.0 if a < 0 else (0.0 if a == 0 else math.nan))
-
-
-def _relu(a):
-    return a if not a <= 0 else 0.0  # a NaN stays a NaN (max(0, NaN) would hide it)
-
-
-def _relu_slope(a, v):
-    return 1.0 if a > 0 else (0.0 if a <= 0 else math.nan)
-
-
-def _guarded(f):
-    """``f`` with a domain error (asin(2), acosh(0)) giving NaN, as NumPy does."""
-
-    def value(a):
-        try:
-            return f(a)
-        except (ValueError, OverflowError):
-            return math.nan
-
-    return value
-
-
-def _np_sigmoid(u):
-    # From e^-|u| <= 1: no overflow, and full relative precision in the lower tail, where
-    # 1 + tanh(u/2) would cancel to nothing (σ(−30) ≈ 9.4e-14 would lose three digits).
-    with np.errstate(under="ignore"):  # e^-800 is 0: the right answer, not a fault
-        e = np.exp(-np.abs(u))
-        r = 1.0 / (1.0 + e)
-        return np.where(u >= 0, r, e * r)
-
-
-@dataclass(frozen=True)
-class Numeric:
-    """A function's value and slope in plain numbers, written independently of its sympy
-    derivative: the numeric backprop's rule.
-
-    ``value(a)``/``slope(a, v)`` take a float (``v`` is the value at ``a``);
-    ``array_value(U)``/``array_slope(U, A)`` the same on NumPy arrays (``A`` = value at ``U``),
-    for the layer-by-layer pass; None where a function is never a layer's activation.
-    """
-
-    value: Callable[[float], float]
-    slope: Callable[[float, float], float]
-    array_value: Callable[[np.ndarray], np.ndarray] | None = None
-    array_slope: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
-
-    def rule(self, *args: float) -> tuple[float, tuple[float, ...]]:
-        """The backprop rule: (value, local derivatives) at the arguments; a second
-        argument (the step's value at 0) is a constant, with derivative 0."""
-        v = self.value(*args)
-        return v, (self.slope(args[0], v),) + (0.0,) * (len(args) - 1)
-
-
-# --------------------------------------------------------------------------- code snippets
-
-
-@dataclass(frozen=True)
-class Code:
-    """How generated code computes a function: Jinja2 snippets rendered by the code
-    generators with ``lit`` (a number as a literal of the module's dtype).
-
-    ``scalar`` is a call on one value (``x``; ``args`` holds every printed argument),
-    in a form that stays finite wherever the function is; ``helpers`` names the
-    entries of :data:`HELPERS` it calls. ``array``/``array_slope`` compute the value
-    and the derivative on a layer's arrays (``U`` the pre-activation, ``A`` its value)
-    for the loop (matrix) kernel, with ``array_helpers``.
-    """
-
-    scalar: str
-    helpers: tuple[str, ...] = ()
-    array: str | None = None
-    array_slope: str | None = None
-    array_helpers: tuple[str, ...] = ()
-
-
-#: Helper functions the generated modules define when a row's code calls them: name ->
-#: Jinja2 source (a jitted function, rendered with ``lit``).
-HELPERS: dict[str, str] = {
-    "_sigmoid": '''@_jit
-def _sigmoid(z):
-    """1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails."""
-    e = np.exp(-abs(z))
-    return ({{ lit(1) }} if z >= {{ lit(0) }} else e) / ({{ lit(1) }} + e)
-''',
-    "_softplus": '''@_jit
-def _softplus(z):
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, exact for very negative z."""
-    return (z if z > {{ lit(0) }} else {{ lit(0) }} * z) + np.log1p(np.exp(-abs(z)))
-''',
-    "_relu": '''@_jit
-def _relu(z):
-    """max(0, z), keeping a NaN a NaN."""
-    return z if z > {{ lit(0) }} else {{ lit(0) }} * z
-''',
-    "_heaviside": '''@_jit
-def _heaviside(z, at_zero):
-    """The step function: 0 below zero, 1 above, at_zero at zero (0 is relu's derivative there)."""
-    if z > {{ lit(0) }}:
-        return {{ lit(1) }}
-    if z < {{ lit(0) }}:
-        return {{ lit(0) }}
-    return at_zero
-''',
-    "_sigmoid_array": '''@_jit
-def _sigmoid_array(U):
-    """1/(1 + e^-u) from e^-|u| <= 1: no overflow, full precision in both tails."""
-    e = np.exp(-np.abs(U))
-    r = {{ lit(1) }} / ({{ lit(1) }} + e)
-    return np.where(U >= {{ lit(0) }}, r, e * r)
-''',
-    "_softplus_array": '''@_jit
-def _softplus_array(U):
-    """log(1 + e^u) = max(u, 0) + log1p(e^-|u|): no overflow for large u, exact for very negative u."""
-    return np.maximum(U, {{ lit(0) }}) + np.log1p(np.exp(-np.abs(U)))
-''',
-}
-
-
 # --------------------------------------------------------------------------- the table
+
+
+#: The variable of a function defined by an expression (``"x*sigmoid(x)"``).
+DEFINITION_VARIABLE = sympy.Symbol("x", real=True)
 
 
 @dataclass(frozen=True)
@@ -397,7 +133,10 @@ class FunctionRow:
       when empty); ``spellings``: other names a hand derivation may use for it (read
       back by the verifier);
     * ``code``, ``mpmath``, ``numeric``: how generated code, the verifier and the numeric
-      backprop compute it;
+      backprop compute it; a function defined by an expression of ``x``
+      (:func:`symgrad.function`) has ``definition`` instead of ``code`` and ``numeric``:
+      code generation and the numeric backprop expand that definition, each with its
+      own rules;
     * ``in_text``: callable by name in equations; ``activation``: accepted by
       ``mlp``; ``output_range``: the open interval its values lie in, when a loss
       (cross-entropy) needs one; ``kinked``: its derivative jumps where its argument is 0.
@@ -407,129 +146,196 @@ class FunctionRow:
     builtin: type | None
     alias_base: type | None
     latex: str
-    code: Code
+    code: Code | None
     mpmath: Callable
-    numeric: Numeric
+    numeric: Numeric | None
     spellings: tuple[str, ...] = ()
     text: str = ""
     in_text: bool = True
     activation: bool = False
     output_range: tuple[float, float] | None = None
     kinked: bool = False
+    definition: sympy.Expr | None = None
+
+    def expand(self, argument: sympy.Expr) -> sympy.Expr:
+        """The definition of a function defined by an expression, at ``argument``."""
+        return self.definition.xreplace({DEFINITION_VARIABLE: argument})
 
 
 def _mp_heaviside(x, h0=0):
     return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
 
 
-def _step(a, h0=0.5):
-    return 1.0 if a > 0 else (0.0 if a < 0 else (float(h0) if a == 0 else math.nan))
-
-
 def _rows(*rows: FunctionRow) -> dict[str, FunctionRow]:
     return {row.name: row for row in rows}
 
 
-def _numpy(name: str) -> Code:
-    return Code(f"np.{name}({{{{ x }}}})")
+def _numpy(name: str, c: str | None = None, c_helpers: tuple[str, ...] = ()) -> Code:
+    """A NumPy ufunc of the same name; in C, the C99 function of the same name unless ``c``."""
+    return Code(f"np.{name}({{{{ x }}}})", c=c or f"{name}({{{{ x }}}})", c_helpers=c_helpers)
 
 
 FUNCTIONS: dict[str, FunctionRow] = _rows(
     FunctionRow(
         "sigmoid", sigmoid, sigmoid, r"\sigma",
-        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",)),
+        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",), c="sg_sigmoid({{ x }})", c_helpers=('sg_sigmoid',)),
         lambda x: 1 / (1 + mpmath.exp(-x)),
-        Numeric(_sigmoid, lambda a, v: v * (1.0 - v), _np_sigmoid, lambda u, a: a * (1.0 - a)),
+        Numeric(sigmoid_value, lambda a, v: v * (1.0 - v), sigmoid_array, lambda u, a: a * (1.0 - a)),
         spellings=(r"\sigma", "σ", "logistic"), text="σ", activation=True, output_range=(0.0, 1.0),
     ),
     FunctionRow(
         "tanh", sympy.tanh, _AliasTanh, r"\tanh",
-        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}"),
+        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}", c="tanh({{ x }})"),
         mpmath.tanh,
         Numeric(math.tanh, lambda a, v: 1.0 - v * v, np.tanh, lambda u, a: 1.0 - a * a),
         spellings=(r"\tanh",), activation=True, output_range=(-1.0, 1.0),
     ),
     FunctionRow(
         "relu", relu, relu, r"\operatorname{ReLU}",
-        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))"),
+        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))", c="sg_relu({{ x }})", c_helpers=('sg_relu',)),
         lambda x: max(mpmath.mpf(0), x),
-        Numeric(_relu, _relu_slope, lambda u: np.maximum(u, 0.0), lambda u, a: np.where(np.isnan(u), np.nan, (u > 0).astype(np.float64))),
+        Numeric(relu_value, relu_slope, lambda u: np.maximum(u, 0.0), relu_array_slope),
         activation=True, kinked=True,
     ),
     FunctionRow(
         "softplus", softplus, softplus, r"\operatorname{softplus}",
-        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array")),
+        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array"), c="sg_softplus({{ x }})", c_helpers=('sg_softplus',)),
         lambda x: mpmath.log(1 + mpmath.exp(x)),
-        Numeric(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: _sigmoid(a),
-                lambda u: np.logaddexp(0.0, u), lambda u, a: _np_sigmoid(u)),
+        Numeric(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: sigmoid_value(a),
+                lambda u: np.logaddexp(0.0, u), lambda u, a: sigmoid_array(u)),
         activation=True,
     ),
     FunctionRow(
+        "leaky_relu", leaky_relu, leaky_relu, r"\operatorname{LeakyReLU}",
+        Code("_leaky_relu({{ x }}, {{ alpha }})", ("_leaky_relu",),
+             "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * {{ U }})",
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ alpha }})", c="sg_leaky_relu({{ x }}, {{ alpha }})", c_helpers=('sg_leaky_relu',)),
+        lambda x, alpha: x if x > 0 else alpha * x,
+        Numeric(lambda a, alpha: a if a > 0 else (alpha * a if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else alpha,
+                lambda u, alpha: np.where(u > 0, u, alpha * u), lambda u, a, alpha: np.where(u > 0, 1.0, alpha)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "elu", elu, elu, r"\operatorname{ELU}",
+        Code("_elu({{ x }}, {{ alpha }})", ("_elu",),
+             "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * np.expm1(np.minimum({{ U }}, {{ lit(0) }})))",
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ A }} + {{ alpha }})", c="sg_elu({{ x }}, {{ alpha }})", c_helpers=('sg_elu',)),
+        lambda x, alpha: x if x > 0 else alpha * mpmath.expm1(x),
+        Numeric(lambda a, alpha: a if a > 0 else (alpha * math.expm1(a) if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else v + alpha,
+                lambda u, alpha: np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0))),
+                lambda u, a, alpha: np.where(u > 0, 1.0, a + alpha)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "gelu", gelu, gelu, r"\operatorname{GELU}",
+        Code("{{ x }} * _normal_cdf({{ x }})", ("_normal_cdf",), "{{ U }} * _normal_cdf_array({{ U }})",
+             "_normal_cdf_array({{ U }}) + {{ U }} * np.exp({{ lit(-0.5) }} * {{ U }} * {{ U }}) * {{ lit(0.3989422804014327) }}",
+             ("_normal_cdf_array",), c="{{ x }} * sg_normal_cdf({{ x }})", c_helpers=('sg_normal_cdf',)),
+        lambda x: x * mpmath.ncdf(x),
+        Numeric(lambda a: a * normal_cdf_value(a), lambda a, v: normal_cdf_value(a) + a * normal_pdf_value(a),
+                lambda u: u * normal_cdf_array(u), lambda u, a: normal_cdf_array(u) + u * normal_pdf_array(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "gelu_tanh", gelu_tanh, gelu_tanh, r"\operatorname{GELU}_{\tanh}",
+        Code("_gelu_tanh({{ x }})", ("_gelu_tanh",), "_gelu_tanh({{ U }})", "_gelu_tanh_slope({{ U }})", ("_gelu_tanh", "_gelu_tanh_slope"), c="sg_gelu_tanh({{ x }})", c_helpers=('sg_gelu_tanh',)),
+        lambda x: x * (1 + mpmath.tanh(mp_gelu_c() * (x + mpmath.mpf(44715) / 1000000 * x**3))) / 2,
+        Numeric(lambda a: float(gelu_tanh_value(a)), lambda a, v: float(gelu_tanh_slope(a)), gelu_tanh_value, lambda u, a: gelu_tanh_slope(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "silu", silu, silu, r"\operatorname{SiLU}",
+        Code("{{ x }} * _sigmoid({{ x }})", ("_sigmoid",), "{{ U }} * _sigmoid_array({{ U }})",
+             "_sigmoid_array({{ U }}) * ({{ lit(1) }} + {{ U }} * ({{ lit(1) }} - _sigmoid_array({{ U }})))", ("_sigmoid_array",), c="{{ x }} * sg_sigmoid({{ x }})", c_helpers=('sg_sigmoid',)),
+        lambda x: x * mp_sigmoid(x),
+        Numeric(lambda a: a * sigmoid_value(a), lambda a, v: sigmoid_value(a) * (1.0 + a * (1.0 - sigmoid_value(a))),
+                lambda u: u * sigmoid_array(u), lambda u, a: sigmoid_array(u) * (1.0 + u * (1.0 - sigmoid_array(u)))),
+        spellings=("swish",), activation=True,
+    ),
+    FunctionRow(
+        "softsign", softsign, softsign, r"\operatorname{softsign}",
+        Code("{{ x }} / ({{ lit(1) }} + abs({{ x }}))", (), "{{ U }} / ({{ lit(1) }} + np.abs({{ U }}))",
+             "{{ lit(1) }} / (({{ lit(1) }} + np.abs({{ U }})) * ({{ lit(1) }} + np.abs({{ U }})))", c="{{ x }} / (1.0 + fabs({{ x }}))"),
+        lambda x: x / (1 + abs(x)),
+        Numeric(lambda a: a / (1.0 + abs(a)), lambda a, v: 1.0 / (1.0 + abs(a)) ** 2,
+                lambda u: u / (1.0 + np.abs(u)), lambda u, a: 1.0 / (1.0 + np.abs(u)) ** 2),
+        activation=True, output_range=(-1.0, 1.0),
+    ),
+    FunctionRow(
+        "normal_cdf", normal_cdf, normal_cdf, r"\Phi", Code("_normal_cdf({{ x }})", ("_normal_cdf",), c="sg_normal_cdf({{ x }})", c_helpers=('sg_normal_cdf',)),
+        mpmath.ncdf, Numeric(normal_cdf_value, lambda a, v: normal_pdf_value(a)), spellings=(r"\Phi", "Φ"), text="Φ", in_text=False,
+    ),
+    FunctionRow(
+        "normal_pdf", normal_pdf, normal_pdf, r"\phi",
+        Code("np.exp({{ lit(-0.5) }} * {{ x }} * {{ x }}) * {{ lit(0.3989422804014327) }}", c="exp(-0.5 * {{ x }} * {{ x }}) * 0.3989422804014327"),
+        mpmath.npdf, Numeric(normal_pdf_value, lambda a, v: -a * v), spellings=(r"\phi", r"\varphi", "φ"), text="φ", in_text=False,
+    ),
+    FunctionRow(
         "identity", None, _AliasIdentity, "",
-        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}"),
+        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}", c="{{ x }}"),
         lambda x: x,
         Numeric(lambda a: a, lambda a, v: 1.0, lambda u: u, lambda u, a: np.ones_like(u)),
         in_text=False, activation=True,
     ),
     FunctionRow(
         "exp", sympy.exp, _AliasExp, r"\exp", _numpy("exp"), mpmath.exp,
-        Numeric(_exp, lambda a, v: v), spellings=(r"\exp",),
+        Numeric(exp_value, lambda a, v: v), spellings=(r"\exp",),
     ),
     FunctionRow(
         "log", sympy.log, _AliasLog, r"\log", _numpy("log"), mpmath.log,
-        Numeric(_log, lambda a, v: 1.0 / a if a != 0 else math.inf), spellings=(r"\log", r"\ln", "ln"),
+        Numeric(log_value, lambda a, v: 1.0 / a if a != 0 else math.inf), spellings=(r"\log", r"\ln", "ln"),
     ),
     FunctionRow(
-        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})"), abs,
-        Numeric(abs, lambda a, v: _sign(a)), kinked=True,
+        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})", c="fabs({{ x }})"), abs,
+        Numeric(abs, lambda a, v: sign_value(a)), kinked=True,
     ),
     FunctionRow(
         "sqrt", sympy.sqrt, _AliasSqrt, r"\sqrt", _numpy("sqrt"), mpmath.sqrt,
-        Numeric(_sqrt, lambda a, v: 0.5 / v if v != 0 else math.inf),
+        Numeric(sqrt_value, lambda a, v: 0.5 / v if v != 0 else math.inf),
     ),
     # Functions that appear in derivatives (|x|' = sign, relu' = step) or in sympy
     # expressions a user passes; not (yet) callable by name in equations.
     FunctionRow(
-        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign"), mpmath.sign,
-        Numeric(_sign, lambda a, v: 0.0), spellings=("sgn",), in_text=False, kinked=True,
+        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign", "sg_sign({{ x }})", ("sg_sign",)), mpmath.sign,
+        Numeric(sign_value, lambda a, v: 0.0), spellings=("sgn",), in_text=False, kinked=True,
     ),
     FunctionRow(
         "step", sympy.Heaviside, None, r"\operatorname{step}",
-        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",)),
-        _mp_heaviside, Numeric(_step, lambda a, v: 0.0),
+        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",), c="sg_step({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", c_helpers=('sg_step',)),
+        _mp_heaviside, Numeric(step_value, lambda a, v: 0.0),
         spellings=("heaviside",), in_text=False, kinked=True,
     ),
-    FunctionRow("sin", sympy.sin, None, r"\sin", _numpy("sin"), mpmath.sin, Numeric(math.sin, lambda a, v: math.cos(a)), in_text=False),
-    FunctionRow("cos", sympy.cos, None, r"\cos", _numpy("cos"), mpmath.cos, Numeric(math.cos, lambda a, v: -math.sin(a)), in_text=False),
+    FunctionRow("sin", sympy.sin, _AliasSin, r"\sin", _numpy("sin"), mpmath.sin, Numeric(math.sin, lambda a, v: math.cos(a)), spellings=(r"\sin",)),
+    FunctionRow("cos", sympy.cos, _AliasCos, r"\cos", _numpy("cos"), mpmath.cos, Numeric(math.cos, lambda a, v: -math.sin(a)), spellings=(r"\cos",)),
     FunctionRow("tan", sympy.tan, None, r"\tan", _numpy("tan"), mpmath.tan,
                 Numeric(math.tan, lambda a, v: 1.0 + v * v), in_text=False),
     FunctionRow("sinh", sympy.sinh, None, r"\sinh", _numpy("sinh"), mpmath.sinh,
-                Numeric(_guarded(math.sinh), lambda a, v: math.cosh(a)), in_text=False),
+                Numeric(guarded(math.sinh), lambda a, v: math.cosh(a)), in_text=False),
     FunctionRow("cosh", sympy.cosh, None, r"\cosh", _numpy("cosh"), mpmath.cosh,
-                Numeric(_guarded(math.cosh), lambda a, v: math.sinh(a)), in_text=False),
-    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})"), mpmath.asin,
-                Numeric(_guarded(math.asin), lambda a, v: 1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
-    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})"), mpmath.acos,
-                Numeric(_guarded(math.acos), lambda a, v: -1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
-    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})"), mpmath.atan,
+                Numeric(guarded(math.cosh), lambda a, v: math.sinh(a)), in_text=False),
+    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})", c="asin({{ x }})"), mpmath.asin,
+                Numeric(guarded(math.asin), lambda a, v: 1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})", c="acos({{ x }})"), mpmath.acos,
+                Numeric(guarded(math.acos), lambda a, v: -1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})", c="atan({{ x }})"), mpmath.atan,
                 Numeric(math.atan, lambda a, v: 1.0 / (1.0 + a * a)), in_text=False),
-    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})"), mpmath.asinh,
+    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})", c="asinh({{ x }})"), mpmath.asinh,
                 Numeric(math.asinh, lambda a, v: 1.0 / math.sqrt(a * a + 1.0)), in_text=False),
-    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})"), mpmath.acosh,
-                Numeric(_guarded(math.acosh), lambda a, v: 1.0 / math.sqrt(a * a - 1.0) if a > 1 else math.nan), in_text=False),
-    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})"), mpmath.atanh,
-                Numeric(_guarded(math.atanh), lambda a, v: 1.0 / (1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})", c="acosh({{ x }})"), mpmath.acosh,
+                Numeric(guarded(math.acosh), lambda a, v: 1.0 / math.sqrt(a * a - 1.0) if a > 1 else math.nan), in_text=False),
+    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})", c="atanh({{ x }})"), mpmath.atanh,
+                Numeric(guarded(math.atanh), lambda a, v: 1.0 / (1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
 )
 
 #: Names usable in equations without declaring them.
-FUNCTION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.in_text)
+FUNCTION_NAMES: tuple[str, ...] = ()
 
 #: Functions a text may call by a name of its own (``functions={"g": "sigmoid"}``).
-ALIASABLE_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.alias_base is not None)
+ALIASABLE_NAMES: tuple[str, ...] = ()
 
 #: Activations :func:`symgrad.mlp` accepts: the elementwise ones, and the softmax (a
 #: vector function, for the output layer only).
-ACTIVATION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.activation) + ("softmax",)
+ACTIVATION_NAMES: tuple[str, ...] = ()
 
 #: Losses known to :func:`symgrad.mlp`, with the single-sample formula each stands for.
 LOSSES: dict[str, str] = {
@@ -539,12 +345,106 @@ LOSSES: dict[str, str] = {
     "softmax_cross_entropy": "logsumexp(u) Σ_k y_k − Σ_k y_k u_k, the cross-entropy of softmax(u)",
 }
 
-_ALIASES: dict[tuple[str, str], type] = {}
-_BY_BUILTIN: dict[type, FunctionRow] = {row.builtin: row for row in FUNCTIONS.values() if row.builtin is not None}
+_ALIASES: dict[tuple, type] = {}
+_BY_BUILTIN: dict[type, FunctionRow] = {}
+
+
+def _index() -> None:
+    """(Re)compute the name lists from the table (once, and after :func:`register`)."""
+    global FUNCTION_NAMES, ALIASABLE_NAMES, ACTIVATION_NAMES
+    FUNCTION_NAMES = tuple(name for name, row in FUNCTIONS.items() if row.in_text)
+    ALIASABLE_NAMES = tuple(name for name, row in FUNCTIONS.items() if row.alias_base is not None)
+    ACTIVATION_NAMES = tuple(name for name, row in FUNCTIONS.items() if row.activation) + ("softmax",)
+    _BY_BUILTIN.clear()
+    _BY_BUILTIN.update({row.builtin: row for row in FUNCTIONS.values() if row.builtin is not None})
+
+
+_BUILT_IN = frozenset(FUNCTIONS) | {"logsumexp", "softmax"}
+_index()
+
+
+def register(row: FunctionRow) -> None:
+    """Add (or replace) a user's function in the table, under its name: a text may then
+    call it, ``functions=`` and ``mlp(activation=...)`` may name it. A built-in row
+    cannot be replaced."""
+    if row.name in _BUILT_IN:
+        raise UnknownSymbolError(f"{row.name!r} is a built-in function; give yours another name", token=row.name)
+    FUNCTIONS[row.name] = row
+    _index()
+
+
+_KIND_WITH_CONSTANTS = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
+
+
+def parse_kind(kind: str) -> tuple[FunctionRow, dict[str, sympy.Rational]]:
+    """The row a function kind names, and the constants it gives: ``"leaky_relu"`` or
+    ``"leaky_relu(0.2)"`` (decimal constants are exact: 0.2 is 1/5).
+
+    >>> row, constants = parse_kind("leaky_relu(0.2)")
+    >>> row.name, constants
+    ('leaky_relu', {'alpha': 1/5})
+    """
+    if not isinstance(kind, str):
+        raise UnknownSymbolError(f"a function kind must be a name such as 'sigmoid', got {kind!r}", token=str(kind))
+    written, constants = kind.strip(), {}
+    match = _KIND_WITH_CONSTANTS.match(written)
+    if match:
+        written, arguments = match.group(1), [a.strip() for a in match.group(2).split(",") if a.strip()]
+    row = FUNCTIONS.get(written)
+    if row is None:
+        known = ", ".join(ALIASABLE_NAMES)
+        raise UnknownSymbolError(f"unknown function kind {kind!r} (known: {known})", token=written)
+    if match:
+        names = list(parameters_of(row.builtin))
+        if len(arguments) != len(names):
+            wanted = f"{len(names)} constant(s) ({', '.join(names)})" if names else "no constants"
+            raise UnknownSymbolError(f"function kind {kind!r}: {row.name} takes {wanted}, got {len(arguments)}", token=kind)
+        for name, text in zip(names, arguments):
+            try:
+                constants[name] = sympy.Rational(Fraction(text))
+            except (ValueError, ZeroDivisionError):
+                raise UnknownSymbolError(f"function kind {kind!r}: {name} = {text!r} is not a number", token=text) from None
+        if constants == parameters_of(row.builtin):
+            constants = {}  # the defaults, written out: the same function
+    return row, constants
+
+
+def parameters_of(func) -> dict[str, sympy.Rational]:
+    """The constants of a function class (leaky_relu's α), by name; empty for most.
+
+    >>> parameters_of(resolve("lrelu", "leaky_relu(0.2)")), parameters_of(sigmoid)
+    ({'alpha': 1/5}, {})
+    """
+    return dict(getattr(func, "parameters", {}) or {})
+
+
+def float_parameters(func) -> dict[str, float]:
+    """:func:`parameters_of` as floats, for the numeric engines."""
+    return {name: float(value) for name, value in parameters_of(func).items()}
+
+
+def kind_text(func) -> str:
+    """What a function class stands for, constants included: ``"leaky_relu(1/5)"``,
+    ``"sigmoid"`` (``None`` spelled out for a function outside the table). Two classes
+    with the same name and different kind texts compute different functions.
+
+    >>> kind_text(resolve("g", "leaky_relu(0.2)")), kind_text(resolve("g", "sigmoid"))
+    ('leaky_relu(1/5)', 'sigmoid')
+    """
+    kind = kind_of(func)
+    row = row_of(func)
+    if row is not None and row.definition is not None:  # a user's function: its definition is what it is
+        derivative = getattr(func, "given_derivative", None)
+        return f"{kind}[{sympy.srepr(row.definition)}; {sympy.srepr(derivative)}]"
+    constants = parameters_of(func)
+    if constants and row_of(func) is not None and constants != parameters_of(row_of(func).builtin):
+        return f"{kind}({', '.join(str(v) for v in constants.values())})"
+    return str(kind)
 
 
 def resolve(name: str, kind: str | None = None):
-    """The sympy function class for ``name``, the function of row ``kind``.
+    """The sympy function class for ``name``, the function of kind ``kind`` (a row name,
+    with constants if it has any: ``"leaky_relu(0.2)"``).
 
     ``resolve("tanh")`` is sympy's own ``tanh``; ``resolve("g", "sigmoid")`` is a
     sigmoid that prints as ``g``. The same pair always returns the same class.
@@ -552,16 +452,20 @@ def resolve(name: str, kind: str | None = None):
     >>> resolve("g", "sigmoid") is resolve("g", "sigmoid")
     True
     """
-    kind = kind or name
-    row = FUNCTIONS.get(kind)
-    if row is None or (row.alias_base is None and name != kind):
+    row, constants = parse_kind(kind or name)
+    if kind is None:
+        name = row.name  # resolve("leaky_relu(0.2)") is a leaky_relu: its constants are not its name
+    if row.alias_base is None and (name != row.name or constants):
         known = ", ".join(ALIASABLE_NAMES)
         raise UnknownSymbolError(f"unknown function kind {kind!r} for {name!r} (known: {known})", token=kind)
-    if name == kind and row.builtin is not None:
+    if name == row.name and not constants and row.builtin is not None:
         return row.builtin
-    key = (name, kind)
+    key = (name, row.name, tuple(sorted(constants.items())))
     if key not in _ALIASES:
-        _ALIASES[key] = type(name, (row.alias_base,), {"__module__": __name__})
+        body = {"__module__": __name__}
+        if constants:
+            body["parameters"] = {**parameters_of(row.alias_base), **constants}
+        _ALIASES[key] = type(name, (row.alias_base,), body)
     return _ALIASES[key]
 
 
@@ -572,7 +476,7 @@ def row_of(func) -> FunctionRow | None:
     ('sigmoid', '\\\\tanh', None)
     """
     if isinstance(func, type) and issubclass(func, Elementwise):
-        return FUNCTIONS.get(func.kind)
+        return getattr(func, "row", None) or FUNCTIONS.get(func.kind)
     return _BY_BUILTIN.get(func)
 
 

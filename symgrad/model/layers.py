@@ -12,6 +12,7 @@ expanded only when a formula asks for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import sympy
@@ -62,13 +63,7 @@ class LayerSpec:
 
         Names only, for code that must not build 200,000 sympy symbols to learn them.
         """
-        out: list[str] = []
-        for l in range(1, self.n_layers + 1):
-            rows, cols = self.sizes[l], self.sizes[l - 1]
-            out += [self.weight_name(l, i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)]
-            if self.bias:
-                out += [self.bias_name(l, i) for i in range(1, rows + 1)]
-        return tuple(out)
+        return _param_names(self.sizes, self.bias)
 
     def params(self) -> tuple[sympy.Symbol, ...]:
         return tuple(real_symbol(name) for name in self.param_names())
@@ -132,13 +127,40 @@ class LayerSpec:
         return tuple(steps)
 
 
+@lru_cache(maxsize=16)
+def _param_names(sizes: tuple[int, ...], bias: bool) -> tuple[str, ...]:
+    out: list[str] = []
+    for l in range(1, len(sizes)):
+        rows, cols = sizes[l], sizes[l - 1]
+        out += [names.weight_name(l, i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)]
+        if bias:
+            out += [names.bias_name(l, i) for i in range(1, rows + 1)]
+    return tuple(out)
+
+
+def _is_activation(kind) -> bool:
+    """Whether ``kind`` names a layer activation: softmax, or an activation row (with
+    its constants, if any: "leaky_relu(0.2)")."""
+    if kind == "softmax":
+        return True
+    try:
+        return fn.parse_kind(kind)[0].activation
+    except UnknownSymbolError:
+        return False
+
+
+def _lies_in_unit_interval(kind: str) -> bool:
+    """Whether a layer's outputs lie in (0, 1), so that a cross-entropy may take their log."""
+    return kind == "softmax" or fn.parse_kind(kind)[0].output_range == (0.0, 1.0)
+
+
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss: str = "mse", bias: bool = True) -> "Network":
     """A fully connected layered network, u⁽ˡ⁾ = W⁽ˡ⁾x⁽ˡ⁻¹⁾ + b⁽ˡ⁾, x⁽ˡ⁾ = f(u⁽ˡ⁾).
 
     ``activation`` is one name for every layer or a list with one per layer
     (sigmoid, tanh, relu, softplus, identity; softmax for the output layer).
-    ``loss`` is ``"mse"`` (½‖o − y‖², the seeds' convention), ``"mae"`` (Σ|o − y|,
-    seed 001), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
+    ``loss`` is ``"mse"`` (½‖o − y‖², the textbook convention), ``"mae"``
+    (Σ|o − y|), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
     must lie in (0, 1)) or ``"softmax_cross_entropy"`` (softmax output fused with its
     cross-entropy). Parameters are ordered layer by layer: ``W{l}`` row by
     row (``W{l}_{i}_{j}``), then ``b{l}``.
@@ -172,8 +194,8 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
                 token=str(list(acts)),
             )
     for l, a in enumerate(acts, start=1):
-        if a not in fn.ACTIVATION_NAMES:
-            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(fn.ACTIVATION_NAMES)})", token=a)
+        if not _is_activation(a):
+            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(fn.ACTIVATION_NAMES)})", token=str(a))
         if a == "softmax" and l != n_layers:
             raise ShapeError(f"softmax is an output activation; layer {l} of {n_layers} is hidden", token=a)
     if loss not in fn.LOSSES:
@@ -188,7 +210,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
             )
         else:
             acts = acts[:-1] + ("softmax",)
-    if loss == "cross_entropy" and acts[-1] not in ("sigmoid", "softmax"):
+    if loss == "cross_entropy" and not _lies_in_unit_interval(acts[-1]):
         # Its logs need outputs in (0, 1); another activation would make the loss NaN or
         # complex for some inputs, silently.
         raise LossError(
@@ -199,7 +221,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
     spec = LayerSpec(sizes, acts, loss, bool(bias))
     return Network(
         None,
-        params=spec.params(),
+        params=None,  # built from the spec when first asked for: mlp([784, 256, 10]) has 203,530
         inputs=spec.inputs(),
         targets=spec.targets(),
         loss=names.LAYERED_LOSS,
