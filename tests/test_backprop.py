@@ -380,3 +380,9 @@ def test_the_loss_at_a_moderately_saturated_point_is_exact():
         for method in ("layers", "graph"):
             assert numeric_loss(net, theta, x, y) == pytest.approx(exact, rel=1e-13)
             assert numeric_backprop(net, theta, x, y, method=method)[0] == pytest.approx(exact, rel=1e-13)
+
+
+def test_relu_of_minus_infinity_is_zero():
+    """max(0, −inf) = 0, and softplus(−inf) = 0: an infinity below is no NaN (while a NaN stays one)."""
+    net = sg.Network.from_equations("h = 0*w1\nL = relu(log(h)) + softplus(log(h)) + w1**2", params="w1")
+    assert numeric_backprop(net, [0.5])[0] == 0.25

@@ -107,8 +107,9 @@ def as_arrays(net, params, x=None, y=None, *, batch: bool = False):
 def _pow(b, e):
     try:
         v = b**e
-    except ZeroDivisionError:
-        return math.inf
+    except ZeroDivisionError:  # 0 to a negative power: ±inf as NumPy gives it (−0 to an odd power is −inf)
+        odd = float(e).is_integer() and int(e) % 2 == 1
+        return math.copysign(math.inf, b) if odd else math.inf
     except OverflowError:
         return math.inf
     return math.nan if isinstance(v, complex) else v
@@ -360,13 +361,15 @@ class LayerPass:
             at += rows * cols
             self.b.append(theta[at : at + rows] if spec.bias else np.zeros(rows))
             at += rows if spec.bias else 0
-        # Row convention, one sample per row: U = A Wᵀ + b.
+        # Row convention, one sample per row: U = A Wᵀ + b. An overflow gives inf or NaN,
+        # as the scalar engine's floats do, without NumPy's warnings.
         self.A, self.U = [X], []
-        for l, act in enumerate(spec.activations):
-            U = self.A[-1] @ self.W[l].T + self.b[l]
-            self.U.append(U)
-            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else _array_value(act, U))
-        self.losses, self._grad_out = self._loss()
+        with np.errstate(all="ignore"):
+            for l, act in enumerate(spec.activations):
+                U = self.A[-1] @ self.W[l].T + self.b[l]
+                self.U.append(U)
+                self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else _array_value(act, U))
+            self.losses, self._grad_out = self._loss()
 
     def _loss(self):
         """Per-sample loss and the gradient at the output: ∇_a L, or ∇_u L for a cross-entropy
@@ -388,7 +391,8 @@ class LayerPass:
 
     @property
     def loss(self) -> float:
-        return float(np.mean(self.losses))
+        with np.errstate(all="ignore"):
+            return float(np.mean(self.losses))
 
     @property
     def nearest_kink(self) -> tuple[str, float]:
@@ -409,6 +413,10 @@ class LayerPass:
         return self.nearest_kink[1]
 
     def backward(self) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return self._backward()
+
+    def _backward(self) -> np.ndarray:
         acts, n = self.spec.activations, len(self.Y)
         g, o = self._grad_out, self.A[-1]
         if self.spec.loss in ("softmax_cross_entropy", "cross_entropy"):  # the loss gave ∇_u L itself
