@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import ShapeError, SpecError, SymgradError
 from .backprop import as_arrays, forward, numeric_loss
-from .finite_diff import central_difference, directional_derivative
+from .finite_diff import central_difference, directional_derivative, step_sizes
 from .second_order import check_second_order
 
 __all__ = ["CheckReport", "CheckRow", "DirectionalRow", "check", "check_spec"]
@@ -338,6 +338,25 @@ def _sample(net, params, x, y, count, rng, margin, notes):
 # --------------------------------------------------------------------------- comparing
 
 
+def _refine(pt, f, theta, t) -> None:
+    """Central differences where they miss their tolerance, taken again to fourth order.
+
+    Where a sigmoid or a cross-entropy saturates, the loss curves sharply and a central
+    difference errs by h²·f‴/6 well beyond its tolerance, though every other column
+    agrees (a 4-3-3-2 network at weights × 60: 4e-5 relative). Richardson extrapolation
+    at the same step, (4·D(h/2) − D(h))/3, cancels that term; the refined value replaces
+    the first one. A real mistake in a column (1% off) is as far from either estimate.
+    """
+    fd, ref = pt["finite_diff"], pt["backprop"]
+    missed = np.nonzero(~(np.abs(fd - ref) <= _tolerances("finite_diff", ref, pt["loss"], t)))[0]
+    if len(missed):
+        steps = step_sizes(theta)
+        for i in missed:
+            e = np.zeros_like(theta)
+            e[i] = 1.0
+            fd[i] = directional_derivative(f, theta, e, richardson=True, step=steps[i])
+
+
 def _tolerances(leg, ref, loss, t):
     if leg == "finite_diff":
         return t["fd_atol"] * max(1.0, abs(loss)) + t["fd_rtol"] * np.abs(ref)
@@ -504,6 +523,8 @@ def check(
 
         if fd == "full":
             pt["finite_diff"] = central_difference(f, theta, richardson=richardson)
+            if not richardson:
+                _refine(pt, f, theta, tol)
         elif fd == "directional":
             columns = [c for c in ("user", "symbolic", "backprop") if pt.get(c) is not None]
             tol_dir = fd_atol * max(1.0, abs(pt["loss"])) + fd_rtol * float(np.linalg.norm(pt["backprop"]))
