@@ -221,3 +221,10 @@ def test_constants_that_make_no_real_function(text, token, message):
     with pytest.raises(ParseError, match=message) as info:
         read(text)
     assert info.value.token == token
+
+
+@pytest.mark.slow
+def test_a_sum_of_100000_terms():
+    names = {f"w{i}": real_symbol(f"w{i}") for i in range(100_000)} | {"x": real_symbol("x")}
+    expr = parse_expression(" + ".join(f"w{i}*x" for i in range(100_000)), names, FUNCTIONS, where="t")
+    assert len(expr.args) == 100_000
