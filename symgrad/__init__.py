@@ -45,7 +45,7 @@ from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())
 from .present.report import Report, report
 from .present.text import derivative_text as _derivative_text  # noqa: F401  (provides d.text())
-from .train import History, gradient_descent
+from .train import History, gradient_descent, newton
 from .verification.verify import Counterexample, Verdict, verify, verify_value
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "jacobian",
     "load_spec",
     "mlp",
+    "newton",
     "numeric_backprop",
     "numeric_backprop_batch",
     "numeric_loss",

@@ -20,12 +20,13 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .compile.distributed import is_dask_array
 from .compile.gradfn import GradFn
 from .errors import ShapeError, SymgradError
 from .model.network import Network
 from .progress import progress
 
-__all__ = ["History", "gradient_descent"]
+__all__ = ["History", "gradient_descent", "newton"]
 
 GradCallable = Callable[..., tuple[float, np.ndarray]]
 
@@ -111,6 +112,8 @@ class History:
         return buffer.getvalue()
 
     def summary(self) -> str:
+        if self.mode == "newton":
+            return f"Newton's method, {self.epochs} steps: loss {self.loss[0]:.6g} -> {self.loss[-1]:.6g}"
         return (
             f"{self.mode} descent, lr={self.lr:g}, {self.epochs} epochs, {len(self.loss) - 1} updates: "
             f"loss {self.loss[0]:.6g} -> {self.loss[-1]:.6g}"
@@ -129,6 +132,8 @@ def _data(net: Network, data) -> tuple[np.ndarray, np.ndarray] | None:
             X, Y = data
         except (TypeError, ValueError):
             raise ShapeError("data must be None, a pair (X, Y) or a mapping with 'X' and 'Y'", token="data") from None
+    if is_dask_array(X) or is_dask_array(Y):
+        return _dask_data(net, X, Y)
     X, Y = _numbers(X, "X"), _numbers(Y, "Y")
     n = len(X) if X.ndim else 0
     if X.ndim == 1 and len(net.inputs) == 1:
@@ -155,6 +160,18 @@ def _numbers(value, name: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ShapeError(f"{name} holds {arr[~np.isfinite(arr)][0]}: training needs finite numbers", token=name)
     return arr
+
+
+def _dask_data(net: Network, X, Y):
+    """Dask data, its shapes checked and its values left where they are (read chunk by chunk
+    by each batch gradient)."""
+    for name, array, symbols in (("X", X, net.inputs), ("Y", Y, net.targets)):
+        shape = getattr(array, "shape", None)
+        if symbols and (shape is None or len(shape) != 2 or shape[1] != len(symbols)):
+            raise ShapeError(f"{name} has shape {shape}, expected (n, {len(symbols)}) for {', '.join(s.name for s in symbols)}", token=name)
+    if net.inputs and net.targets and X.shape[0] != Y.shape[0]:
+        raise ShapeError(f"Y has {Y.shape[0]} rows but X has {X.shape[0]}; one row per sample", token="Y")
+    return X, Y
 
 
 def _mean_loss_and_grad(grad: GradCallable, batch, p, data) -> tuple[float, np.ndarray]:
@@ -215,6 +232,11 @@ def gradient_descent(
     compiled = isinstance(grad, GradFn)
     batch = grad.batch if compiled and samples is not None else None  # data implies a batch kernel
     rng = np.random.default_rng(seed) if seed is not None else None
+    if samples is not None and any(is_dask_array(a) for a in samples) and (mode != "batch" or batch is None):
+        raise SymgradError(
+            "Dask data is read chunk by chunk by the compiled batch gradient: use mode='batch' with the network's own gradient",
+            token="mode" if mode != "batch" else "grad",
+        )
 
     if not (isinstance(record_every, (int, np.integer)) and record_every >= 1):
         raise SymgradError(f"record_every must be a positive integer, got {record_every!r}", token=str(record_every))
@@ -285,3 +307,57 @@ def _sgd_compiled(net: Network, f, p: np.ndarray, samples, lr: float, epochs: in
         raise SymgradError(f"the loss is no longer finite after {bad} updates: lr={lr:g} is too large, or the data has NaN", token="lr")
     return History(params_out[:recorded].astype(float), losses_out[:recorded].astype(float), "sgd", float(lr), int(epochs),
                    tuple(s.name for s in net.params), _gradient_of(f, f.batch, samples))
+
+
+# --------------------------------------------------------------------------- Newton's method
+
+
+def newton(net: Network, params0, data=None, *, steps: int, damping: float = 0.0) -> History:
+    """Newton's method, θ ← θ − (H + damping·I)⁻¹ ∇L, with the exact Hessian of the (mean) loss.
+
+    H is assembled from compiled Hessian-vector products, one per parameter
+    (:meth:`symgrad.GradFn.hvp`: reverse over the gradient program), so it is meant for
+    networks of tens or hundreds of parameters. ``damping`` > 0 (Levenberg) makes a
+    singular or indefinite H usable. ``History.params[k]`` is the k-th iterate.
+
+    >>> import symgrad as sg
+    >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+    >>> hist = newton(net, [2.0, 1.0], steps=5)
+    >>> [round(float(v), 6) for v in hist.params[-1]], round(hist.final_loss, 12)   # on x1·x2 = 3, as x1 = 2·x2 all along
+    ([2.44949, 1.224745], 1.0)
+    """
+    if not (isinstance(steps, (int, np.integer)) and steps >= 0):
+        raise SymgradError(f"steps must be a non-negative integer, got {steps!r}", token=str(steps))
+    if not (np.isfinite(damping) and damping >= 0):
+        raise SymgradError(f"damping must be a non-negative number, got {damping!r}", token=str(damping))
+    p = np.array(params0, dtype=float)
+    if p.shape != (len(net.params),):
+        raise ShapeError(f"params0 has shape {p.shape}, expected ({len(net.params)},)", token="params0")
+    samples = _data(net, data)
+    f = net.compile()
+    batch = f.batch if samples is not None else None
+    columns = np.eye(len(p))
+
+    def hessian(q):
+        data_args = () if samples is None else samples
+        return np.column_stack([f.hvp(q, e, *data_args) for e in columns])
+
+    params, losses = [p.copy()], []
+    for step in range(int(steps)):
+        loss, g = _mean_loss_and_grad(f, batch, p, samples)
+        losses.append(loss)
+        H = hessian(p) + damping * columns
+        try:
+            p = p - np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            raise SymgradError(
+                f"the Hessian is singular at step {step} ({', '.join(f'{s.name}={v:.6g}' for s, v in zip(net.params, p))}); "
+                "pass damping > 0",
+                token="damping",
+            ) from None
+        if not np.all(np.isfinite(p)):
+            raise SymgradError(f"Newton's step {step} left the finite numbers; pass damping > 0", token="damping")
+        params.append(p.copy())
+    losses.append(_mean_loss_and_grad(f, batch, p, samples)[0])
+    return History(np.array(params), np.array(losses), "newton", 1.0, int(steps), tuple(s.name for s in net.params),
+                   _gradient_of(f, batch, samples))

@@ -72,3 +72,16 @@ def test_on_a_local_cluster_with_two_worker_processes(tmp_path, monkeypatch):
     assert loss == pytest.approx(want_loss, rel=1e-12)
     np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
     assert list((tmp_path / "cache").glob("symgrad_*.py")), "the workers wrote the module to their cache"
+
+
+def test_f_batch_and_batch_descent_take_dask_arrays(f):
+    X, Y = _data(500, chunk=100)
+    loss, g = f.batch(P, X, Y)
+    np.testing.assert_allclose(g, f.batch(P, X.compute(), Y.compute())[1], rtol=1e-12)
+    net = seed_network("datawhale")
+    lazy = sg.gradient_descent(net, P, (X, Y), lr=0.5, epochs=3, grad=f)
+    eager = sg.gradient_descent(net, P, (X.compute(), Y.compute()), lr=0.5, epochs=3, grad=f)
+    np.testing.assert_allclose(lazy.params, eager.params, rtol=1e-12)
+    np.testing.assert_allclose(lazy.loss, eager.loss, rtol=1e-12)
+    with pytest.raises(sg.SymgradError, match="mode='batch'"):
+        sg.gradient_descent(net, P, (X, Y), lr=0.5, epochs=1, mode="sgd", grad=f)

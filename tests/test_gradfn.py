@@ -254,3 +254,24 @@ def test_out_receives_the_gradient(f):
     for bad in (np.empty(11), np.empty(12, np.float32), np.empty(24)[::2], [0.0] * 12):
         with pytest.raises(ShapeError, match="out must be"):
             f(P, X, Y, out=bad)
+
+
+def test_hvp_one_sample_and_batch_against_finite_differences(f):
+    rng = np.random.default_rng(4)
+    v = rng.standard_normal(len(P))
+    hv = f.hvp(P, v, X, Y)
+    h = 1e-5
+    fd = (f(P + h * v, X, Y)[1] - f(P - h * v, X, Y)[1]) / (2 * h)
+    np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-9)
+    Xb, Yb = rng.uniform(-1, 1, (6, 3)), rng.uniform(0, 1, (6, 2))
+    hvb = f.hvp(P, v, Xb, Yb)
+    fdb = (f.batch(P + h * v, Xb, Yb)[1] - f.batch(P - h * v, Xb, Yb)[1]) / (2 * h)
+    np.testing.assert_allclose(hvb, fdb, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ShapeError, match="v must have shape"):
+        f.hvp(P, v[:3], X, Y)
+
+
+def test_save_c_writes_source_and_header(f, tmp_path):
+    path = f.save(tmp_path / "grad.c")
+    assert path.name == "grad.c" and (tmp_path / "grad.h").exists()
+    assert "symgrad_datawhale_grad" in path.read_text()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from conftest import EXAMPLES
+from conftest import EXAMPLES, seed_network
 from symgrad.errors import ShapeError, SymgradError
 from symgrad.model.spec import load_spec
 from symgrad.train import gradient_descent
@@ -182,3 +182,30 @@ def test_plots_leave_matplotlib_global_state_alone(tmp_path):
     hist.plot_grad_norm()
     assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params
     assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_newton_on_the_quadratic_converges_quadratically():
+    net = seed_network("quadratic")
+    hist = sg.newton(net, [2.0, 1.0], steps=6)
+    gaps = [abs(float(q[0] * q[1]) - 3.0) for q in hist.params]
+    assert gaps[-1] < 1e-12 and hist.final_loss == pytest.approx(1.0, abs=1e-15)
+    # quadratic convergence: each gap about the square of the one before, once close
+    assert gaps[3] < 10 * gaps[2] ** 2
+    assert hist.summary().startswith("Newton's method, 6 steps: loss 2")
+
+
+def test_newton_names_a_singular_hessian_and_damping_fixes_it():
+    net = seed_network("quadratic")
+    with pytest.raises(sg.SymgradError, match="singular at step 0.*damping"):
+        sg.newton(net, [1.0, 1.0], steps=3)  # on the ridge x1 = x2 the Hessian [[2, -2], [-2, 2]] is singular
+    hist = sg.newton(net, [1.0, 1.0], steps=25, damping=1.0)
+    assert hist.final_loss == pytest.approx(1.0, abs=1e-10)
+
+
+def test_newton_with_data():
+    net = seed_network("datawhale")
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(-1, 1, (20, 3)), rng.uniform(0.2, 0.8, (20, 2))
+    # a non-convex loss: damped Newton (Levenberg) descends at every step
+    hist = sg.newton(net, rng.uniform(-0.5, 0.5, 12), (X, Y), steps=4, damping=0.1)
+    assert np.all(np.diff(hist.loss) < 0)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -49,7 +48,7 @@ class RemoteKernel:
         path = cache_directory() / self.file_name
         if not path.exists():
             write_atomically(path, self.source)
-        return load_module(path, jit=self.jit)
+        return load_module(path, jit=self.jit, regenerate=lambda: self.source)
 
     def block_sums(self, params: np.ndarray, X: np.ndarray | None, Y: np.ndarray | None) -> tuple[float, np.ndarray, int]:
         """(Σ loss, Σ gradient, rows) over one block of rows."""
@@ -58,19 +57,19 @@ class RemoteKernel:
         rows = columns[0].shape[0]
         if rows == 0:
             return 0.0, np.zeros(len(params)), 0
-        loss, grad = module.batch_kernel(np.ascontiguousarray(params, dtype=module.DTYPE), *columns, False, 1)
-        return float(loss), np.asarray(grad, dtype=np.float64), rows
+        sums = np.zeros(len(params))  # the kernel adds each row's gradient into these, in float64
+        loss = module.block_kernel(np.ascontiguousarray(params, dtype=module.DTYPE), *columns, 0, rows, sums)
+        return float(loss), sums, rows
 
 
 def remote_kernel(f) -> RemoteKernel:
-    """The :class:`RemoteKernel` of a compiled function ``f`` (a ``GradFn``)."""
-    name = Path(f.path).name if getattr(f, "path", None) else f"symgrad_{_key(f.source)}.py"
-    return RemoteKernel(f.source, name, bool(f.jit))
-
-
-def _key(source: str) -> str:
+    """The :class:`RemoteKernel` of a compiled function ``f`` (a ``GradFn``): its standalone
+    source, under the name its cache key gives it (the cache checks the two agree)."""
+    source = f.source
     match = re.search(r"symgrad key: (\w+)", source)
-    return match.group(1) if match else "unkeyed"
+    if match is None:
+        raise SymgradError(f"the module of {f.network_name!r} records no symgrad key; it cannot travel to Dask workers", token="key")
+    return RemoteKernel(source, f"symgrad_remote_{match.group(1)}.py", bool(f.jit))
 
 
 def dask_batch(f, params: np.ndarray, X, Y, reduce: str = "mean") -> tuple[float, np.ndarray]:

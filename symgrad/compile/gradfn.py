@@ -32,9 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..derive.second import hvp_network
 from ..errors import ShapeError, SymgradError
+from .c_export import write_c
 from .cache import drop_numba_cache, numba_errors
 from .cache import raised_by_numba_cache as _raised_by_numba_cache
+from .distributed import dask_batch, is_dask_array
+from .interop import to_jax, to_torch
 
 __all__ = ["GradFn"]
 
@@ -64,8 +68,12 @@ class GradFn:
     (2.0, [6.0, 2.0])
     """
 
-    def __init__(self, module, *, path: Path | None = None, jit: bool = True, backend=None):
+    def __init__(self, module, *, path: Path | None = None, jit: bool = True, backend=None, network=None):
         self._module = module
+        #: the network compiled (None for a module loaded from elsewhere): what hvp, the C
+        #: export and the interop functions derive from
+        self.network = network
+        self._hvp = None
         #: the :class:`~symgrad.compile.backend.Backend` that generated the module (None for a module from elsewhere)
         self.backend = backend
         self.path = Path(path) if path is not None else None
@@ -219,6 +227,11 @@ class GradFn:
         """
         if reduce not in ("mean", "sum"):
             raise SymgradError(f"reduce must be 'mean' or 'sum', got {reduce!r}", token="reduce")
+        if is_dask_array(X) or is_dask_array(Y):  # chunks run on the Dask workers
+            p = self._params(params)
+            if np.isnan(p).any():
+                self._raise_nan_params(p)
+            return dask_batch(self, p, X, Y, reduce)
         if self._block_kernel is None:
             raise SymgradError(
                 f"network {self.network_name!r} has no inputs or targets, so there are no samples to batch over; "
@@ -313,7 +326,8 @@ class GradFn:
 
         Import it and call ``loss_and_grad(params, x, y)``, ``value(...)`` or
         ``batch_loss_and_grad(params, X, Y)``; its docstring names the network and
-        the parameter order.
+        the parameter order. A path ending in ``.c`` writes C99 source instead, with its
+        header beside it (``grad.c`` and ``grad.h``: :mod:`symgrad.compile.c_export`).
 
         >>> import pathlib, tempfile, symgrad as sg
         >>> f = sg.Network.from_expr("(w - 1)**2", params="w").compile(jit=False, cache_dir=tempfile.mkdtemp())
@@ -324,11 +338,58 @@ class GradFn:
         target = Path(path)
         if target.is_dir():
             raise SymgradError(f"save needs a file name, and {target} is a directory", token=str(target))
+        if target.suffix == ".c":
+            return write_c(self._compiled_network("save C source"), target)[0]
         try:
             target.write_text(self.source, encoding="utf-8")
         except OSError as exc:
             raise SymgradError(f"cannot write {target}: {exc.strerror or exc}", token=str(target)) from None
         return target
+
+    def hvp(self, params, v, x=None, y=None) -> np.ndarray:
+        """The Hessian-vector product H·v at one sample (1-D ``x``, ``y``) or the mean over
+        rows (2-D): the compiled gradient of Σ v_p ∂Loss/∂p (reverse over the gradient
+        program; no Hessian is formed), compiled on first use like the gradient.
+
+        >>> import tempfile, symgrad as sg
+        >>> f = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2").compile(jit=False, cache_dir=tempfile.mkdtemp())
+        >>> f.hvp([1.0, 1.0], [1.0, 0.0]).tolist()   # the first column of [[2, -2], [-2, 2]]
+        [2.0, -2.0]
+        """
+        if self._hvp is None:
+            net = self._compiled_network("compute Hessian-vector products")
+            directions = hvp_network(net, net.gradients().sweep)
+            self._hvp = directions.compile(jit=self.jit, dtype=self.dtype, cache_dir=self.path.parent if self.path else None)
+        rows = next((np.shape(a)[0] for a in (x, y) if a is not None and np.ndim(a) == 2), None)
+        if rows is None:  # one sample: v rides along as extra inputs, after x
+            n = self._input_shape[0]
+            xv = np.empty(n + self._n_params, self.dtype)
+            try:
+                xv[n:] = v
+                if n:
+                    xv[:n] = x
+            except (ValueError, TypeError):  # the full checks say what is wrong
+                v = self._vector(v, "v", self._param_shape, self.param_names, "parameters")
+                xv = np.concatenate([self._vector(x, "x", self._input_shape, self.input_names, "inputs"), v]) if n else v
+            return self._hvp(params, xv, y)[1]
+        v = self._vector(v, "v", self._param_shape, self.param_names, "parameters")
+        X = np.zeros((rows, 0)) if x is None else self._matrix(x, "X", self.input_names, "inputs")
+        return self._hvp.batch(params, np.hstack([X, np.broadcast_to(v, (rows, len(v)))]), y)[1]
+
+    def to_torch(self):
+        """``loss(params, x=None, y=None)`` as a differentiable PyTorch function whose backward
+        is this compiled gradient (:func:`symgrad.compile.interop.to_torch`)."""
+        return to_torch(self)
+
+    def to_jax(self):
+        """``loss(params, x=None, y=None)`` as a JAX function with a ``custom_vjp`` whose
+        backward is this compiled gradient (:func:`symgrad.compile.interop.to_jax`)."""
+        return to_jax(self)
+
+    def _compiled_network(self, purpose: str):
+        if self.network is None:
+            raise SymgradError(f"this compiled function was loaded without its network; compile the network to {purpose}", token="network")
+        return self.network
 
     def cache_info(self) -> dict[str, dict[str, int]]:
         """Per compiled kernel, how many of its compilations numba loaded from its disk cache

@@ -117,7 +117,7 @@ def compile_network(
         module = load_module(path, jit=bool(jit), regenerate=generate, required=chosen.required)  # a broken file is generated again
     if chosen.bind is not None:  # a generic module (one for many networks) bound to this one
         module = chosen.bind(module, net)
-    return GradFn(module, path=path, jit=bool(jit), backend=chosen)
+    return GradFn(module, path=path, jit=bool(jit), backend=chosen, network=net)
 
 
 def choose_backend(
