@@ -46,12 +46,12 @@ def _sigmoid(z):
     "_softplus": '''@_jit
 def _softplus(z):
     """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, exact for very negative z."""
-    return (z if z > {{ lit(0) }} else z - z) + np.log1p(np.exp(-abs(z)))
+    return (z if z > {{ lit(0) }} else {{ lit(0) }} * z) + np.log1p(np.exp(-abs(z)))
 ''',
     "_relu": '''@_jit
 def _relu(z):
-    """max(0, z), keeping a NaN a NaN; z - z is a +0 of z's own type (0*z would be -0 below zero)."""
-    return z if z > {{ lit(0) }} else z - z
+    """max(0, z), keeping a NaN a NaN."""
+    return z if z > {{ lit(0) }} else {{ lit(0) }} * z
 ''',
     "_heaviside": '''@_jit
 def _heaviside(z, at_zero):
@@ -122,11 +122,11 @@ static double sg_sigmoid(double z) {
 }""",
     "sg_softplus": """/* log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow. */
 static double sg_softplus(double z) {
-    return (z > 0.0 ? z : z - z) + log1p(exp(-fabs(z)));
+    return (z > 0.0 ? z : 0.0 * z) + log1p(exp(-fabs(z)));
 }""",
-    "sg_relu": """/* max(0, z), keeping a NaN a NaN (and +0 below zero). */
+    "sg_relu": """/* max(0, z), keeping a NaN a NaN. */
 static double sg_relu(double z) {
-    return z > 0.0 ? z : z - z;
+    return z > 0.0 ? z : 0.0 * z;
 }""",
     "sg_leaky_relu": """static double sg_leaky_relu(double z, double alpha) {
     return z > 0.0 ? z : alpha * z;

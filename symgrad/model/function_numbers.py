@@ -71,7 +71,11 @@ def sign_value(a):
 
 
 def relu_value(a):
-    return a if not a <= 0 else 0.0  # a NaN stays a NaN (max(0, NaN) would hide it)
+    # A NaN stays a NaN (max(0, NaN) would hide it); below zero 0·a, the signed zero the
+    # generated code's 0*z gives too (so 1/relu(u) is −inf in both), and 0 for −inf.
+    if not a <= 0:
+        return a
+    return 0.0 * a if a > -math.inf else 0.0
 
 
 def relu_slope(a, v):
