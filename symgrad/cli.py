@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ._version import __version__
+from .deep import call_deep
 from .errors import SymgradError
 from .model.spec import Spec, load_spec
 from .present.latex import expr_latex, partial_latex, symbol_latex
@@ -183,6 +184,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _initial_params(spec: Spec, seed: int | None) -> np.ndarray:
     train = spec.train
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise SymgradError(f"the seed must be a non-negative integer, not {seed!r}", token=str(seed))
     if "params0" in train:
         p0 = np.asarray(train["params0"], dtype=float)
         if p0.shape != (len(spec.network.params),):
@@ -306,7 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        # In a worker with a large stack: a network thousands of steps deep prints and
+        # derives without meeting Python's recursion limit part-way through the output.
+        return call_deep(args.run, args)
     except BrokenPipeError:  # the reader (e.g. `| head`) went away: not an error
         sys.stdout = None
         return EXIT_OK

@@ -100,7 +100,9 @@ class History:
         ax.grid(True, alpha=0.3)
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path, dpi=100)
+            from .present.figure import save_figure  # a suffix it cannot write (loss.xyz) is an error naming the file
+
+            save_figure(fig, path)
         return fig
 
     def _repr_png_(self) -> bytes:
@@ -132,8 +134,7 @@ def _data(net: Network, data) -> tuple[np.ndarray, np.ndarray] | None:
             raise ShapeError("data must be None, a pair (X, Y) or a mapping with 'X' and 'Y'", token="data") from None
     if is_dask_array(X) or is_dask_array(Y):
         return _dask_data(net, X, Y)
-    X = np.asarray(X, dtype=float)
-    Y = np.asarray(Y, dtype=float)
+    X, Y = _numbers(X, "X"), _numbers(Y, "Y")
     n = len(X) if X.ndim else 0
     if X.ndim == 1 and len(net.inputs) == 1:
         X = X[:, None]
@@ -148,6 +149,17 @@ def _data(net: Network, data) -> tuple[np.ndarray, np.ndarray] | None:
     if len(X) == 0:
         raise ShapeError("data has no samples", token="X")
     return X, Y
+
+
+def _numbers(value, name: str) -> np.ndarray:
+    """``value`` as a float array of finite numbers; anything else is a ShapeError naming it."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ShapeError(f"{name} must be numbers, one row per sample: {exc}", token=name) from None
+    if not np.all(np.isfinite(arr)):
+        raise ShapeError(f"{name} holds {arr[~np.isfinite(arr)][0]}: training needs finite numbers", token=name)
+    return arr
 
 
 def _dask_data(net: Network, X, Y):
@@ -204,9 +216,11 @@ def gradient_descent(
         raise SymgradError(f"unknown mode {mode!r} (use 'sgd' or 'batch')", token=str(mode))
     if not (isinstance(epochs, (int, np.integer)) and epochs >= 0):
         raise SymgradError(f"epochs must be a non-negative integer, got {epochs!r}", token=str(epochs))
-    if not np.isfinite(lr) or lr <= 0:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise SymgradError(f"seed must be a non-negative integer or None, got {seed!r}", token=str(seed))
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) or not np.isfinite(lr) or lr <= 0:
         raise SymgradError(f"lr must be a positive number, got {lr!r}", token=str(lr))
-    p = np.array(params0, dtype=float)
+    p = _numbers(params0, "params0").copy()
     if p.shape != (len(net.params),):
         raise ShapeError(f"params0 has shape {p.shape}, expected ({len(net.params)},) for parameters {', '.join(x.name for x in net.params[:8])}...", token="params0")
     samples = _data(net, data)
@@ -231,34 +245,48 @@ def gradient_descent(
 
     params, losses = [p.copy()], []
     updates = 0
-    if mode == "batch" or samples is None:
-        for _ in progress(range(epochs), total=epochs, desc="training"):
-            loss, g = _mean_loss_and_grad(grad, batch, p, samples)
-            if updates % record_every == 0:
-                losses.append(loss)  # the loss at the point just recorded
-            p = p - lr * g
-            updates += 1
-            if updates % record_every == 0:
-                params.append(p.copy())
-    else:
-        X, Y = samples
-        for _ in progress(range(epochs), total=epochs * len(X), desc="training"):
-            order = rng.permutation(len(X)) if rng is not None else range(len(X))
-            for i in order:
-                _, g = grad(p, X[i], Y[i])
-                p = p - lr * np.asarray(g, dtype=float)
+    # A run that diverges overflows on the way: it stops with an error naming lr (as the
+    # compiled per-sample loop does), and NumPy's warnings about it stay quiet.
+    with np.errstate(all="ignore"):
+        if mode == "batch" or samples is None:
+            for _ in progress(range(epochs), total=epochs, desc="training"):
+                loss, g = _mean_loss_and_grad(grad, batch, p, samples)
+                if not (np.isfinite(loss) and np.all(np.isfinite(g))):
+                    raise _diverged(updates, lr)
+                if updates % record_every == 0:
+                    losses.append(loss)  # the loss at the point just recorded
+                p = p - lr * g
                 updates += 1
                 if updates % record_every == 0:
                     params.append(p.copy())
-    params_arr = np.array(params)
-    # The loss at each recorded point not already known (sgd's points, the last
-    # point), over the whole data set: one sample's loss says little about a point.
-    loss_arr = np.array(losses + [_mean_loss_and_grad(grad, batch, q, samples)[0] for q in params_arr[len(losses):]])
+        else:
+            X, Y = samples
+            for _ in progress(range(epochs), total=epochs * len(X), desc="training"):
+                order = rng.permutation(len(X)) if rng is not None else range(len(X))
+                for i in order:
+                    _, g = grad(p, X[i], Y[i])
+                    g = np.asarray(g, dtype=float)
+                    if not np.all(np.isfinite(g)):
+                        raise _diverged(updates, lr)
+                    p = p - lr * g
+                    updates += 1
+                    if updates % record_every == 0:
+                        params.append(p.copy())
+        params_arr = np.array(params)
+        # The loss at each recorded point not already known (sgd's points, the last
+        # point), over the whole data set: one sample's loss says little about a point.
+        loss_arr = np.array(losses + [_mean_loss_and_grad(grad, batch, q, samples)[0] for q in params_arr[len(losses):]])
+    if not np.all(np.isfinite(params_arr)) or not np.all(np.isfinite(loss_arr)):
+        raise _diverged(updates, lr)
     return History(params_arr, loss_arr, mode, float(lr), int(epochs), tuple(s.name for s in net.params), _gradient_of(grad, batch, samples))
 
 
 def _gradient_of(grad: GradCallable, batch, samples) -> Callable[[np.ndarray], np.ndarray]:
     return lambda p: _mean_loss_and_grad(grad, batch, np.asarray(p, dtype=float), samples)[1]
+
+
+def _diverged(updates: int, lr: float) -> SymgradError:
+    return SymgradError(f"the loss is no longer finite after {updates} updates: lr={lr:g} is too large, or the data has NaN", token="lr")
 
 
 # --------------------------------------------------------------------------- compiled sgd

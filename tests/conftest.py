@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import mpmath
@@ -170,3 +173,117 @@ def check_golden(name: str, text: str) -> None:
     assert path.exists(), f"missing golden file {path}; run with SYMGRAD_UPDATE_GOLDEN=1 to create it"
     expected = path.read_text(encoding="utf-8")
     assert text == expected, f"{path} differs; if the change is intended, regenerate with SYMGRAD_UPDATE_GOLDEN=1"
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Turn a run longer than ``seconds`` into TimeoutError (a hang in a Python-level loop
+    becomes a test failure; main thread only, as it uses SIGALRM)."""
+
+    def expire(*_):
+        raise TimeoutError(f"took longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --------------------------------------------------------------------------- random networks
+# One generator for the property tests (hypothesis draws the choices) and the agreement
+# sweep (a seeded generator does): ``choose(options)`` picks one of a sequence.
+
+#: Each random step applies one of these to earlier values. Growth is kept bounded (exp only
+#: of a tanh, logs and roots of 1 + a²) so that finite differences stay meaningful.
+RANDOM_UNARY = {
+    "sigmoid": lambda a: _fn().sigmoid(a),
+    "tanh": sympy.tanh,
+    "softplus": lambda a: _fn().softplus(a),
+    "relu": lambda a: _fn().relu(a),
+    "abs": sympy.Abs,
+    "exp∘tanh": lambda a: sympy.exp(sympy.tanh(a)),
+    "log(1+a²)": lambda a: sympy.log(1 + a**2),
+    "sqrt(1+a²)": lambda a: sympy.sqrt(1 + a**2),
+    "square": lambda a: a**2,
+    "g (aliased sigmoid)": lambda a: _fn().resolve("g", "sigmoid")(a),
+    "log-sigmoid": lambda a: sympy.log(_fn().sigmoid(a)),
+    "log(1-sigmoid)": lambda a: sympy.log(1 - _fn().sigmoid(a)),
+}
+RANDOM_BINARY = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - 2 * b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (1 + b**2),
+    "max": sympy.Max,
+    "logsumexp": lambda a, b: _fn().logsumexp(a, b),
+    "affine": lambda a, b: sympy.Rational(3, 2) * a + b / 2 - sympy.Rational(1, 4),
+}
+HIDDEN_ACTIVATIONS = ["sigmoid", "tanh", "relu", "softplus", "identity"]
+LAYERED_LOSSES = ["mse", "mae", "cross_entropy", "softmax_cross_entropy"]
+
+
+def _fn():
+    from symgrad.model import functions
+
+    return functions
+
+
+class Rejected(Exception):
+    """The choices made a network not worth testing (a parameter cancelled away)."""
+
+
+def random_equation_network(choose) -> sg.Network:
+    """1–4 parameters, 0–2 inputs, maybe a target, 1–6 steps of the ops above; the loss
+    uses every sink and every parameter nothing else reached."""
+    from symgrad.model.names import real_symbol
+    from symgrad.model.step import Step
+
+    params = [real_symbol(f"p{i}") for i in range(choose(range(1, 5)))]
+    inputs = [real_symbol(f"i{i}") for i in range(choose(range(0, 3)))]
+    targets = [real_symbol("t")] if choose([False, True]) else []
+    values = params + inputs
+    steps = []
+    for k in range(choose(range(1, 7))):
+        if choose([False, True]):
+            expr = RANDOM_UNARY[choose(sorted(RANDOM_UNARY))](choose(values))
+        else:
+            expr = RANDOM_BINARY[choose(sorted(RANDOM_BINARY))](choose(values), choose(values))
+        if not expr.free_symbols:
+            raise Rejected
+        s = real_symbol(f"s{k}")
+        steps.append(Step(s, expr))
+        values.append(s)
+    used = set().union(*(st.expr.free_symbols for st in steps))
+    sinks = [st.target for st in steps if st.target not in used]
+    terms = [(s - targets[0]) ** 2 / 2 if targets else s for s in sinks]
+    terms += [sympy.tanh(p) for p in params if p not in used]
+    steps.append(Step(real_symbol("L"), sympy.Add(*terms)))
+    return _network_or_reject(lambda: sg.Network(steps, params=params, inputs=inputs, targets=targets, loss="L", name="random"))
+
+
+def random_layered_network(choose) -> sg.Network:
+    """Depth 1–4, widths 1–6, random activations, losses and bias."""
+    depth = choose(range(1, 5))
+    sizes = [choose(range(1, 7)) for _ in range(depth + 1)]
+    loss = choose(LAYERED_LOSSES)
+    acts = [choose(HIDDEN_ACTIVATIONS) for _ in range(depth - 1)]
+    if loss == "cross_entropy":
+        out = choose(["sigmoid", "softmax"])  # outputs in (0, 1), as log needs
+    elif loss == "softmax_cross_entropy":
+        out = "softmax"
+    else:
+        out = choose(HIDDEN_ACTIVATIONS + ["softmax"])
+    bias = choose([False, True])
+    return _network_or_reject(lambda: sg.mlp(sizes, activation=acts + [out], loss=loss, bias=bias))
+
+
+def _network_or_reject(build) -> sg.Network:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return build()
+        except sg.UnusedParameterWarning:  # sympy cancelled a parameter away (p − p)
+            raise Rejected from None

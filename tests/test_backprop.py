@@ -7,7 +7,9 @@ import contextlib
 import inspect
 import math
 import random
+import warnings
 
+import mpmath
 import numba
 import numpy as np
 import pytest
@@ -295,3 +297,92 @@ def test_non_numbers_and_extra_inputs(net002):
 def test_as_arrays_converts_lists_to_float64(net002):
     theta, x, y = as_arrays(net002, list(range(12)), [1, 2, 3], (0, 1))
     assert theta.dtype == x.dtype == y.dtype == np.float64 and x.tolist() == [1.0, 2.0, 3.0]
+
+
+# --------------------------------------------------------------------------- bad input and saturation
+
+
+def test_nan_propagates_through_relu_and_the_steps():
+    loss, g = numeric_backprop(sg.Network.from_expr("relu(log(w1))", params="w1"), [-0.5])
+    assert math.isnan(loss) and math.isnan(g[0])  # relu(NaN) was 0: a finite loss from an undefined one
+    assert math.isnan(fn.FUNCTIONS["step"].numeric.value(math.nan)) and math.isnan(fn.FUNCTIONS["sign"].numeric.value(math.nan))
+    assert fn.FUNCTIONS["relu"].numeric.value(-math.inf) == 0.0
+    assert np.isnan(fn.FUNCTIONS["relu"].numeric.array_slope(np.array([math.nan]), None)).all()
+
+
+def test_inf_minus_inf_is_nan_not_an_exception():
+    loss, g = numeric_backprop(sg.Network.from_expr("exp(w1) - exp(w2)", params="w1 w2"), [1000.0, 1000.0])
+    assert math.isnan(loss)  # inf − inf, as NumPy gives it (math.fsum raised ValueError)
+    assert numeric_loss(sg.Network.from_expr("w1 + w2", params="w1 w2"), [1.7e308, 1.7e308]) == math.inf  # fsum: OverflowError
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_non_finite_inputs_are_refused_like_nan(net002, bad):
+    x = np.zeros(3)
+    x[1] = bad
+    with pytest.raises(ShapeError, match=rf"x\[1\] is {bad}: the numeric backprop needs finite numbers"):
+        numeric_backprop(net002, np.zeros(12), x, np.zeros(2))
+    with pytest.raises(ShapeError, match=r"params\[0\]"):
+        numeric_backprop(net002, [bad] + [0.0] * 11, np.zeros(3), np.zeros(2))
+    with pytest.raises(ShapeError, match=r"Y\[\(1, 0\)\]"):
+        numeric_backprop_batch(net002, np.zeros(12), np.zeros((2, 3)), [[0.0, 0.0], [bad, 0.0]])
+
+
+def _exact(net, theta, x, y):
+    """The loss at a point, in 1000-digit arithmetic (1 − σ(800) is 1e-348) from the fully substituted expression."""
+    values = dict(zip(net.params + net.inputs + net.targets, [float(v) for v in (*theta, *x, *y)]))
+    return float(evaluate(net.loss_expr, values, dps=1000))
+
+
+@pytest.mark.parametrize(
+    "net, theta, x, y",
+    [
+        (sg.mlp([1, 1], activation="sigmoid", loss="cross_entropy"), [u, 0.0], [1.0], [0.3])
+        for u in (40.0, -40.0, 800.0, -800.0)
+    ]
+    + [
+        (sg.mlp([2, 3], activation="softmax", loss="cross_entropy"), [800.0, 0, 0, -800.0, 0, 0, 0, 0, 0], [1.0, 0.5], [0.2, 0.3, 0.5]),
+        (sg.mlp([2, 3], activation="softmax", loss="softmax_cross_entropy"), [800.0, 0, 0, -800.0, 0, 0, 0, 0, 0], [1.0, 0.5], [0.2, 0.3, 0.5]),
+    ],
+)
+@pytest.mark.parametrize("method", ["layers", "graph"])
+def test_cross_entropy_stays_finite_and_exact_at_saturation(net, theta, x, y, method):
+    """Sigmoid + cross-entropy at |u| >= 40 and softmax + cross-entropy at |u| >= 750 gave inf or NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no RuntimeWarning on the way
+        loss, g = numeric_backprop(net, theta, x, y, method=method)
+    assert loss == pytest.approx(_exact(net, theta, x, y), rel=1e-14)
+    assert np.all(np.isfinite(g))
+    other = numeric_backprop(net, theta, x, y, method="graph" if method == "layers" else "layers")
+    np.testing.assert_allclose(g, other[1], rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("w", [50.0, -1000.0, 5.0])
+def test_an_equation_log_loss_is_computed_from_the_logit(w):
+    """log σ(u) and log(1 − σ(u)) through a step: exact where 1 − σ(u) cancels or σ(u) underflows."""
+    net = sg.Network.from_equations("o = sigmoid(w*x); L = -y*log(o) - (1 - y)*log(1 - o)", params="w", inputs="x", targets="y")
+    loss, g = numeric_backprop(net, [w], [1.0], [0.3])
+    assert loss == pytest.approx(_exact(net, [w], [1.0], [0.3]), rel=1e-14)
+    sigma = 1 / (1 + mpmath.exp(-w))
+    assert g[0] == pytest.approx(float(sigma - 0.3), rel=1e-14)  # dL/dw = (σ(wx) − y)·x
+    inline = sg.Network.from_expr("-log(exp(w)) - log(sigmoid(w)) - log(1 - sigmoid(w))", params="w")
+    assert numeric_loss(inline, [w]) == pytest.approx(_exact(inline, [w], [], []), rel=1e-14)
+
+
+def test_the_loss_at_a_moderately_saturated_point_is_exact():
+    """A 4-3-3-2 network with weights × 15: the backprop's loss was off by 1.6e-8 relative,
+    enough for a false FAIL against the compiled gradient."""
+    net = sg.mlp([4, 3, 3, 2], activation=["sigmoid", "sigmoid", "sigmoid"], loss="cross_entropy")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        theta, x, y = rng.uniform(-15, 15, len(net.params)), rng.uniform(-1, 1, 4), rng.uniform(0, 1, 2)
+        exact = _exact(net, theta, x, y)
+        for method in ("layers", "graph"):
+            assert numeric_loss(net, theta, x, y) == pytest.approx(exact, rel=1e-13)
+            assert numeric_backprop(net, theta, x, y, method=method)[0] == pytest.approx(exact, rel=1e-13)
+
+
+def test_relu_of_minus_infinity_is_zero():
+    """max(0, −inf) = 0, and softplus(−inf) = 0: an infinity below is no NaN (while a NaN stays one)."""
+    net = sg.Network.from_equations("h = 0*w1\nL = relu(log(h)) + softplus(log(h)) + w1**2", params="w1")
+    assert numeric_backprop(net, [0.5])[0] == 0.25

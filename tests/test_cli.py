@@ -333,3 +333,75 @@ def test_verify_json_of_a_derivation_with_indices_and_definitions(capsys, tmp_pa
     assert [line["scope"] for line in doc["lines"]] == ["for i = 1, 2", "for all 8 (i, j)"]
     assert doc["lines"][1]["counterexample"]["where"] == "(i, j) = (1, 2)"
     assert doc["definitions"][0]["matches"] is True and doc["lines"][0]["verdict"] == "holds"  # δ: checked against the error term
+
+
+# --------------------------------------------------------------------------- bad spec values: exit 2, one line
+
+
+_MLP = '[network]\nlayers = [2, 1]\nactivation = "identity"\n'
+_DATA = "[data]\nX = [[0.0, 1.0], [1.0, 0.0]]\nY = [[1.0], [0.0]]\n"
+_TRAIN = "[train]\nlr = 0.1\nepochs = 2\n"
+
+
+@pytest.mark.parametrize(
+    "command, text, key",
+    [
+        ("derive", "[network]\nlayers = 5\n", "layers"),
+        ("derive", "[network]\nlayers = [2, 1]\nactivation = 5\n", "activation"),
+        ("derive", "[network]\nlayers = [2, 1]\nloss = []\n", "loss"),
+        ("derive", '[network]\nlayers = [2, 1]\nbias = "false"\n', "bias"),
+        ("derive", '[network]\nequations = "L = w*w"\nparams = 5\n', "params"),
+        ("derive", '[network]\nequations = "L = g(w)"\nparams = "w"\nfunctions = "sigmoid"\n', "functions"),
+        ("derive", '[network]\nequations = "L = w*w"\nparams = "w"\nloss = []\n', "loss"),
+        ("derive", '[network]\nexpr = 5\nparams = "w"\n', "expr"),
+        ("derive", '[network]\nequations = "L = 10**10**10*w1"\nparams = "w1"\n', "10**10**10"),
+        ("derive", '[network]\nequations = "L = w0"\nparams = "w0:100000000"\n', "w0:100000000"),
+        ("train", _MLP + "[data]\nX = [[0.0, 1.0], [1.0]]\nY = [[1.0], [0.0]]\n" + _TRAIN, "X"),
+        ("train", _MLP + '[data]\nX = "abc"\nY = [[1.0], [0.0]]\n' + _TRAIN, "X"),
+        ("train", _MLP + "[data]\nX = [[0.0, 1.0], [1.0, 0.0]]\n" + _TRAIN, "Y"),
+        ("train", _MLP + _DATA + "Z = 1\n" + _TRAIN, "Z"),
+        ("train", _MLP + _DATA + '[train]\nlr = "abc"\nepochs = 2\n', "lr"),
+        ("train", _MLP + _DATA + '[train]\nlr = 0.1\nepochs = "ten"\n', "epochs"),
+        ("train", _MLP + _DATA + "[train]\nlr = 0.1\nepochs = 2.7\n", "epochs"),
+        ("train", _MLP + _DATA + '[train]\nlr = 0.1\nepochs = 2\nparams0 = ["a", "b", "c"]\n', "params0"),
+        ("train", _MLP + _DATA + "[train]\nlr = 0.1\nepochs = 2\nseed = -1\n", "seed"),
+        ("train", _MLP + _DATA + '[train]\nlr = 0.1\nepochs = 2\nmomentum = 0.9\n', "momentum"),
+        ("check", '[network]\nexpr = "x1**2"\nparams = "x1"\n[check]\nseed = -1\n', "seed"),
+        ("check", '[network]\nexpr = "x1**2"\nparams = "x1"\n[check]\nseed = "abc"\n', "seed"),
+        ("check", '[network]\nexpr = "x1**2"\nparams = "x1"\n[check]\nrtol = "x"\n', "rtol"),
+    ],
+)
+def test_a_bad_spec_value_exits_2_with_one_line_naming_it(command, text, key, capsys, tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text)
+    assert main([command, str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symgrad: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert key in err and "bad.toml" in err
+
+
+def test_a_bad_data_table_stops_train_but_not_derive(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(_MLP + '[data]\nX = "abc"\n' + _TRAIN)
+    assert main(["derive", str(spec)]) == 0
+    assert main(["check", str(spec), "--points", "1"]) == 0
+    capsys.readouterr()
+    assert main(["train", str(spec)]) == 2
+    assert "[data] X" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check", "train", "report"])
+def test_a_negative_seed_on_the_command_line_exits_2(command, capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(_MLP + _DATA + _TRAIN)
+    assert main([command, str(spec), "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "seed" in err and "-1" in err
+
+
+def test_train_plot_to_an_unknown_format_exits_2(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(_MLP + _DATA + _TRAIN)
+    assert main(["train", str(spec), "--plot", str(tmp_path / "loss.xyz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "loss.xyz" in err and ".png" in err

@@ -105,6 +105,16 @@ def test_unknown_kind():
         fn.resolve("s", "swish")
 
 
+def test_to_elementary_leaves_none_of_ours_when_a_rewrite_rebuilds_an_outer_call():
+    """relu(relu(w²)): the inner Max(0, w²) is w², which rebuilt the outer relu after the pass had
+    gone by, and check(symbolic="lambdify") then failed with NameError: relu."""
+    w = sympy.Symbol("w1", real=True)
+    assert fn.to_elementary(fn.relu(fn.relu(w**2))) == w**2
+    import symgrad as sg
+
+    assert sg.check(sg.Network.from_expr("relu(relu(w1*w1))", params="w1"), seed=0).ok
+
+
 @pytest.mark.parametrize("kind, at, value", [("leaky_relu(0.2)", -2, sympy.Rational(-2, 5)), ("elu(0.5)", 0, 0), ("leaky_relu", -100, -1)])
 def test_a_kind_may_give_the_constants(kind, at, value):
     f = fn.resolve("act", kind)

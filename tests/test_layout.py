@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symgrad"
 
 #: The stages in pipeline order; a module may import its own stage and earlier ones.
 STAGES = ["base", "model", "derive", "compile", "crosscheck", "present", "verification", "use"]
-_BASE = {"_version", "errors", "progress", "template_loader", "hooks"}
+_BASE = {"_version", "errors", "progress", "template_loader", "hooks", "deep"}
 _USE = {"train", "cli", "__main__", "__init__"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import pytest
@@ -301,3 +302,77 @@ def test_range_notes_cover_sympys_range_forms():
 
     assert set(range_notes("w1:11 b1 b2", "x_0:3", "c:2", None, ["w1"])) == {"w11", "x_3", "c2"}
     assert range_notes("a:c w5:5") == {}  # letter ranges and empty ranges suggest no missing number
+
+
+# --------------------------------------------------------------------------- declarations checked before anything is built
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, token, message",
+    [
+        (dict(params=5), ParseError, "5", "the parameters must be text"),
+        (dict(params="w", inputs=3.5), ParseError, "3.5", "the inputs must be text"),
+        (dict(params=["w", 1]), ParseError, "1", "is not a name"),
+        (dict(params="w", functions=["g"]), ParseError, "['g']", "functions must map names"),
+        (dict(params="w", functions="sigmoid"), ParseError, "'sigmoid'", "functions must map names"),
+        (dict(params="w", functions={"g": 5}), ParseError, "g", "function kind"),
+        (dict(params="w0:100000000"), ParseError, "w0:100000000", "more than 100,000 names"),
+        (dict(params="w b0:400(0:400)"), ParseError, "b0:400(0:400)", "160,000"),
+        (dict(params="w", loss=[]), LossError, "[]", "loss must name a step"),
+    ],
+)
+def test_bad_declarations_name_the_value(kwargs, error, token, message):
+    start = time.perf_counter()
+    with pytest.raises(error, match=message) as info:
+        sg.Network.from_equations("L = w*w", **kwargs)
+    assert info.value.token == token
+    assert time.perf_counter() - start < 5  # w0:100000000 built 10⁸ symbols first
+
+
+def test_names_that_read_as_one_are_an_error():
+    """NFKC folding made ﬁ and fi one name in Python's eval: the gradients came out wrong with a warning."""
+    with pytest.raises(CycleError, match="'ﬁ' and 'fi' among the parameters are different names that read as one") as info:
+        sg.Network.from_equations("L = \ufb01*fi", params="\ufb01 fi")
+    assert info.value.token == "fi"
+    with pytest.raises(CycleError, match="among the parameters and the steps"):
+        sg.Network.from_equations("fi = 2*w\nL = \ufb01*fi", params="\ufb01 w")
+    net = sg.Network.from_equations("L = \ufb01**2", params="\ufb01")  # one such name alone is its own name
+    assert net.grad("\ufb01").factored == 2 * net.params[0]
+
+
+@pytest.mark.parametrize(
+    "text, token, message",
+    [
+        ("L = sqrt(w1, x)", "sqrt", r"sqrt\(\) takes one argument, got 2"),
+        ("L = log(w1, x)", "log", r"log\(\) takes one argument.*log\(x\)/log\(b\)"),
+        ("L = 10**10**10*w1", "10**10**10", "too large a number"),
+    ],
+)
+def test_calls_and_numbers_that_were_silently_wrong_or_hung(text, token, message):
+    """sqrt(w1, x) was sqrt(w1) with a warning, log(w1, x) log to base x, 10**10**10 a hang."""
+    with pytest.raises(ParseError, match=message) as info:
+        sg.Network.from_equations(text, params="w1", inputs="x")
+    assert info.value.token == token and info.value.line == 1
+
+
+def test_a_sum_of_thousands_of_terms_and_deep_unary_minus():
+    """3,000 terms and 5,000 unary minuses raised RecursionError in sympy's parse_expr."""
+    net = sg.Network.from_equations("L = " + " + ".join(f"{k}*w*x" for k in range(1, 3001)), params="w", inputs="x")
+    assert net.grad("w").factored == 4501500 * net.inputs[0]
+    assert sg.Network.from_expr("-" * 5000 + "w**2", params="w").step_map[real_symbol("f")] == real_symbol("w") ** 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, token",
+    [
+        (dict(sizes=5), ShapeError, "5"),
+        (dict(sizes=[100_000, 100_000]), ShapeError, "[100000, 100000]"),
+        (dict(sizes=[2, 1], bias="false"), ShapeError, "'false'"),
+        (dict(sizes=[2, 1], activation=5), UnknownSymbolError, "5"),
+        (dict(sizes=[2, 1], loss=[]), UnknownSymbolError, "[]"),
+    ],
+)
+def test_bad_mlp_values_are_checked_before_building(kwargs, error, token):
+    with pytest.raises(error) as info:
+        sg.mlp(**kwargs)
+    assert info.value.token == token

@@ -71,3 +71,67 @@ def test_error_line_refers_to_the_equation_line(tmp_path):
         load_spec(write(tmp_path, '[network]\nequations = """\nh = w*x\nL = (h\n"""\nparams = "w"\ninputs = "x"\n'))
     assert info.value.line == 2  # TOML drops the newline after the opening quotes
     assert "s.toml:4: line 2" in str(info.value)  # and the file line, for editors
+
+
+# --------------------------------------------------------------------------- every table checked, lazily
+
+
+@pytest.mark.parametrize(
+    "text, error, key",
+    [
+        ('[network]\nlayers = 5\n', ShapeError, "layers"),
+        ('[network]\nlayers = [2, 1]\nactivation = 5\n', SpecError, "activation"),
+        ('[network]\nlayers = [2, 1]\nloss = []\n', SpecError, "loss"),
+        ('[network]\nlayers = [2, 1]\nbias = "false"\n', SpecError, "bias"),
+        ('[network]\nequations = "L = w*w"\nparams = 5\n', SpecError, "params"),
+        ('[network]\nequations = "L = g(w)"\nparams = "w"\nfunctions = "sigmoid"\n', SpecError, "functions"),
+        ('[network]\nexpr = "w**2"\nparams = "w"\n[point]\nparams = [nan]\n', ShapeError, "params"),
+        ('name = 5\n[network]\nexpr = "w**2"\n', SpecError, "name"),
+        ('[network]\nexpr = "w**2"\n[point]\nparams = [true]\n', ShapeError, "params"),
+    ],
+)
+def test_bad_network_and_point_values_when_loaded(tmp_path, text, error, key):
+    path = write(tmp_path, text)
+    with pytest.raises(error) as info:
+        load_spec(path)
+    assert info.value.token == key and str(path) in str(info.value)
+
+
+_LAYERS = '[network]\nlayers = [2, 1]\nactivation = "identity"\n'
+
+
+@pytest.mark.parametrize(
+    "table, attribute, error, key",
+    [
+        ("[data]\nX = [[0.0, 1.0], [1.0]]\nY = [[1.0], [0.0]]\n", "data", ShapeError, "X"),
+        ('[data]\nX = "abc"\nY = [[1.0]]\n', "data", ShapeError, "X"),
+        ("[data]\nX = [[0.0, 1.0]]\n", "data", SpecError, "Y"),
+        ("[data]\nX = [[0.0, 1.0]]\nY = [[1.0], [2.0]]\n", "data", ShapeError, "Y"),
+        ("[data]\nX = [[0.0, nan]]\nY = [[1.0]]\n", "data", ShapeError, "X"),
+        ("[data]\nX = [[0.0, 1.0]]\nY = [[1.0]]\nW = 1\n", "data", SpecError, "W"),
+        ('[train]\nlr = "abc"\n', "train", SpecError, "lr"),
+        ("[train]\nlr = -0.1\n", "train", SpecError, "lr"),
+        ('[train]\nepochs = "ten"\n', "train", SpecError, "epochs"),
+        ("[train]\nepochs = 2.7\n", "train", SpecError, "epochs"),
+        ("[train]\nepochs = true\n", "train", SpecError, "epochs"),
+        ('[train]\nparams0 = ["a", "b", "c"]\n', "train", ShapeError, "params0"),
+        ("[train]\nparams0 = [1.0]\n", "train", ShapeError, "params0"),
+        ('[train]\nmode = "newton"\n', "train", SpecError, "mode"),
+        ("[train]\nseed = -1\n", "train", SpecError, "seed"),
+        ("[train]\nlearning_rate = 0.1\n", "train", SpecError, "learning_rate"),
+        ("check = 5\n", "extra", SpecError, "check"),
+    ],
+)
+def test_a_bad_table_is_an_error_when_a_command_reads_it(tmp_path, table, attribute, error, key):
+    path = write(tmp_path, table + _LAYERS if not table.startswith("[") else _LAYERS + table)
+    spec = load_spec(path)  # derive, which reads none of these tables, is not stopped
+    assert spec.network.params
+    with pytest.raises(error) as info:
+        getattr(spec, attribute)
+    assert info.value.token == key and str(path) in str(info.value)
+
+
+def test_good_tables_are_read_as_before(tmp_path):
+    spec = load_spec(write(tmp_path, _LAYERS + "[data]\nX = [[0, 1], [1, 0]]\nY = [1, 0]\n[train]\nlr = 1\nepochs = 3\nseed = 2\n"))
+    assert spec.data["Y"].shape == (2, 1) and spec.train == {"lr": 1.0, "epochs": 3, "seed": 2}
+    assert load_spec(write(tmp_path, '[network]\nexpr = "w**2"\nparams = "w"\n', "p.toml")).data == {}

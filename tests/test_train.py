@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -118,6 +120,38 @@ def test_record_every_in_batch_mode():
     full = gradient_descent(net, [1.0], data, lr=0.1, epochs=6, mode="batch", grad=f)
     thin = gradient_descent(net, [1.0], data, lr=0.1, epochs=6, mode="batch", grad=f, record_every=2)
     assert len(thin.params) == 4 and np.allclose(thin.params, full.params[::2]) and np.allclose(thin.loss, full.loss[::2])
+
+
+@pytest.mark.parametrize("mode", ["batch", "sgd"])
+@pytest.mark.parametrize("jit", [False, True])
+def test_a_diverging_run_stops_with_one_error_and_no_warnings(mode, jit):
+    """lr far too large: RuntimeWarnings (overflow, invalid value) leaked, or a NaN came back."""
+    net = sg.mlp([2, 1], activation="identity")
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(10, 2)) * 100, rng.normal(size=(10, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SymgradError, match=r"no longer finite after \d+ updates: lr=10 is too large") as info:
+            gradient_descent(net, [1.0, 1.0, 0.0], (X, Y), lr=10.0, epochs=500, mode=mode, grad=net.compile(jit=jit))
+        assert info.value.token == "lr"
+        quadratic = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+        with pytest.raises(SymgradError, match="no longer finite"):
+            gradient_descent(quadratic, [1.0, 1.0], None, lr=1.0, epochs=50, mode=mode, grad=quadratic.compile(jit=jit))
+
+
+def test_seed_and_lr_must_be_what_they_say():
+    net = sg.Network.from_expr("(w - 1)**2", params="w")
+    with pytest.raises(SymgradError, match="seed must be a non-negative integer"):
+        gradient_descent(net, [0.0], None, lr=0.1, epochs=1, seed=-1)
+    with pytest.raises(SymgradError, match="lr must be"):
+        gradient_descent(net, [0.0], None, lr="abc", epochs=1)
+
+
+def test_a_plot_to_a_format_matplotlib_cannot_write_names_the_file(tmp_path):
+    hist = gradient_descent(sg.Network.from_expr("(w - 1)**2", params="w"), [0.0], None, lr=0.1, epochs=2)
+    with pytest.raises(SymgradError, match=r"cannot tell the picture format of '.*loss\.xyz': use \.svg, \.png or \.pdf") as info:
+        hist.plot(tmp_path / "loss.xyz")
+    assert info.value.token.endswith("loss.xyz") and not (tmp_path / "loss.xyz").exists()
 
 
 def test_grad_norm_is_the_norm_of_the_mean_gradient_at_each_point(tmp_path):

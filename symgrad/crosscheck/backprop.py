@@ -42,9 +42,15 @@ def _names(symbols, limit: int = 6) -> str:
 
 def _array(value, name: str) -> np.ndarray:
     try:
-        return np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise SymgradError(f"{name} must be numbers: {exc}", token=name) from None
+    if not np.all(np.isfinite(arr)):
+        # inf and NaN alike: the engine's answer would be NaN, silently, at best.
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        index = where[0] if len(where) == 1 else where
+        raise ShapeError(f"{name}[{index}] is {arr[where]}: the numeric backprop needs finite numbers", token=name)
+    return arr
 
 
 def as_arrays(net, params, x=None, y=None, *, batch: bool = False):
@@ -84,6 +90,8 @@ def as_arrays(net, params, x=None, y=None, *, batch: bool = False):
     rows = [len(a) for a in arrays if a is not None]
     if not rows:
         raise ShapeError(f"batch mode needs rows of X or Y (network {net.name!r} has no inputs or targets)", token="X")
+    if not any(rows):
+        raise ShapeError("X and Y have no rows: a batch needs at least one sample", token="X")
     if len(set(rows)) > 1:
         raise ShapeError(f"X has {rows[0]} rows but Y has {rows[1]}", token="Y")
     return (theta,) + tuple(np.zeros((rows[0], 0)) if a is None else a for a in arrays)
@@ -99,8 +107,9 @@ def as_arrays(net, params, x=None, y=None, *, batch: bool = False):
 def _pow(b, e):
     try:
         v = b**e
-    except ZeroDivisionError:
-        return math.inf
+    except ZeroDivisionError:  # 0 to a negative power: ±inf as NumPy gives it (−0 to an odd power is −inf)
+        odd = float(e).is_integer() and int(e) % 2 == 1
+        return math.copysign(math.inf, b) if odd else math.inf
     except OverflowError:
         return math.inf
     return math.nan if isinstance(v, complex) else v
@@ -108,6 +117,17 @@ def _pow(b, e):
 
 def _log(a):
     return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+
+
+def _softplus(a):
+    """log(1 + e^a) without overflow: max(a, 0) + log1p(e^−|a|)."""
+    return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+
+
+def _sigmoid(a):
+    """1/(1 + e^−a) from e^−|a| ≤ 1: no overflow, full precision in both tails."""
+    e = math.exp(-abs(a))
+    return (1.0 if a >= 0 else e) / (1.0 + e)
 
 
 def _mul(*a):
@@ -141,10 +161,18 @@ def _extreme(pick):
     return rule
 
 
+def _add(*a):
+    try:
+        total = math.fsum(a)
+    except (OverflowError, ValueError):  # inf − inf (NaN, as in NumPy), or a finite sum past the largest float
+        total = sum(a)
+    return total, (1.0,) * len(a)
+
+
 #: kind -> rule(*argument values) -> (value, local derivatives, one per argument): the
 #: arithmetic, the vector function logsumexp, and every row of the functions table.
 RULES = {
-    "add": lambda *a: (math.fsum(a), (1.0,) * len(a)),
+    "add": _add,
     "mul": _mul,
     "pow": _power,
     "logsumexp": _logsumexp,
@@ -196,6 +224,7 @@ class Tape:
         self.locals: list[tuple[float, ...]] = []
         self.kinks: list[tuple[sympy.Expr, float]] = []  # (where, the argument's distance from its kink)
         self._memo: dict = {}
+        self._definitions = net.step_map
         env = {}
         for symbols, values in ((net.params, theta), (net.inputs, x), (net.targets, y)):
             for s, v in zip(symbols, values):
@@ -226,14 +255,50 @@ class Tape:
             node = self._eval(row.expand(expr.args[0]))  # defined by an expression: the tape takes it apart
         else:
             kind = _kind(expr)
-            children = tuple(self._eval(a) for a in expr.args)
-            args = [self.values[c] for c in children]
-            value, local = RULES[kind](*args, **fn.float_parameters(type(expr)))
-            if kind in _KINKED:
-                self.kinks.append((expr, _kink_gap(kind, args)))
-            node = self._node(value, children, local)
+            node = self._stable_log(expr) if kind == "log" else None
+            if node is None:
+                children = tuple(self._eval(a) for a in expr.args)
+                args = [self.values[c] for c in children]
+                try:
+                    value, local = RULES[kind](*args, **fn.float_parameters(type(expr)))
+                except (ValueError, OverflowError, ZeroDivisionError):  # sin(inf), a domain error: NaN, as in NumPy
+                    value, local = math.nan, (math.nan,) * len(args)
+                if kind in _KINKED:
+                    self.kinks.append((expr, _kink_gap(kind, args)))
+                node = self._node(value, children, local)
         self._memo[expr] = node
         return node
+
+    def _defined(self, expr):
+        """The expression a step symbol stands for; anything else is itself."""
+        return self._definitions.get(expr, expr) if expr.is_Symbol else expr
+
+    def _stable_log(self, expr) -> int | None:
+        """log σ(u), log(1 − σ(u)) and log e^z computed from u or z, not from the rounded σ or e^z.
+
+        Written out, log σ(u) is log 0 = −∞ once σ(u) underflows (u below about −745) and
+        log(1 − σ(u)) is −∞ from u ≈ 37, and both lose digits long before (1 − σ(u) cancels):
+        the cross-entropy of a saturated sigmoid or softmax. The identities log σ(u) =
+        −softplus(−u), log(1 − σ(u)) = −softplus(u) and log e^z = z stay exact; their
+        slopes in u are σ(−u), −σ(u) and 1. ``o`` may be a step (``o = σ(u)``) or inline.
+        """
+        arg = expr.args[0]
+        inner, sign = self._defined(arg), 1.0
+        if arg.is_Add and len(arg.args) == 2 and sympy.S.One in arg.args:  # 1 − σ(u) = σ(−u)
+            rest = arg.args[1] if arg.args[0] == sympy.S.One else arg.args[0]
+            inner, sign = self._defined(-rest), -1.0
+            if fn.kind_of(type(inner)) != "sigmoid":
+                return None
+        kind = fn.kind_of(type(inner))
+        if kind == "exp" and sign > 0:
+            child = self._eval(inner.args[0])
+            return self._node(self.values[child], (child,), (1.0,))
+        if kind != "sigmoid":
+            return None
+        child = self._eval(inner.args[0])
+        u = sign * self.values[child]  # log σ(u): u, or −u for log σ(−u) = log(1 − σ(u))
+        value = -_softplus(-u)
+        return self._node(value, (child,), (sign * _sigmoid(-u),))
 
     @property
     def loss(self) -> float:
@@ -296,32 +361,38 @@ class LayerPass:
             at += rows * cols
             self.b.append(theta[at : at + rows] if spec.bias else np.zeros(rows))
             at += rows if spec.bias else 0
-        # Row convention, one sample per row: U = A Wᵀ + b.
+        # Row convention, one sample per row: U = A Wᵀ + b. An overflow gives inf or NaN,
+        # as the scalar engine's floats do, without NumPy's warnings.
         self.A, self.U = [X], []
-        for l, act in enumerate(spec.activations):
-            U = self.A[-1] @ self.W[l].T + self.b[l]
-            self.U.append(U)
-            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else _array_value(act, U))
-        self.losses, self._grad_out = self._loss()
+        with np.errstate(all="ignore"):
+            for l, act in enumerate(spec.activations):
+                U = self.A[-1] @ self.W[l].T + self.b[l]
+                self.U.append(U)
+                self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else _array_value(act, U))
+            self.losses, self._grad_out = self._loss()
 
     def _loss(self):
-        """Per-sample loss and ∇_a L at the output (for the fused softmax cross-entropy: ∇_u L)."""
+        """Per-sample loss and the gradient at the output: ∇_a L, or ∇_u L for a cross-entropy
+        (written from u, where it is stable; :meth:`backward` starts from it as δ)."""
         o, Y, loss = self.A[-1], self.Y, self.spec.loss
         if loss == "mse":
             return 0.5 * np.sum((o - Y) ** 2, axis=1), o - Y
         if loss == "mae":
             return np.sum(np.abs(o - Y), axis=1), np.sign(o - Y)
-        if loss == "softmax_cross_entropy":  # lse(u)·Σy − Σ y_k u_k; its u-gradient is softmax(u)·Σy − y
-            U, s = self.U[-1], np.sum(Y, axis=1)
+        U = self.U[-1]
+        if loss == "softmax_cross_entropy" or self.spec.activations[-1] == "softmax":
+            # −Σ y_k log softmax_k(u) = lse(u)·Σy − Σ y_k u_k, from u: log o_k = u_k − lse(u) does
+            # not underflow where o_k does. Its u-gradient is softmax(u)·Σy − y.
+            s = np.sum(Y, axis=1)
             return _lse(U) * s - np.sum(Y * U, axis=1), o * s[:, None] - Y
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.spec.activations[-1] == "softmax":
-                return -np.sum(Y * np.log(o), axis=1), -Y / o
-            return -np.sum(Y * np.log(o) + (1 - Y) * np.log(1 - o), axis=1), -Y / o + (1 - Y) / (1 - o)
+        # Cross-entropy of a sigmoid, from u: log σ(u) = −softplus(−u), log(1 − σ(u)) = −softplus(u),
+        # exact where 1 − σ(u) cancels (u ≳ 37 makes it 0); its u-gradient is σ(u) − y.
+        return np.sum(Y * np.logaddexp(0.0, -U) + (1 - Y) * np.logaddexp(0.0, U), axis=1), o - Y
 
     @property
     def loss(self) -> float:
-        return float(np.mean(self.losses))
+        with np.errstate(all="ignore"):
+            return float(np.mean(self.losses))
 
     @property
     def nearest_kink(self) -> tuple[str, float]:
@@ -342,9 +413,13 @@ class LayerPass:
         return self.nearest_kink[1]
 
     def backward(self) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return self._backward()
+
+    def _backward(self) -> np.ndarray:
         acts, n = self.spec.activations, len(self.Y)
         g, o = self._grad_out, self.A[-1]
-        if self.spec.loss == "softmax_cross_entropy":
+        if self.spec.loss in ("softmax_cross_entropy", "cross_entropy"):  # the loss gave ∇_u L itself
             delta = g
         elif acts[-1] == "softmax":  # δ = J_softmaxᵀ g = o ⊙ (g − ⟨g, o⟩)
             delta = o * (g - np.sum(g * o, axis=1, keepdims=True))

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import sympy
 
 from .. import hooks
+from ..deep import deep
 from ..errors import SymgradError
+from ..model.substitution import substitute
 from .second import SecondDerivative, second_derivative
 from .sweep import ChainPath, Sweep
 
@@ -55,8 +57,9 @@ class Derivative:
         return self._sweep.factored[self.param]
 
     @cached_property
+    @deep
     def expanded(self) -> sympy.Expr:
-        return self.factored.xreplace(self.network.substituted)
+        return substitute(self.factored, self.network.substituted)
 
     @property
     def in_adjoints(self) -> sympy.Expr:
@@ -71,16 +74,19 @@ class Derivative:
         """∂²Loss/∂param∂``name``, exact (a :class:`~symgrad.derive.second.SecondDerivative`)."""
         return second_derivative(self.network, self.param, self.network.parameter(name), self._sweep)
 
+    @deep
     def latex(self, form: str = "factored") -> str:
         """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (the
         multi-line chain-rule derivation a hand derivation writes)."""
         return hooks.derivative_latex(self, form)
 
+    @deep
     def text(self, form: str = "factored") -> str:
         """The derivative as one line of Unicode text, ``∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1``
         (``"factored"``, the structure of :meth:`latex`, or ``"expanded"``); also ``str(d)``."""
         return hooks.derivative_text(self, form)
 
+    @deep
     def to_dict(self, form: str = "factored") -> dict:
         """The derivative as plain data (what ``symgrad derive --json`` prints for it; the
         schema is in ``docs/json.md``): ``param``, ``loss``, ``form``, ``text`` (one line of
@@ -105,6 +111,7 @@ class Derivative:
             "routes": self._sweep.path_count(self.param),
         }
 
+    @deep
     def _repr_latex_(self) -> str:
         return hooks.display_latex(self)
 

@@ -192,29 +192,38 @@ class Sweep:
         return sympy.S.One if t == self.loss else self.bar[t]
 
     def path_count(self, p: sympy.Symbol) -> int:
+        """How many chain-rule routes lead from ``p`` to the loss (a walk without recursion:
+        a chain of 5,000 steps is 5,000 deep)."""
         counts: dict[sympy.Symbol, int] = {self.loss: 1}
-
-        def count(s):
-            if s not in counts:
-                counts[s] = sum(count(c) for c, _ in self.consumers.get(s, []))
-            return counts[s]
-
-        return count(p)
+        stack = [p]
+        while stack:
+            s = stack[-1]
+            if s in counts:
+                stack.pop()
+                continue
+            uses = self.consumers.get(s, [])
+            waiting = [c for c, _ in uses if c not in counts]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            counts[s] = sum(counts[c] for c, _ in uses)
+            stack.pop()
+        return counts[p]
 
     def paths(self, p: sympy.Symbol) -> tuple[ChainPath, ...]:
+        """Every chain-rule route from ``p`` to the loss, in the order the network is written."""
         n = self.path_count(p)
         if n > MAX_PATHS:
             raise SymgradError(f"{p.name} reaches the loss by {n} chain-rule paths, more than {MAX_PATHS} can be listed; use the factored form", token=p.name)
         out: list[ChainPath] = []
-
-        def walk(s, below: tuple[LocalFactor, ...]):
+        stack: list[tuple[sympy.Symbol, tuple[LocalFactor, ...]]] = [(p, ())]
+        while stack:  # depth first, consumers in step order, without recursion
+            s, below = stack.pop()
             if s == self.loss:
                 out.append(ChainPath(below))
-                return
-            for c, v in self.consumers.get(s, []):
-                walk(c, (LocalFactor(c, s, v),) + below)
-
-        walk(p, ())
+                continue
+            for c, v in reversed(self.consumers.get(s, [])):
+                stack.append((c, (LocalFactor(c, s, v),) + below))
         return tuple(out)
 
 

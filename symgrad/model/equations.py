@@ -12,40 +12,88 @@ error names the offending token and its line.
 
 from __future__ import annotations
 
+import functools
 import io
 import keyword
 import re
 import tokenize
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import sympy
-from sympy.parsing.sympy_parser import auto_number, convert_xor, parse_expr, rationalize
 
 from ..errors import CycleError, LossError, ParseError, UnknownSymbolError
 from . import functions as fn
+from .arithmetic import build_expression
 from .names import real_symbol
 from .step import Step
 from .user_functions import user_function
 
-__all__ = ["Equations", "function", "check_distinct", "range_notes", "with_range_note", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
+__all__ = ["MAX_DECLARED", "Equations", "function", "check_distinct", "range_notes", "with_range_note", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
+
+
+#: The most names one declaration may make: ``w0:100000000`` would build 10⁸ symbols.
+MAX_DECLARED = 100_000
+
+# Ranges in a name as sympy's ``symbols`` reads them: numbers (w1:8, x:3) and letters (a:d).
+_NUMBER_RANGE = re.compile(r"(\d*):(\d+)")
+_LETTER_RANGE = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z]):([A-Za-z])(?![A-Za-z0-9_])")
+
+
+def _range_size(token: str) -> int:
+    """How many names one token of a declaration stands for (ranges multiply: x1:3(1:3) is four)."""
+    size = 1
+    for start, end in _NUMBER_RANGE.findall(token):
+        size *= max(0, int(end) - int(start or 0))
+    for start, end in _LETTER_RANGE.findall(token):
+        size *= max(0, ord(end) - ord(start) + 1)
+    return size
 
 
 def declared_names(spec, what: str) -> tuple[sympy.Symbol, ...]:
-    """Declared names: ``"w1:11 b1 b2"`` (sympy's range syntax) or an iterable of names/symbols."""
+    """Declared names: ``"w1:11 b1 b2"`` (sympy's range syntax) or an iterable of names/symbols.
+
+    At most :data:`MAX_DECLARED` names, counted before any is built; two names that only
+    look alike (``ﬁ`` and ``fi``, which Python reads as one) are an error.
+
+    >>> declared_names("w1:3 b", "parameters")
+    (w1, w2, b)
+    >>> declared_names(5, "parameters")
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.ParseError: the parameters must be text such as "w1:3 b" or a list of names, not int 5
+    """
     if spec is None:
         return ()
     if isinstance(spec, str):
         text = spec.replace(",", " ").strip()
         if not text:
             return ()
+        total = 0
+        for token in text.split():
+            total += _range_size(token)
+            if total > MAX_DECLARED:
+                raise ParseError(f"the {what} list {spec!r} declares more than {MAX_DECLARED:,} names ({token!r} alone {_range_size(token):,})", token=token)
         try:
             made = sympy.symbols(text, seq=True)
         except Exception as exc:  # sympy raises ValueError/TypeError on bad ranges
             raise ParseError(f"cannot read the {what} list {spec!r}: {exc}", token=spec) from None
         names = [s.name for s in made]
+    elif isinstance(spec, sympy.Symbol):
+        names = [spec.name]
     else:
-        names = [s.name if isinstance(s, sympy.Symbol) else str(s) for s in spec]
+        try:
+            items = list(spec)
+        except TypeError:
+            raise ParseError(f'the {what} must be text such as "w1:3 b" or a list of names, not {type(spec).__name__} {spec!r}', token=repr(spec)) from None
+        if len(items) > MAX_DECLARED:
+            raise ParseError(f"the {what} list has {len(items):,} names; at most {MAX_DECLARED:,} can be declared", token=what)
+        names = []
+        for item in items:
+            if not isinstance(item, (str, sympy.Symbol)):
+                raise ParseError(f"{item!r} in the {what} list is not a name (a {type(item).__name__})", token=repr(item))
+            names.append(item.name if isinstance(item, sympy.Symbol) else item)
     for name in names:
         if not name.isidentifier() or keyword.iskeyword(name):
             raise ParseError(f"{name!r} in the {what} list is not a valid name", token=name)
@@ -92,7 +140,17 @@ def with_range_note(exc: UnknownSymbolError, notes: Mapping[str, str]) -> Unknow
 
 
 def check_distinct(groups: Mapping[str, Sequence[sympy.Symbol]], functions: Mapping[str, object]) -> None:
+    """Every declared name once, none a function's name, and no two that Python would read as
+    one name: identifiers are compared in NFKC form, where ``ﬁ`` is ``fi``.
+
+    >>> from symgrad.model.names import real_symbol
+    >>> check_distinct({"parameters": [real_symbol("\ufb01"), real_symbol("fi")]}, {})
+    Traceback (most recent call last):
+    ...
+    symgrad.errors.CycleError: 'ﬁ' and 'fi' among the parameters are different names that read as one ('fi' in NFKC form, as Python reads identifiers); rename one
+    """
     seen: dict[str, str] = {}
+    folded: dict[str, str] = {}
     for what, symbols in groups.items():
         for s in symbols:
             if s.name in seen:
@@ -100,20 +158,41 @@ def check_distinct(groups: Mapping[str, Sequence[sympy.Symbol]], functions: Mapp
                 raise CycleError(f"{s.name!r} is declared {where}", token=s.name)
             if s.name in functions:
                 raise CycleError(f"{s.name!r} is declared among the {what} but is also a function name", token=s.name)
+            key = unicodedata.normalize("NFKC", s.name)
+            if key in folded:
+                other = folded[key]
+                where = f"among the {what}" if seen[other] == what else f"among the {seen[other]} and the {what}"
+                raise CycleError(
+                    f"{other!r} and {s.name!r} {where} are different names that read as one ({key!r} in NFKC form, "
+                    "as Python reads identifiers); rename one",
+                    token=s.name,
+                )
             seen[s.name] = what
+            folded[key] = s.name
 
 
 def function_table(functions: Mapping[str, str] | None) -> dict[str, type]:
     """The functions a text may call: every callable row, and ``functions``, which names
     a kind for each of the text's own names (``{"g": "sigmoid"}``) or defines one by an
-    expression of x (``{"swish": "x*sigmoid(x)"}``)."""
+    expression of x (``{"swish": "x*sigmoid(x)"}``).
+
+    >>> sorted(function_table({"g": "sigmoid"}))[:3]
+    ['abs', 'cos', 'elu']
+    """
+    if functions is not None and not isinstance(functions, Mapping):
+        raise ParseError(
+            f"functions must map names to function kinds, such as {{'g': 'sigmoid'}}, not {type(functions).__name__} {functions!r}",
+            token=repr(functions),
+        )
     table = {name: fn.resolve(name) for name in fn.FUNCTION_NAMES}
     for name, kind in (functions or {}).items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ParseError(f"function name {name!r} is not a valid name", token=str(name))
         if isinstance(kind, type) and issubclass(kind, sympy.Function):
             table[name] = kind  # a function made by symgrad.function
-        elif isinstance(kind, str) and "x" in names_in(kind):
+        elif not isinstance(kind, str):
+            raise ParseError(f"function {name!r} must name a function kind such as 'sigmoid', not {type(kind).__name__} {kind!r}", token=name)
+        elif "x" in names_in(kind):
             table[name] = user_function(name, _definition(name, kind, table))
         else:
             table[name] = fn.resolve(name, kind)
@@ -208,34 +287,28 @@ def parse_expression(
     symgrad.errors.UnknownSymbolError: claim: 'q' is not a name of f
     """
     _check_tokens(text, names, functions, where, line, unknown)
-    # Tokens were checked already, so the namespace holds every name the text can
-    # reach and the parser's globals nothing but number constructors.
+    # Tokens were checked already; the arithmetic reader builds the expression from
+    # them in one pass, with no recursion and no number beyond its bound.
+    return build_expression(_tokens(text, where, line), names, functions, text=text, where=where, line=line)
+
+
+def _tokens(text: str, where: str, line: int | None) -> tuple[tokenize.TokenInfo, ...]:
     try:
-        expr = parse_expr(
-            text,
-            local_dict={**names, **functions},
-            global_dict=dict(_PARSER_GLOBALS),
-            transformations=(auto_number, rationalize, convert_xor),
-        )
-    except SyntaxError:
-        raise ParseError(f"{where}: syntax error in {text!r}", token=text, line=line) from None
-    except (TypeError, ValueError) as exc:
-        raise ParseError(f"{where}: cannot build {text!r}: {exc}", token=text, line=line) from None
-    if not isinstance(expr, sympy.Expr):
-        raise LossError(f"{where}: {text!r} is not a scalar expression (a tuple or a comparison?)", token=text, line=line)
-    return expr
+        return _token_tuple(text)
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        raise ParseError(f"{where}: cannot read {text!r}: {exc}", token=text, line=line) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _token_tuple(text: str) -> tuple[tokenize.TokenInfo, ...]:
+    # Cached: the token check and the reader both walk the tokens of the same text.
+    skip = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
+    return tuple(t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type not in skip)
 
 
 def _check_tokens(text: str, known: Mapping[str, object], functions: Mapping[str, type], where: str, line: int | None, unknown=None) -> None:
     """Reject anything but names, numbers and arithmetic before sympy sees the text."""
-    try:
-        tokens = [
-            t
-            for t in tokenize.generate_tokens(io.StringIO(text).readline)
-            if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
-        ]
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise ParseError(f"{where}: cannot read {text!r}: {exc}", token=text, line=line) from None
+    tokens = _tokens(text, where, line)
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1].string if i + 1 < len(tokens) else None
         if tok.type == tokenize.NAME:
@@ -262,14 +335,6 @@ def _check_tokens(text: str, known: Mapping[str, object], functions: Mapping[str
                 raise ParseError(f"{where}: {tok.string!r} is not allowed (only + - * / ** ^ and brackets)", token=tok.string, line=line)
         else:
             raise ParseError(f"{where}: unexpected {tok.string!r}", token=tok.string, line=line)
-
-
-_PARSER_GLOBALS = {
-    "Integer": sympy.Integer,
-    "Float": sympy.Float,
-    "Rational": sympy.Rational,
-    "__builtins__": {},
-}
 
 
 @dataclass(frozen=True)
@@ -319,6 +384,7 @@ def read_equations(text: str, params, inputs=None, targets=None, functions: Mapp
             )
         first_line[st.target] = st.line
         step_symbols[st.target] = real_symbol(st.target)
+    check_distinct({"parameters": ps, "inputs": xs, "targets": ys, "steps": tuple(step_symbols.values())}, {})
     names = {**declared, **step_symbols}
     notes = range_notes(params, inputs, targets)
     steps = []

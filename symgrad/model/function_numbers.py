@@ -30,8 +30,12 @@ __all__ = [
     "normal_pdf_value",
     "sigmoid_array",
     "sigmoid_value",
+    "relu_array_slope",
+    "relu_slope",
+    "relu_value",
     "sign_value",
     "sqrt_value",
+    "step_value",
 ]
 
 
@@ -63,7 +67,27 @@ def sigmoid_value(a):
 
 
 def sign_value(a):
-    return 1.0 if a > 0 else (-1.0 if a < 0 else 0.0)
+    return 1.0 if a > 0 else (-1.0 if a < 0 else (0.0 if a == 0 else math.nan))
+
+
+def relu_value(a):
+    # A NaN stays a NaN (max(0, NaN) would hide it); below zero 0·a, the signed zero the
+    # generated code's 0*z gives too (so 1/relu(u) is −inf in both), and 0 for −inf.
+    if not a <= 0:
+        return a
+    return 0.0 * a if a > -math.inf else 0.0
+
+
+def relu_slope(a, v):
+    return 1.0 if a > 0 else (0.0 if a <= 0 else math.nan)
+
+
+def relu_array_slope(u, a):
+    return np.where(np.isnan(u), np.nan, (u > 0).astype(np.float64))
+
+
+def step_value(a, h0=0.5):
+    return 1.0 if a > 0 else (0.0 if a < 0 else (float(h0) if a == 0 else math.nan))
 
 
 def guarded(f):
@@ -79,7 +103,12 @@ def guarded(f):
 
 
 def sigmoid_array(u):
-    return 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free
+    # From e^-|u| <= 1: no overflow, and full relative precision in the lower tail, where
+    # 1 + tanh(u/2) would cancel to nothing (σ(−30) ≈ 9.4e-14 would lose three digits).
+    with np.errstate(under="ignore"):  # e^-800 is 0: the right answer, not a fault
+        e = np.exp(-np.abs(u))
+        r = 1.0 / (1.0 + e)
+        return np.where(u >= 0, r, e * r)
 
 
 @dataclass(frozen=True)

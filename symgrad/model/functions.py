@@ -76,10 +76,14 @@ from .function_numbers import (
     normal_cdf_value,
     normal_pdf_array,
     normal_pdf_value,
+    relu_array_slope,
+    relu_slope,
+    relu_value,
     sigmoid_array,
     sigmoid_value,
     sign_value,
     sqrt_value,
+    step_value,
 )
 
 __all__ = [
@@ -162,10 +166,6 @@ def _mp_heaviside(x, h0=0):
     return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
 
 
-def _step(a, h0=0.5):
-    return 1.0 if a > 0 else (0.0 if a < 0 else float(h0))
-
-
 def _rows(*rows: FunctionRow) -> dict[str, FunctionRow]:
     return {row.name: row for row in rows}
 
@@ -194,8 +194,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         "relu", relu, relu, r"\operatorname{ReLU}",
         Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))", c="sg_relu({{ x }})", c_helpers=('sg_relu',)),
         lambda x: max(mpmath.mpf(0), x),
-        Numeric(lambda a: a if a > 0 else 0.0, lambda a, v: 1.0 if a > 0 else 0.0,
-                lambda u: np.maximum(u, 0.0), lambda u, a: (u > 0).astype(np.float64)),
+        Numeric(relu_value, relu_slope, lambda u: np.maximum(u, 0.0), relu_array_slope),
         activation=True, kinked=True,
     ),
     FunctionRow(
@@ -303,7 +302,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     FunctionRow(
         "step", sympy.Heaviside, None, r"\operatorname{step}",
         Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",), c="sg_step({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", c_helpers=('sg_step',)),
-        _mp_heaviside, Numeric(_step, lambda a, v: 0.0),
+        _mp_heaviside, Numeric(step_value, lambda a, v: 0.0),
         spellings=("heaviside",), in_text=False, kinked=True,
     ),
     FunctionRow("sin", sympy.sin, _AliasSin, r"\sin", _numpy("sin"), mpmath.sin, Numeric(math.sin, lambda a, v: math.cos(a)), spellings=(r"\sin",)),
@@ -512,4 +511,9 @@ def to_elementary(expr: sympy.Expr) -> sympy.Expr:
             return sympy.log(sympy.Add(*[sympy.exp(a) for a in e.args]))
         return type(e)._elementary(e.args[0])
 
-    return sympy.sympify(expr).replace(is_ours, rewrite)
+    # Once more until none is left: rewriting an inner call can rebuild the outer one,
+    # which the same pass does not revisit (relu(relu(x²)) → relu(Max(0, x²)) = relu(x²)).
+    expr, previous = sympy.sympify(expr), None
+    while expr != previous:
+        previous, expr = expr, expr.replace(is_ours, rewrite)
+    return expr

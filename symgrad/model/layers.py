@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import sympy
 
@@ -25,7 +25,10 @@ from .names import real_symbol
 from .network import Network
 from .step import Step
 
-__all__ = ["LayerSpec", "mlp"]
+__all__ = ["MAX_PARAMETERS", "LayerSpec", "mlp"]
+
+#: The most parameters :func:`mlp` builds (one symbol each): sizes are checked before any is made.
+MAX_PARAMETERS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -166,9 +169,20 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
     >>> len(net.params), net.params[0], net.params[12]
     (26, W1_1_1, b1_1)
     """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise ShapeError(f"mlp sizes must be a list of two or more positive integers, got {sizes!r}", token=repr(sizes))
     sizes = tuple(sizes)
     if len(sizes) < 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
         raise ShapeError(f"mlp sizes must be two or more positive integers, got {list(sizes)!r}", token=str(list(sizes)))
+    count = sum(rows * cols + (rows if bias else 0) for cols, rows in zip(sizes, sizes[1:]))
+    if count > MAX_PARAMETERS:
+        raise ShapeError(f"mlp sizes {list(sizes)} make {count:,} parameters; at most {MAX_PARAMETERS:,} can be built", token=str(list(sizes)))
+    if not isinstance(bias, bool):
+        raise ShapeError(f"bias must be True or False, not {type(bias).__name__} {bias!r}", token=repr(bias))
+    if not isinstance(activation, str) and not (isinstance(activation, Sequence) and all(isinstance(a, str) for a in activation)):
+        raise UnknownSymbolError(f"activation must be a name or a list of names (one per layer), not {activation!r}", token=repr(activation))
+    if not isinstance(loss, str):
+        raise UnknownSymbolError(f"loss must be a name ({', '.join(fn.LOSSES)}), not {loss!r}", token=repr(loss))
     n_layers = len(sizes) - 1
     if isinstance(activation, str):
         acts = (activation,) * n_layers

@@ -28,6 +28,7 @@ from typing import Iterable, Mapping, Protocol
 import sympy
 
 from .. import hooks
+from ..deep import deep
 from ..errors import (
     CycleError,
     LossError,
@@ -48,6 +49,7 @@ from .equations import (
 )
 from .names import real_symbol
 from .step import Step
+from .substitution import substitute
 
 
 class LayerDescription(Protocol):
@@ -140,6 +142,8 @@ class Network:
             check_distinct({"parameters": self._params, "inputs": self.inputs, "targets": self.targets}, {})
         if not (self._params if self._params is not None else self.layers.param_names()):
             raise SymgradError("the network declares no parameters to differentiate with respect to")
+        if loss is not None and not isinstance(loss, (str, sympy.Symbol)):
+            raise LossError(f"loss must name a step (a string), not {type(loss).__name__} {loss!r}", token=repr(loss))
         self._loss_name = loss.name if isinstance(loss, sympy.Symbol) else loss
         if steps is None:
             if layers is None:
@@ -336,11 +340,13 @@ class Network:
         raise with_range_note(UnknownSymbolError(f"{key!r} {kind} of network {self.name!r} (parameters: {shown})", token=key), self.range_notes)
 
     @cached_property
+    @deep
     def substituted(self) -> dict[sympy.Symbol, sympy.Expr]:
         """Each step's symbol mapped to its expression in parameters, inputs and targets only."""
         full: dict[sympy.Symbol, sympy.Expr] = {}
+        depths: dict = {}
         for st in self.steps:
-            full[st.target] = st.expr.xreplace(full)
+            full[st.target] = substitute(st.expr, full, depths)
         return full
 
     @property

@@ -267,12 +267,7 @@ def _chain_structure(derivative: "Derivative", leaf, wrap, times, plus, zero):
 
     def adjoint(t):
         """The inlined adjoint of step ``t``; None for the loss itself (its adjoint is 1)."""
-        if t == sweep.loss:
-            return None, ""
-        if t not in memo:
-            terms = [product(c, v) for c, v in sweep.consumers[t]]
-            memo[t] = terms[0] if len(terms) == 1 else (plus([piece for piece, _ in terms]), "[]")
-        return memo[t]
+        return (None, "") if t == sweep.loss else memo[t]
 
     def product(c, v):
         piece, brackets = adjoint(c)
@@ -283,6 +278,19 @@ def _chain_structure(derivative: "Derivative", leaf, wrap, times, plus, zero):
             parts.append(factor(v))
         return times(parts), ""
 
+    # Each adjoint after those of the steps that consume it, from the loss down, without
+    # recursion: a chain thousands of steps long is as deep.
+    stack, seen = [(derivative.param, False)], set()
+    while stack:
+        t, consumers_done = stack.pop()
+        if consumers_done:
+            if t != derivative.param:
+                terms = [product(c, v) for c, v in sweep.consumers[t]]
+                memo[t] = terms[0] if len(terms) == 1 else (plus([piece for piece, _ in terms]), "[]")
+        elif t not in seen:
+            seen.add(t)
+            stack.append((t, True))
+            stack.extend((c, False) for c, _ in sweep.consumers.get(t, []) if c != sweep.loss and c not in seen)
     terms = [product(c, v)[0] for c, v in sweep.consumers.get(derivative.param, [])]
     return plus(terms) if terms else zero
 
