@@ -24,7 +24,7 @@ from typing import Callable, TypeVar
 
 from .errors import SymgradError
 
-__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex", "derivative_text"]
+__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex", "derivative_text", "derivative_delta"]
 
 F = TypeVar("F", bound=Callable)
 
@@ -102,3 +102,8 @@ def derivative_text(derivative, form: str = "factored") -> str:
     """A derivative as one line of Unicode text, ``∂Loss/∂w7 = …`` (provided by ``symgrad.present``)."""
     return _hook("derivative_text")(derivative, form)
 
+
+
+def derivative_delta(derivative, notation: str = "latex") -> str:
+    """A derivative as a product of named adjoints δ and their definitions, in ``"latex"`` or ``"text"`` (provided by ``symgrad.present``)."""
+    return _hook("derivative_delta")(derivative, notation)

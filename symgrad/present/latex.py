@@ -15,6 +15,7 @@ order: the adjoint coming down from the loss first, then the local factor.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING
 
 import sympy
@@ -23,13 +24,16 @@ from sympy.printing.latex import LatexPrinter
 from .. import hooks
 from ..errors import SymgradError
 from ..model import functions as fn
-from ..model.names import ADJOINT_PREFIX
+from ..model import names
+from ..model.names import ADJOINT_PREFIX, real_symbol
+from .normalise import Notation, Product, Shown, Sum, render, sweep_tree, tidy, tidy_terms
+from .output_terms import output_term
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
-    from ..derive.sweep import ChainPath
+    from ..derive.sweep import ChainPath, LocalFactor
 
-__all__ = ["chain_ordered", "derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = ["LATEX", "chain_ordered", "chain_rows", "derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -92,6 +96,12 @@ def partial_latex(of: sympy.Symbol, wrt: sympy.Symbol) -> str:
     return rf"\frac{{\partial {symbol_latex(of)}}}{{\partial {symbol_latex(wrt)}}}"
 
 
+def _named_operator(func) -> bool:
+    """A function TeX has a command for (\\tanh, \\log, \\sin…), other than exp (printed e^{…})."""
+    row = fn.row_of(func)
+    return row is not None and func is row.builtin and row.name != "exp" and row.latex.startswith("\\") and row.latex[1:].isalpha()
+
+
 class SymgradLatexPrinter(LatexPrinter):
     """sympy's LaTeX printer with the seeds' names, functions and term order."""
 
@@ -122,6 +132,10 @@ class SymgradLatexPrinter(LatexPrinter):
     def _print_Function(self, expr, exp=None):
         if isinstance(expr, (fn.Elementwise, fn.logsumexp)):
             return self._print_Elementwise(expr, exp)
+        if _named_operator(type(expr)):
+            # \tanh^{2}(u), as a textbook writes it (sympy: \tanh^{2}{\left(u \right)}).
+            name = self._function_name(type(expr))
+            return self._call(f"{name}^{{{exp}}}" if exp else name, expr.args)
         return super()._print_Function(expr, exp)
 
     def _print_logsumexp(self, expr, exp=None):
@@ -168,55 +182,62 @@ def expr_latex(expr: sympy.Expr) -> str:
     return _PRINTER.doprint(expr)
 
 
-def _factor(expr: sympy.Expr) -> str:
-    text = expr_latex(expr)
-    return rf"\left({text}\right)" if expr.is_Add else text
+class _LatexNotation(Notation[str]):
+    r"""The tidied tree in LaTeX: ``\cdot`` between the factors of a route, ``\left[ … \right]`` around routes."""
+
+    def __init__(self):
+        super().__init__(expr_latex, times=r" \cdot ", negate="- ")
+
+    def wrap(self, body: str, brackets: str) -> str:
+        return rf"\left{brackets[0]}{body}\right{brackets[1]}"
+
+
+#: How :func:`chain_ordered` and the chain rows print in LaTeX.
+LATEX = _LatexNotation()
 
 
 # --------------------------------------------------------------------------- derivatives
 
 
-def _latex_wrap(text: str, brackets: str) -> str:
-    return rf"\left{brackets[0]}{text}\right{brackets[1]}"
-
-
-def chain_ordered(derivative: "Derivative", expr=None, times: str = r" \cdot ", wrap=_latex_wrap) -> str:
+def chain_ordered(derivative: "Derivative", notation: Notation | None = None) -> str:
     """The factored derivative printed from the sweep: adjoint first, then the local factor.
 
-    The structure (which factors, which brackets) is the same in every notation;
-    ``expr`` prints one expression (LaTeX by default), ``times`` joins the factors of a
-    chain-rule route and ``wrap(text, "()" or "[]")`` brackets a sum, so the Unicode
-    form (:mod:`symgrad.present.text`) follows the LaTeX one exactly.
+    The structure (which factors, which brackets) is the same in every notation: the
+    tree of :func:`symgrad.present.normalise.sweep_tree`, tidied; ``notation`` prints it
+    (LaTeX by default), so the Unicode form (:mod:`symgrad.present.text`) follows the
+    LaTeX one exactly.
+
+    >>> from symgrad import Network
+    >>> net = Network.from_equations("c = a + a*b; L = c**2/2", params="a b")
+    >>> chain_ordered(net.grad("a"))
+    'c \\\\cdot \\\\left(b + 1\\\\right)'
     """
-    expr = expr or expr_latex
     sweep = derivative.sweep
-    # Each piece is (text, brackets): brackets is "" for a product, "()" for a single
-    # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
-    memo: dict[sympy.Symbol, tuple[str, str]] = {}
+    return render(tidy(sweep_tree(sweep, derivative.param, recognised_outputs(derivative.network, sweep))), notation or LATEX)
 
-    def factor(v) -> str:
-        return wrap(expr(v), "()") if v.is_Add else expr(v)
 
-    def adjoint(t) -> tuple[str, str]:
-        """The inlined adjoint of step ``t``; '' for the loss itself (its adjoint is 1)."""
-        if t == sweep.loss:
-            return "", ""
-        if t not in memo:
-            terms = [product(c, v) for c, v in sweep.consumers[t]]
-            memo[t] = terms[0] if len(terms) == 1 else (" + ".join(text for text, _ in terms), "[]")
-        return memo[t]
+_RECOGNISED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
-    def product(c, v) -> tuple[str, str]:
-        text, brackets = adjoint(c)
-        if not text:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
-            return expr(v), "()" if v.is_Add else ""
-        parts = [wrap(text, brackets) if brackets else text]
-        if v != 1:
-            parts.append(factor(v))
-        return times.join(parts), ""
 
-    terms = [product(c, v)[0] for c, v in sweep.consumers.get(derivative.param, [])]
-    return " + ".join(terms) if terms else "0"
+def recognised_outputs(network, sweep) -> dict[sympy.Symbol, sympy.Expr]:
+    """The output adjoints of a layered network written as a reader recognises them, where
+    that is shorter than the chain rule's product: x⁽ᴸ⁾ₖ − yₖ for a sigmoid under the binary
+    cross-entropy (the sigmoid's derivative cancels), x⁽ᴸ⁾ₖ·Σy − yₖ for a softmax under the
+    cross-entropy. Equal to the sweep's adjoints (the matrix form derives them); empty for
+    other networks.
+    """
+    if sweep not in _RECOGNISED:
+        found: dict[sympy.Symbol, sympy.Expr] = {}
+        term = output_term(network)
+        if term is not None and term.derivative is None:
+            for k in range(1, term.units + 1):
+                u = real_symbol(names.pre_activation_name(term.layer, k))
+                if u in sweep.bar:
+                    written = term.unit(network, k)
+                    if sympy.count_ops(written) < sympy.count_ops(sweep.inline[u]):
+                        found[u] = written
+        _RECOGNISED[sweep] = found
+    return _RECOGNISED[sweep]
 
 
 def _is_activation_of(expr: sympy.Expr, s: sympy.Symbol) -> bool:
@@ -230,21 +251,54 @@ def _partial(of: sympy.Symbol, wrt: sympy.Symbol, network) -> str:
     return partial_latex(of, wrt)
 
 
-def _coarse(path: "ChainPath", network) -> list[tuple[sympy.Symbol, sympy.Symbol]]:
-    """The path's nodes with each pre-activation merged into its activation (seed 002's first line)."""
-    nodes = list(path.nodes)
-    keep = [nodes[0]]
-    for above, node in zip(nodes, nodes[1:-1]):
-        expr = network.step_map.get(above)
-        if not (expr is not None and _is_activation_of(expr, node)):
-            keep.append(node)
-    keep.append(nodes[-1])
-    return list(zip(keep, keep[1:]))
+def _coarse(path: "ChainPath", network) -> list[tuple["LocalFactor", ...]]:
+    """The path's local factors grouped, each pre-activation merged into its activation
+    (seed 002's first line): ∂f̂₁/∂h₁ stands for ∂f̂₁/∂u₁ · ∂u₁/∂h₁."""
+    groups: list[list] = []
+    for f in path.factors:
+        if groups and _is_activation_of(network.step_map.get(groups[-1][-1].of), f.of):
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    return [tuple(g) for g in groups]
+
+
+class _Routes:
+    """How many routes lead from one symbol up to another (1: its partial is the local one)."""
+
+    def __init__(self, sweep):
+        self.sweep = sweep
+        self.memo: dict[tuple, int] = {}
+
+    def __call__(self, low: sympy.Symbol, high: sympy.Symbol) -> int:
+        if low == high:
+            return 1
+        key = (low, high)
+        if key not in self.memo:
+            self.memo[key] = sum(self(c, high) for c, _ in self.sweep.consumers.get(low, ()))
+        return self.memo[key]
+
+
+def _partial_factors(group: tuple, network, routes: _Routes) -> list:
+    """The factors that stand for a group of local partials in a chain row.
+
+    ``∂a/∂b`` reads as the derivative of a with respect to b along *every* route between
+    them; where more than one route joins them (a step that reaches the loss both
+    directly and through other steps), the row writes this route's local value instead,
+    so that no line counts a route twice when read as ordinary mathematics.
+    """
+    top, bottom = group[0].of, group[-1].wrt
+    if routes(bottom, top) == 1:
+        return [Shown(_partial(top, bottom, network))]
+    if len(group) > 1:
+        return [g for f in group for g in _partial_factors((f,), network, routes)]
+    return [group[0].value]
 
 
 @hooks.provides
 def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
-    """LaTeX of a derivative: ``factored``, ``expanded``, or ``chain`` (a multi-line derivation).
+    """LaTeX of a derivative: ``factored``, ``expanded``, ``chain`` (a multi-line derivation)
+    or ``delta`` (a product of named adjoints δ, then their definitions, one line each).
 
     >>> from symgrad import Network
     >>> net = Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
@@ -257,30 +311,38 @@ def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
         return expr_latex(derivative.expanded)
     if form == "chain":
         return _chain_lines(derivative)
-    raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded' or 'chain')", token=str(form))
+    if form == "delta":
+        return hooks.derivative_delta(derivative, "latex")
+    raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded', 'chain' or 'delta')", token=str(form))
 
 
-def _valued(path: "ChainPath") -> str:
-    """A route's evaluated factors, leaving out the unit ones (∂u/∂b = 1) as a hand derivation does."""
-    factors = [f.value for f in path.factors if f.value != 1] or [sympy.S.One]
-    return r" \cdot ".join(_factor(v) for v in factors)
+def chain_rows(derivative: "Derivative") -> list[str]:
+    """The right-hand sides of the chain-rule derivation, one per row (see :func:`derivative_latex`)."""
+    net = derivative.network
+    paths = derivative.paths
+    if not paths:
+        return ["0"]
+    routes = _Routes(derivative.sweep)
+    coarse = Sum(tuple(Product(tuple(f for g in _coarse(p, net) for f in _partial_factors(g, net, routes))) for p in paths))
+    fine = Sum(tuple(Product(tuple(f for lf in p.factors for f in _partial_factors((lf,), net, routes))) for p in paths))
+    valued = Sum(tuple(Product(tuple(f.value for f in p.factors)) for p in paths))
+    rows = [render(tidy_terms(coarse), LATEX)]
+    fine_row = render(tidy_terms(fine), LATEX)
+    if fine_row != rows[0]:
+        rows.append(fine_row)
+    valued_row = render(tidy_terms(valued), LATEX)
+    if valued_row != rows[-1]:
+        rows.append(valued_row)
+    factored = chain_ordered(derivative)
+    if factored != rows[-1]:
+        rows.append(factored)
+    return rows
 
 
 def _chain_lines(derivative: "Derivative") -> str:
-    net = derivative.network
-    paths = derivative.paths
-    lhs = partial_latex(net.loss, derivative.param)
-    if not paths:
+    lhs = partial_latex(derivative.network.loss, derivative.param)
+    rows = chain_rows(derivative)
+    if rows == ["0"]:
         return rf"\begin{{aligned}}{lhs} &= 0\end{{aligned}}"
-    coarse = " + ".join(r" \cdot ".join(_partial(a, b, net) for a, b in _coarse(p, net)) for p in paths)
-    fine = " + ".join(r" \cdot ".join(_partial(f.of, f.wrt, net) for f in p.factors) for p in paths)
-    valued = " + ".join(_valued(p) for p in paths)
-    lines = [coarse]
-    if fine != coarse:
-        lines.append(fine)
-    lines.append(valued)
-    factored = chain_ordered(derivative)
-    if len(paths) > 1 and factored != valued:
-        lines.append(factored)
-    body = (r" \\" + "\n" + "&= ").join(lines)
+    body = (r" \\" + "\n" + "&= ").join(rows)
     return r"\begin{aligned}" + "\n" + f"{lhs} &= {body}" + "\n" + r"\end{aligned}"
