@@ -72,14 +72,27 @@ class DeltaForm:
 
     def latex(self) -> str:
         """One ``aligned`` block; each note follows as a TeX comment (every reader skips it)."""
-        body = " \\\\\n".join(f"{lhs} &= {rhs}" for lhs, rhs in self.rows(LATEX))
-        notes = "".join(f"\n% {latex}" for latex, _ in self.notes)
-        return "\\begin{aligned}\n" + body + notes + "\n\\end{aligned}"
+        return _aligned(self.rows(LATEX), self.notes)
+
+    def product_latex(self) -> str:
+        """The right-hand side of the first line, the product of named adjoints."""
+        return render(self.product, LATEX)
+
+    def definitions_latex(self) -> str | None:
+        """The definitions alone, one ``aligned`` block (None when there are none)."""
+        rows = self.rows(LATEX)[1:]
+        return _aligned(rows, self.notes) if rows else None
 
     def text(self) -> str:
         """One line per equation, then the notes in brackets."""
         lines = [f"{lhs} = {rhs}" for lhs, rhs in self.rows(TEXT)]
         return "\n".join(lines + [f"({text})" for _, text in self.notes])
+
+
+def _aligned(rows: list[tuple[str, str]], notes) -> str:
+    body = " \\\\\n".join(f"{lhs} &= {rhs}" for lhs, rhs in rows)
+    comments = "".join(f"\n% {latex}" for latex, _ in notes)
+    return "\\begin{aligned}\n" + body + comments + "\n\\end{aligned}"
 
 
 # --------------------------------------------------------------------------- which adjoints get a name

@@ -27,6 +27,7 @@ with the same few operations), so every notation shows the same structure.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Generic, Mapping, Sequence, TypeVar, Union
 
@@ -328,7 +329,9 @@ class Notation(Generic[T]):
     pieces. The defaults give plain strings (``*`` between factors, ``[ ]`` for brackets)."""
 
     def __init__(self, expr: Callable[[sympy.Expr], T], times: str = " * ", plus: str = " + ", minus: str = " - ", negate: str = "-"):
-        self._expr, self.times, self.plus, self.minus, self.negate = expr, times, plus, minus, negate
+        # A derivative repeats the same local factors across its routes: print each once.
+        self._expr = functools.lru_cache(maxsize=4096)(expr)
+        self.times, self.plus, self.minus, self.negate = times, plus, minus, negate
 
     def expr(self, e: sympy.Expr) -> T:
         return self._expr(e)
@@ -365,7 +368,7 @@ def _attach_to(p: Product):
     return next((i for i in plain if not isinstance(p.factors[i], Shown)), plain[0] if plain else None)
 
 
-def _product_body(p: Product, notation: Notation, top: bool = False):
+def _product_body(p: Product, notation: Notation, top: bool = False, memo: dict | None = None):
     """The product without its sign: the coefficient joins one plain factor (12b, \\frac{10}{f^2})."""
     magnitude = -p.coeff if _negative(p.coeff) else p.coeff
     if top and magnitude == 1 and not _negative(p.coeff) and len(p.factors) == 1 and not isinstance(p.factors[0], Sum):
@@ -374,7 +377,7 @@ def _product_body(p: Product, notation: Notation, top: bool = False):
     parts = []
     for i, f in enumerate(p.factors):
         if isinstance(f, Sum):
-            parts.append(notation.wrap(_sum_body(f, notation), "[]"))
+            parts.append(notation.wrap(_sum_body(f, notation, memo), "[]"))
         elif i == attach and magnitude != 1:
             parts.append(notation.expr(sympy.Mul(magnitude, f)))
         else:
@@ -387,8 +390,11 @@ def _product_body(p: Product, notation: Notation, top: bool = False):
     return notation.product(parts)
 
 
-def _sum_body(s: Sum, notation: Notation):
-    return notation.sum([("-" if _negative(t.coeff) else "+", _product_body(t, notation)) for t in s.terms])
+def _sum_body(s: Sum, notation: Notation, memo: dict | None = None):
+    memo = {} if memo is None else memo
+    if id(s) not in memo:  # a sum shared by many routes (a step's adjoint) is printed once
+        memo[id(s)] = (s, notation.sum([("-" if _negative(t.coeff) else "+", _product_body(t, notation, memo=memo)) for t in s.terms]))
+    return memo[id(s)][1]
 
 
 def render(node, notation: Notation):

@@ -1,7 +1,9 @@
 """Derivation reports: Markdown (with LaTeX math), a LaTeX document, or HTML (MathJax).
 
 A report holds the network's equations, each parameter's derivative in factored
-form with its chain-rule derivation (as seed 002 writes it), the matrix form of a
+form with its chain-rule derivation (as seed 002 writes it; where the factored form
+nests brackets more than two deep, as a product of named adjoints δ followed by their
+definitions, :mod:`symgrad.present.adjoints`), the matrix form of a
 layered network when available, and the three-way gradient check. It is rendered
 from the Jinja2 templates in ``templates/`` (``report.md.j2``, ``report.tex.j2``,
 ``report.html.j2``).
@@ -24,6 +26,7 @@ from ..derive.matrix_form import matrix_form
 from ..errors import SymgradError
 from ..model.network import Network
 from ..template_loader import environment
+from .adjoints import delta_form, prefers_delta
 from .latex import expr_latex, partial_latex, symbol_latex
 
 __all__ = ["FORMATS", "Report", "format_for_path", "render_report", "report"]
@@ -59,8 +62,14 @@ def _entries(net: Network) -> list[_Entry]:
     out = []
     for d in list(grads)[:MAX_PARAMS_SHOWN]:
         routes = d.sweep.path_count(d.param)
-        chain = d.latex("chain") if 0 < routes <= MAX_ROUTES_SHOWN else None
-        out.append(_Entry(d.param.name, partial_latex(net.loss, d.param), d.latex("factored"), chain, routes))
+        if prefers_delta(d):
+            # Brackets nested this deep read better as named adjoints: δ·x, then each δ defined once.
+            form = delta_form(d)
+            factored, chain = form.product_latex(), form.definitions_latex()
+        else:
+            factored = d.latex("factored")
+            chain = d.latex("chain") if 0 < routes <= MAX_ROUTES_SHOWN else None
+        out.append(_Entry(d.param.name, partial_latex(net.loss, d.param), factored, chain, routes))
     return out
 
 
