@@ -2,7 +2,7 @@
 
 ``History.params[0]`` is the starting point, then one entry per update;
 ``History.loss[k]`` is the loss at ``params[k]`` (the mean over the data set, or the
-function's value when there is no data). Seed 000's example, step by step:
+function's value when there is no data). Two steps on (x1·x2 − 3)² + 1 from (1, 1):
 
 >>> import symgrad as sg
 >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")

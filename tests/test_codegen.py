@@ -175,7 +175,7 @@ def test_generated_text_does_not_depend_on_the_hash_seed():
 def test_the_module_needs_only_numpy_and_numba():
     text = generate_source(seed_network("mlp_3_4_2"))
     imports = {line.split()[1] for line in text.splitlines() if line.strip().startswith(("import ", "from "))}
-    assert imports == {"numpy", "numba"}
+    assert imports == {"math", "numpy", "numba"}  # math: the standard library's erfc, for the GELU
 
 
 def test_template_is_found_and_strict():

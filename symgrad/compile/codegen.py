@@ -40,7 +40,7 @@ import sympy
 from .. import hooks
 from .._version import __version__
 from ..errors import SymgradError
-from ..model.functions import kind_of
+from ..model.functions import kind_text
 from ..model.network import Network
 from ..template_loader import code_environment, template_text
 from .cache import cache_directory, key_of, load_module, write_atomically
@@ -179,7 +179,7 @@ def _function_kinds(net: Network) -> str:
     kinds = set()
     for st in net.steps:
         for call in st.expr.atoms(sympy.Function):
-            kinds.add(f"{type(call).__name__}:{kind_of(type(call))}")
+            kinds.add(f"{type(call).__name__}:{kind_text(type(call))}")
     return ",".join(sorted(kinds))
 
 

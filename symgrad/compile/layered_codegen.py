@@ -38,7 +38,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import SymgradError
-from ..model.functions import FUNCTIONS
+from ..model.functions import parameters_of, parse_kind
 from ..model.layers import LayerSpec
 from ..model.network import Network
 from ..template_loader import code_environment, snippet, template_text
@@ -163,8 +163,10 @@ def generate_layered_source(net: Network, *, dtype=np.float64, key: str = "") ->
             if not (last and fused):
                 helpers |= {"softmax", "logsumexp"}
         else:
-            code = FUNCTIONS[kind].code
-            names = {"U": f"U{l}", "A": f"X{l}", "lit": lit}
+            row, constants = parse_kind(kind)
+            code = row.code
+            constants = constants or parameters_of(row.builtin)
+            names = {"U": f"U{l}", "A": f"X{l}", "lit": lit, **{name: lit(value) for name, value in constants.items()}}
             layer.update(apply=snippet(code.array).render(**names), slope=snippet(code.array_slope).render(**names))
             array_helpers |= set(code.array_helpers)
         layers.append(layer)

@@ -40,7 +40,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
 from ..errors import SymgradError
-from ..model.functions import HELPERS, logsumexp, row_of
+from ..model.functions import HELPERS, logsumexp, parameters_of, row_of
 from ..template_loader import snippet as _snippet
 
 __all__ = ["NumbaPrinter", "Identifiers", "SUPPORTED_DTYPES", "dtype_name", "helper_sources"]
@@ -296,7 +296,8 @@ class NumbaPrinter(PythonCodePrinter):
             )
         self.helpers.update(row.code.helpers)
         args = [self._print(a) for a in expr.args]
-        return _snippet(row.code.scalar).render(x=args[0], args=args, lit=self.literal)
+        constants = {name: self.literal(value) for name, value in parameters_of(type(expr)).items()}
+        return _snippet(row.code.scalar).render(x=args[0], args=args, lit=self.literal, **constants)
 
     def _print_extremum(self, expr) -> str:
         name = "max" if isinstance(expr, sympy.Max) else "min"

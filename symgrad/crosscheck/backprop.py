@@ -7,8 +7,8 @@ from this module's own small rule table (micrograd-style); the backward pass swe
 the tape in reverse, adding ``adjoint × local`` into each child. Reading the tree's
 structure and recognising a function by its kind is all it takes from sympy.
 
-Layered (:func:`symgrad.mlp`) networks also get the vectorised δ-recursion of seeds
-001/004, on rows of samples: δ⁽ᴸ⁾ = ∇ₐL ⊙ f'(u⁽ᴸ⁾), δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(u⁽ˡ⁾),
+Layered (:func:`symgrad.mlp`) networks also get the vectorised δ-recursion, on
+rows of samples: δ⁽ᴸ⁾ = ∇ₐL ⊙ f'(u⁽ᴸ⁾), δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(u⁽ˡ⁾),
 ∇W⁽ˡ⁾ = δ⁽ˡ⁾(x⁽ˡ⁻¹⁾)ᵀ, ∇b⁽ˡ⁾ = δ⁽ˡ⁾ (a mean over samples in batch mode).
 
 >>> from symgrad import Network
@@ -226,7 +226,7 @@ class Tape:
             kind = _kind(expr)
             children = tuple(self._eval(a) for a in expr.args)
             args = [self.values[c] for c in children]
-            value, local = RULES[kind](*args)
+            value, local = RULES[kind](*args, **fn.float_parameters(type(expr)))
             if kind in _KINKED:
                 self.kinks.append((expr, _kink_gap(kind, args)))
             node = self._node(value, children, local)
@@ -260,9 +260,20 @@ class Tape:
 # --------------------------------------------------------------------------- layered networks
 
 
+def _defaults(row) -> dict[str, float]:
+    return fn.float_parameters(row.builtin)
+
+
+def _array_value(activation: str, U: np.ndarray) -> np.ndarray:
+    """f(U) of a layer's elementwise activation (a kind such as "tanh" or "leaky_relu(0.2)")."""
+    row, constants = fn.parse_kind(activation)
+    return row.numeric.array_value(U, **{k: float(v) for k, v in constants.items()} or _defaults(row))
+
+
 def _array_slope(activation: str, U: np.ndarray, A: np.ndarray) -> np.ndarray:
     """f'(U) of a layer's elementwise activation, given U and A = f(U)."""
-    return fn.FUNCTIONS[activation].numeric.array_slope(U, A)
+    row, constants = fn.parse_kind(activation)
+    return row.numeric.array_slope(U, A, **{k: float(v) for k, v in constants.items()} or _defaults(row))
 
 
 def _lse(u):
@@ -283,12 +294,12 @@ class LayerPass:
             at += rows * cols
             self.b.append(theta[at : at + rows] if spec.bias else np.zeros(rows))
             at += rows if spec.bias else 0
-        # Row convention (seed 004's code): U = A Wᵀ + b, one sample per row.
+        # Row convention, one sample per row: U = A Wᵀ + b.
         self.A, self.U = [X], []
         for l, act in enumerate(spec.activations):
             U = self.A[-1] @ self.W[l].T + self.b[l]
             self.U.append(U)
-            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else fn.FUNCTIONS[act].numeric.array_value(U))
+            self.A.append(np.exp(U - _lse(U)[:, None]) if act == "softmax" else _array_value(act, U))
         self.losses, self._grad_out = self._loss()
 
     def _loss(self):

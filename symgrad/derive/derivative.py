@@ -67,9 +67,9 @@ class Derivative:
         return self._sweep.paths(self.param)
 
     def latex(self, form: str = "factored") -> str:
-        """LaTeX of the derivative: ``"factored"``, ``"expanded"``, ``"chain"`` (seed 002's
-        multi-line derivation) or ``"delta"`` (a product of named adjoints δ, then their
-        definitions, one line each)."""
+        """LaTeX of the derivative: ``"factored"``, ``"expanded"``, ``"chain"`` (the multi-line
+        chain-rule derivation a hand derivation writes) or ``"delta"`` (a product of named
+        adjoints δ, then their definitions, one line each)."""
         return hooks.derivative_latex(self, form)
 
     def text(self, form: str = "factored") -> str:

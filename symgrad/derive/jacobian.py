@@ -1,13 +1,13 @@
-"""Jacobians of vector functions in seed 000's transposed convention.
+"""Jacobians of vector functions in the transposed convention.
 
-For y = f(x) with x ∈ Rᵐ and y ∈ Rⁿ, seed 000 (eq. 2.1) writes the derivative as the
+For y = f(x) with x ∈ Rᵐ and y ∈ Rⁿ, the derivative is written as the
 m×n matrix Jᵀ(f) whose entry (i, j) is ∂y_j/∂x_i: one row per input, one column
 per output. With that orientation the chain rule reads left to right in the order
-the functions are applied (eq. 2.4–2.5):
+the functions are applied:
 
     Jᵀ_x(g∘f) = Jᵀ_x(f) · Jᵀ_y(g)
 
-Matrices among the inputs are flattened row by row (eq. 3.13–3.14), so the
+Matrices among the inputs are flattened row by row, so the
 Jacobian with respect to a 4×3 weight matrix has 12 rows.
 
 >>> import sympy
@@ -57,7 +57,7 @@ def jacobian(outputs, wrt, functions: Mapping[str, str] | None = None) -> sympy.
     Matrix([
     [2*x1, x2],
     [2*x2, x1]])
-    >>> jacobian("(x1*x2 - 3)**2 + 1", "x1:3").T   # seed 000, eq. 3.2: J = Jᵀᵀ
+    >>> jacobian("(x1*x2 - 3)**2 + 1", "x1:3").T   # a scalar function: J = (Jᵀ)ᵀ, one row
     Matrix([[2*x2*(x1*x2 - 3), 2*x1*(x1*x2 - 3)]])
     """
     ys = _outputs(outputs, functions)
@@ -125,7 +125,7 @@ def _variables(wrt, ys: list[sympy.Expr]) -> list[sympy.Basic]:
 
 
 def _flatten(wrt) -> list:
-    """The entries of ``wrt`` in order, matrices row by row (seed 000, eq. 3.13–3.14)."""
+    """The entries of ``wrt`` in order, matrices row by row."""
     if isinstance(wrt, str):
         text = wrt.replace(",", " ").strip()
         if not text:

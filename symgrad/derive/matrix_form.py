@@ -1,9 +1,9 @@
 """Matrix form of a layered network's gradient: the δ recursion, derived symbolically.
 
 A layered network (:func:`symgrad.mlp`) is written at layer level as sympy matrix
-expressions, u⁽ˡ⁾ = W⁽ˡ⁾x⁽ˡ⁻¹⁾ + b⁽ˡ⁾ and x⁽ˡ⁾ = f(u⁽ˡ⁾) (column convention, seeds 003
-and 004), or u⁽ˡ⁾ = x⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾ with row vectors (the convention of seed 004's
-code), followed by the loss. A reverse sweep over these layer-level steps derives the
+expressions, u⁽ˡ⁾ = W⁽ˡ⁾x⁽ˡ⁻¹⁾ + b⁽ˡ⁾ and x⁽ˡ⁾ = f(u⁽ˡ⁾) (the column convention of
+textbooks), or u⁽ˡ⁾ = x⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾ with row vectors (the convention of code that
+holds one sample per row), followed by the loss. A reverse sweep over these layer-level steps derives the
 gradient formulas; nothing is typed in:
 
 * a linear step's pullback is sympy's matrix calculus: the adjoint of z in t = A(z) is
@@ -72,7 +72,7 @@ CONVENTIONS = ("column", "row")
 MAX_INSTANTIATE_PARAMS = 5000
 
 
-# --------------------------------------------------------------------------- the layer-level program
+# --------------------------------------------------------------------------- the layer-level steps
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ class _Node:
     named: bool
 
 
-class _Program:
-    """The layered network as a straight-line program of matrix expressions."""
+class _LayerSteps:
+    """The layered network as steps of matrix expressions, in evaluation order."""
 
     def __init__(self, spec: "LayerSpec", convention: str):
         self.spec = spec
@@ -195,7 +195,7 @@ class _Program:
             if not (expr.free_symbols & unnamed.keys()):
                 return expr
             expr = expr.xreplace(unnamed)
-        return expr  # pragma: no cover - the program is acyclic
+        return expr  # pragma: no cover - the steps form no cycle
 
 
 # --------------------------------------------------------------------------- the reverse sweep
@@ -256,23 +256,23 @@ def _linear_pullback(expr: MatrixExpr, z: MatrixSymbol, has_adjoint: bool) -> Ma
 
 
 @dataclass
-class _Sweep:
+class _LayerAdjoints:
     adjoint: dict[MatrixSymbol, MatrixExpr]  # every node's adjoint, in δ symbols
     delta: dict[int, MatrixExpr]  # δ⁽ˡ⁾ in terms of δ⁽ˡ⁺¹⁾
     grad: dict[MatrixSymbol, MatrixExpr]  # ∇ of each W⁽ˡ⁾ and b⁽ˡ⁾, in δ⁽ˡ⁾
 
 
-def _sweep(program: _Program) -> _Sweep:
+def _layer_adjoints(steps: _LayerSteps) -> _LayerAdjoints:
     """Walk the layer-level steps backwards, collecting each symbol's pullbacks and adding
     them once; the adjoint of u⁽ˡ⁾ is passed on as the symbol δ⁽ˡ⁾."""
-    delta_of = {program.u[l]: l for l in program.u}
-    parameters = set(program.W.values()) | set(program.b.values())
+    delta_of = {steps.u[l]: l for l in steps.u}
+    parameters = set(steps.W.values()) | set(steps.b.values())
     parts: dict[MatrixSymbol, list[MatrixExpr]] = {}
     adjoint: dict[MatrixSymbol, MatrixExpr] = {}
     delta: dict[int, MatrixExpr] = {}
-    for node in reversed(program.nodes):
+    for node in reversed(steps.nodes):
         t = node.target
-        if t == program.loss:
+        if t == steps.loss:
             passed = None
         else:
             if t not in parts:
@@ -281,12 +281,12 @@ def _sweep(program: _Program) -> _Sweep:
             passed = adjoint[t]
             if t in delta_of:
                 delta[delta_of[t]] = adjoint[t]
-                passed = program.delta[delta_of[t]]
+                passed = steps.delta[delta_of[t]]
         for z in sorted(node.expr.free_symbols, key=lambda s: s.name):
-            if z in program.definitions or z in parameters:
+            if z in steps.definitions or z in parameters:
                 parts.setdefault(z, []).append(_pullback(node, z, passed))
     grad = {p: parts[p][0] if len(parts[p]) == 1 else MatAdd(*parts[p]) for p in parameters}
-    return _Sweep(adjoint, delta, grad)
+    return _LayerAdjoints(adjoint, delta, grad)
 
 
 # --------------------------------------------------------------------------- the output term
@@ -300,37 +300,37 @@ def _simplify(expr: sympy.Expr) -> sympy.Expr:
     return min(candidates, key=sympy.count_ops)
 
 
-def _output_algebra(program: _Program) -> ComponentAlgebra:
+def _output_algebra(steps: _LayerSteps) -> ComponentAlgebra:
     """Components of the output layer's vectors, as derived: x⁽ᴸ⁾ a symbol, f'(u⁽ᴸ⁾) one
     opaque factor, the loss's and the softmax's intermediates inlined."""
-    L, n = program.L, program.spec.sizes[-1]
-    u, x, y, lse = program.u[L], program.x[L], program.y, program.lse
+    L, n = steps.L, steps.spec.sizes[-1]
+    u, x, y, lse = steps.u[L], steps.x[L], steps.y, steps.lse
     named = {u: real_symbol("upsilon"), y: real_symbol("eta"), x: real_symbol("xi")}
-    definitions = {node.target: node.expr for node in program.nodes if not node.named}
+    definitions = {node.target: node.expr for node in steps.nodes if not node.named}
     if lse is not None:
         named[lse] = real_symbol("lambda")
         # lse = log S, so S = exp(lse): the identity that turns e^u / S into a softmax.
-        definitions[program.definitions[lse].expr] = apply(sympy.exp(D), lse)
+        definitions[steps.definitions[lse].expr] = apply(sympy.exp(D), lse)
     opaque = {}
-    act = program.activation[L]
+    act = steps.activation[L]
     if act not in ("identity", "softmax"):
         opaque[elementwise(fn.resolve(act)(D).diff(D))] = sympy.Function("fprime")
-    return ComponentAlgebra(n, program.convention, named, definitions, opaque)
+    return ComponentAlgebra(n, steps.convention, named, definitions, opaque)
 
 
-def _output_delta(program: _Program, raw: MatrixExpr) -> MatrixExpr:
+def _output_delta(steps: _LayerSteps, raw: MatrixExpr) -> MatrixExpr:
     """δ⁽ᴸ⁾ tidied one component at a time, and simplified where that cancels f'(u⁽ᴸ⁾)."""
-    L, n = program.L, program.spec.sizes[-1]
-    x, act = program.x[L], program.activation[L]
-    as_derived = _output_algebra(program)
-    upsilon, xi = as_derived.named[program.u[L]], as_derived.named[x]
+    L, n = steps.L, steps.spec.sizes[-1]
+    x, act = steps.x[L], steps.activation[L]
+    as_derived = _output_algebra(steps)
+    upsilon, xi = as_derived.named[steps.u[L]], as_derived.named[x]
     kept = as_derived.to_scalar(raw)
     # Spelled out: x⁽ᴸ⁾ = f(u⁽ᴸ⁾) and f' substituted, simplified, then f(u) read back as x.
     named = {k: v for k, v in as_derived.named.items() if k != x}
     definitions = dict(as_derived.definitions)
-    if x in program.definitions:  # the fused softmax cross-entropy has no x⁽ᴸ⁾ step
-        definitions[x] = program.definitions[x]
-    spelled = ComponentAlgebra(n, program.convention, named, definitions, simplify=_simplify)
+    if x in steps.definitions:  # the fused softmax cross-entropy has no x⁽ᴸ⁾ step
+        definitions[x] = steps.definitions[x]
+    spelled = ComponentAlgebra(n, steps.convention, named, definitions, simplify=_simplify)
     simplified = _simplify(spelled.to_scalar(raw))
     if act not in ("identity", "softmax"):
         simplified = simplified.xreplace({fn.resolve(act)(upsilon): xi})
@@ -338,9 +338,9 @@ def _output_delta(program: _Program, raw: MatrixExpr) -> MatrixExpr:
     return as_derived.to_matrix(simplified if sympy.count_ops(simplified) < sympy.count_ops(kept) else kept)
 
 
-def _tidy(program: _Program, expr: MatrixExpr) -> MatrixExpr:
+def _tidy(steps: _LayerSteps, expr: MatrixExpr) -> MatrixExpr:
     """An element-wise output expression with its intermediates inlined and flattened."""
-    algebra = _output_algebra(program)
+    algebra = _output_algebra(steps)
     return algebra.to_matrix(algebra.to_scalar(expr))
 
 
@@ -385,37 +385,37 @@ class LayerFormulas:
 
 
 def _derive(spec: "LayerSpec", convention: str) -> LayerFormulas:
-    program = _Program(spec, convention)
-    sweep = _sweep(program)
-    L = program.L
-    deltas = dict(sweep.delta)
+    steps = _LayerSteps(spec, convention)
+    adjoints = _layer_adjoints(steps)
+    L = steps.L
+    deltas = dict(adjoints.delta)
     raw = deltas[L]
-    deltas[L] = _output_delta(program, raw)
-    x_L = program.x[L]
-    output_gradient = _tidy(program, sweep.adjoint[x_L]) if x_L in sweep.adjoint else None
-    named = [node for node in program.nodes if node.named]
-    forward = tuple((node.target, program.inline(node.expr)) for node in named)
+    deltas[L] = _output_delta(steps, raw)
+    x_L = steps.x[L]
+    output_gradient = _tidy(steps, adjoints.adjoint[x_L]) if x_L in adjoints.adjoint else None
+    named = [node for node in steps.nodes if node.named]
+    forward = tuple((node.target, steps.inline(node.expr)) for node in named)
     derivatives = {}
-    for l, act in program.activation.items():
+    for l, act in steps.activation.items():
         if act not in ("identity", "softmax"):
-            derivatives[l] = apply(fn.resolve(act)(D).diff(D), program.u[l])
+            derivatives[l] = apply(fn.resolve(act)(D).diff(D), steps.u[l])
     return LayerFormulas(
         convention=convention,
-        activations=dict(program.activation),
-        W=dict(program.W),
-        b=dict(program.b),
-        u=dict(program.u),
-        x=dict(program.x),
-        y=program.y,
-        delta=dict(program.delta),
-        lse=program.lse,
-        softmax=program.softmax,
+        activations=dict(steps.activation),
+        W=dict(steps.W),
+        b=dict(steps.b),
+        u=dict(steps.u),
+        x=dict(steps.x),
+        y=steps.y,
+        delta=dict(steps.delta),
+        lse=steps.lse,
+        softmax=steps.softmax,
         forward=forward,
         output_gradient=output_gradient,
-        output_delta_raw=_tidy(program, raw),
+        output_delta_raw=_tidy(steps, raw),
         delta_formulas=dict(sorted(deltas.items())),
-        grad_W={l: sweep.grad[program.W[l]] for l in program.W},
-        grad_b={l: sweep.grad[program.b[l]] for l in program.b},
+        grad_W={l: adjoints.grad[steps.W[l]] for l in steps.W},
+        grad_b={l: adjoints.grad[steps.b[l]] for l in steps.b},
         derivatives=derivatives,
     )
 

@@ -28,7 +28,9 @@ normaliser), and the losses :func:`symgrad.mlp` knows (:data:`LOSSES`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable
 
 import mpmath
@@ -36,6 +38,29 @@ import numpy as np
 import sympy
 
 from ..errors import UnknownSymbolError
+from .elementwise import (
+    Elementwise,
+    _AliasAbs,
+    _AliasCos,
+    _AliasExp,
+    _AliasIdentity,
+    _AliasLog,
+    _AliasSin,
+    _AliasSqrt,
+    _AliasTanh,
+    elu,
+    gelu,
+    gelu_tanh,
+    leaky_relu,
+    logsumexp,
+    normal_cdf,
+    normal_pdf,
+    relu,
+    sigmoid,
+    silu,
+    softplus,
+    softsign,
+)
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -48,7 +73,11 @@ __all__ = [
     "Elementwise",
     "FunctionRow",
     "Numeric",
+    "float_parameters",
     "kind_of",
+    "kind_text",
+    "parameters_of",
+    "parse_kind",
     "logsumexp",
     "relu",
     "resolve",
@@ -57,180 +86,6 @@ __all__ = [
     "softplus",
     "to_elementary",
 ]
-
-
-# --------------------------------------------------------------------------- sympy classes
-
-
-class Elementwise(sympy.Function):
-    """Base of symgrad's one-argument functions.
-
-    Subclasses define ``kind`` (the row's name), ``_elementary`` (the definition in
-    elementary functions, used for evaluation and for checks against ``sympy.diff``)
-    and ``fdiff`` (the textbook derivative).
-    """
-
-    nargs = 1
-    kind = "elementwise"
-
-    @classmethod
-    def _elementary(cls, x: sympy.Expr) -> sympy.Expr:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_evalf(self, prec):
-        return self._elementary(self.args[0])._eval_evalf(prec)
-
-    def _eval_rewrite_as_exp(self, x, **kwargs):
-        return self._elementary(x)
-
-
-class sigmoid(Elementwise):
-    """The logistic function σ(x) = 1/(1 + e^(−x)); σ' = σ(1 − σ)."""
-
-    kind = "sigmoid"
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sympy.S.Half
-
-    @classmethod
-    def _elementary(cls, x):
-        return 1 / (1 + sympy.exp(-x))
-
-    def fdiff(self, argindex=1):
-        s = self.func(self.args[0])  # keeps the user's name: g'(u) = g(u)(1 − g(u))
-        return s * (1 - s)
-
-
-class relu(Elementwise):
-    """max(0, x); its derivative is the step function (0 for x ≤ 0)."""
-
-    kind = "relu"
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number:
-            return sympy.Max(0, x)
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.Max(0, x)
-
-    def fdiff(self, argindex=1):
-        return sympy.Heaviside(self.args[0], 0)
-
-
-class softplus(Elementwise):
-    """log(1 + e^x); its derivative is σ(x)."""
-
-    kind = "softplus"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.log(1 + sympy.exp(x))
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
-
-class _AliasTanh(Elementwise):
-    kind = "tanh"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.tanh(x)
-
-    def fdiff(self, argindex=1):
-        return 1 - self.func(self.args[0]) ** 2
-
-
-class _AliasExp(Elementwise):
-    kind = "exp"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.exp(x)
-
-    def fdiff(self, argindex=1):
-        return self.func(self.args[0])
-
-
-class _AliasLog(Elementwise):
-    kind = "log"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.log(x)
-
-    def fdiff(self, argindex=1):
-        return 1 / self.args[0]
-
-
-class _AliasAbs(Elementwise):
-    kind = "abs"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.Abs(x)
-
-    def fdiff(self, argindex=1):
-        return sympy.sign(self.args[0])
-
-
-class _AliasSqrt(Elementwise):
-    kind = "sqrt"
-
-    @classmethod
-    def _elementary(cls, x):
-        return sympy.sqrt(x)
-
-    def fdiff(self, argindex=1):
-        return 1 / (2 * self.func(self.args[0]))
-
-
-class _AliasIdentity(Elementwise):
-    kind = "identity"
-
-    @classmethod
-    def eval(cls, x):
-        return x  # an identity is no function at all: it vanishes on construction
-
-    @classmethod
-    def _elementary(cls, x):  # pragma: no cover - eval removes it first
-        return x
-
-
-class logsumexp(sympy.Function):
-    """log Σ_k e^(x_k), the normaliser of the softmax.
-
-    ∂/∂x_k logsumexp(x) = e^(x_k − logsumexp(x)) = softmax_k(x).
-    """
-
-    kind = "logsumexp"
-
-    @classmethod
-    def eval(cls, *args):
-        if len(args) == 0:
-            raise TypeError("logsumexp takes at least one argument")
-        if len(args) == 1:
-            return args[0]
-
-    def _eval_is_real(self):
-        if all(a.is_real for a in self.args):
-            return True
-
-    def fdiff(self, argindex=1):
-        return sympy.exp(self.args[argindex - 1] - self)
-
-    def _eval_evalf(self, prec):
-        return sympy.log(sympy.Add(*[sympy.exp(a) for a in self.args]))._eval_evalf(prec)
-
-    def _eval_rewrite_as_exp(self, *args, **kwargs):
-        return sympy.log(sympy.Add(*[sympy.exp(a) for a in args]))
 
 
 # --------------------------------------------------------------------------- plain-float rules
@@ -287,7 +142,8 @@ class Numeric:
     """A function's value and slope in plain numbers, written independently of its sympy
     derivative: the numeric backprop's rule.
 
-    ``value(a)``/``slope(a, v)`` take a float (``v`` is the value at ``a``);
+    ``value(a)``/``slope(a, v)`` take a float (``v`` is the value at ``a``), and the
+    function's constants as keywords (``alpha=0.2``);
     ``array_value(U)``/``array_slope(U, A)`` the same on NumPy arrays (``A`` = value at ``U``),
     for the layer-by-layer pass; None where a function is never a layer's activation.
     """
@@ -297,11 +153,12 @@ class Numeric:
     array_value: Callable[[np.ndarray], np.ndarray] | None = None
     array_slope: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
-    def rule(self, *args: float) -> tuple[float, tuple[float, ...]]:
+    def rule(self, *args: float, **parameters: float) -> tuple[float, tuple[float, ...]]:
         """The backprop rule: (value, local derivatives) at the arguments; a second
-        argument (the step's value at 0) is a constant, with derivative 0."""
-        v = self.value(*args)
-        return v, (self.slope(args[0], v),) + (0.0,) * (len(args) - 1)
+        argument (the step's value at 0) is a constant, with derivative 0. ``parameters``
+        are the function's constants (leaky_relu's α)."""
+        v = self.value(*args, **parameters)
+        return v, (self.slope(args[0], v, **parameters),) + (0.0,) * (len(args) - 1)
 
 
 # --------------------------------------------------------------------------- code snippets
@@ -354,6 +211,42 @@ def _heaviside(z, at_zero):
         return {{ lit(0) }}
     return at_zero
 ''',
+    "_leaky_relu": '''@_jit
+def _leaky_relu(z, alpha):
+    """z above zero, alpha*z below (a NaN stays NaN)."""
+    return z if z > {{ lit(0) }} else alpha * z
+''',
+    "_elu": '''@_jit
+def _elu(z, alpha):
+    """z above zero, alpha*(e^z - 1) below, by expm1: exact for small z, no overflow above."""
+    return z if z > {{ lit(0) }} else alpha * np.expm1(z)
+''',
+    "_normal_cdf": '''@_jit
+def _normal_cdf(z):
+    """The standard normal distribution function, (1 + erf(z/sqrt 2))/2, as erfc(-z/sqrt 2)/2:
+    full relative precision in the lower tail."""
+    return {{ lit(0.5) }} * math.erfc(-z * {{ lit(0.7071067811865476) }})
+''',
+    "_normal_cdf_array": '''@_jit
+def _normal_cdf_array(U):
+    """_normal_cdf of every entry (NumPy has no erf ufunc)."""
+    flat = U.ravel()
+    out = np.empty_like(flat)
+    for i in range(flat.shape[0]):
+        out[i] = {{ lit(0.5) }} * math.erfc(-flat[i] * {{ lit(0.7071067811865476) }})
+    return out.reshape(U.shape)
+''',
+    "_gelu_tanh": '''@_jit
+def _gelu_tanh(z):
+    """The tanh approximation of the GELU, z(1 + tanh(c(z + a z^3)))/2; also on arrays."""
+    return {{ lit(0.5) }} * z * ({{ lit(1) }} + np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z)))
+''',
+    "_gelu_tanh_slope": '''@_jit
+def _gelu_tanh_slope(z):
+    """The derivative of _gelu_tanh; also on arrays."""
+    t = np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z))
+    return {{ lit(0.5) }} * ({{ lit(1) }} + t) + {{ lit(0.5) }} * z * ({{ lit(1) }} - t * t) * {{ lit(0.7978845608028654) }} * ({{ lit(1) }} + {{ lit(0.134145) }} * z * z)
+''',
     "_sigmoid_array": '''@_jit
 def _sigmoid_array(U):
     """1/(1 + e^-u) from e^-|u| <= 1: no overflow, full precision in both tails."""
@@ -370,6 +263,41 @@ def _softplus_array(U):
 
 
 # --------------------------------------------------------------------------- the table
+
+
+def _erf_value(a):
+    return 0.5 * math.erfc(-a / math.sqrt(2.0))
+
+
+def _normal_pdf_value(a):
+    return math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+
+
+def _np_normal_cdf(u):
+    return np.vectorize(_erf_value, otypes=[float])(u)
+
+
+def _np_normal_pdf(u):
+    return np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi)
+
+
+_GELU_C, _GELU_A = math.sqrt(2.0 / math.pi), 0.044715
+
+
+def _gelu_tanh_value(a):
+    return 0.5 * a * (1.0 + np.tanh(_GELU_C * (a + _GELU_A * a * a * a)))
+
+
+def _gelu_tanh_slope(a):
+    t = np.tanh(_GELU_C * (a + _GELU_A * a * a * a))
+    return 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_A * a * a)
+
+
+def _mp_sigmoid(x):
+    return 1 / (1 + mpmath.exp(-x))
+
+
+_GELU_C_MP = lambda: mpmath.sqrt(2 / mpmath.pi)  # noqa: E731  (at the working precision)
 
 
 @dataclass(frozen=True)
@@ -453,6 +381,71 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         activation=True,
     ),
     FunctionRow(
+        "leaky_relu", leaky_relu, leaky_relu, r"\operatorname{LeakyReLU}",
+        Code("_leaky_relu({{ x }}, {{ alpha }})", ("_leaky_relu",),
+             "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * {{ U }})",
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ alpha }})"),
+        lambda x, alpha: x if x > 0 else alpha * x,
+        Numeric(lambda a, alpha: a if a > 0 else (alpha * a if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else alpha,
+                lambda u, alpha: np.where(u > 0, u, alpha * u), lambda u, a, alpha: np.where(u > 0, 1.0, alpha)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "elu", elu, elu, r"\operatorname{ELU}",
+        Code("_elu({{ x }}, {{ alpha }})", ("_elu",),
+             "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * np.expm1(np.minimum({{ U }}, {{ lit(0) }})))",
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ A }} + {{ alpha }})"),
+        lambda x, alpha: x if x > 0 else alpha * mpmath.expm1(x),
+        Numeric(lambda a, alpha: a if a > 0 else (alpha * math.expm1(a) if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else v + alpha,
+                lambda u, alpha: np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0))),
+                lambda u, a, alpha: np.where(u > 0, 1.0, a + alpha)),
+        activation=True, kinked=True,
+    ),
+    FunctionRow(
+        "gelu", gelu, gelu, r"\operatorname{GELU}",
+        Code("{{ x }} * _normal_cdf({{ x }})", ("_normal_cdf",), "{{ U }} * _normal_cdf_array({{ U }})",
+             "_normal_cdf_array({{ U }}) + {{ U }} * np.exp({{ lit(-0.5) }} * {{ U }} * {{ U }}) * {{ lit(0.3989422804014327) }}",
+             ("_normal_cdf_array",)),
+        lambda x: x * mpmath.ncdf(x),
+        Numeric(lambda a: a * _erf_value(a), lambda a, v: _erf_value(a) + a * _normal_pdf_value(a),
+                lambda u: u * _np_normal_cdf(u), lambda u, a: _np_normal_cdf(u) + u * _np_normal_pdf(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "gelu_tanh", gelu_tanh, gelu_tanh, r"\operatorname{GELU}_{\tanh}",
+        Code("_gelu_tanh({{ x }})", ("_gelu_tanh",), "_gelu_tanh({{ U }})", "_gelu_tanh_slope({{ U }})", ("_gelu_tanh", "_gelu_tanh_slope")),
+        lambda x: x * (1 + mpmath.tanh(_GELU_C_MP() * (x + mpmath.mpf(44715) / 1000000 * x**3))) / 2,
+        Numeric(lambda a: float(_gelu_tanh_value(a)), lambda a, v: float(_gelu_tanh_slope(a)), _gelu_tanh_value, lambda u, a: _gelu_tanh_slope(u)),
+        activation=True,
+    ),
+    FunctionRow(
+        "silu", silu, silu, r"\operatorname{SiLU}",
+        Code("{{ x }} * _sigmoid({{ x }})", ("_sigmoid",), "{{ U }} * _sigmoid_array({{ U }})",
+             "_sigmoid_array({{ U }}) * ({{ lit(1) }} + {{ U }} * ({{ lit(1) }} - _sigmoid_array({{ U }})))", ("_sigmoid_array",)),
+        lambda x: x * _mp_sigmoid(x),
+        Numeric(lambda a: a * _sigmoid(a), lambda a, v: _sigmoid(a) * (1.0 + a * (1.0 - _sigmoid(a))),
+                lambda u: u * _np_sigmoid(u), lambda u, a: _np_sigmoid(u) * (1.0 + u * (1.0 - _np_sigmoid(u)))),
+        spellings=("swish",), activation=True,
+    ),
+    FunctionRow(
+        "softsign", softsign, softsign, r"\operatorname{softsign}",
+        Code("{{ x }} / ({{ lit(1) }} + abs({{ x }}))", (), "{{ U }} / ({{ lit(1) }} + np.abs({{ U }}))",
+             "{{ lit(1) }} / (({{ lit(1) }} + np.abs({{ U }})) * ({{ lit(1) }} + np.abs({{ U }})))"),
+        lambda x: x / (1 + abs(x)),
+        Numeric(lambda a: a / (1.0 + abs(a)), lambda a, v: 1.0 / (1.0 + abs(a)) ** 2,
+                lambda u: u / (1.0 + np.abs(u)), lambda u, a: 1.0 / (1.0 + np.abs(u)) ** 2),
+        activation=True, output_range=(-1.0, 1.0),
+    ),
+    FunctionRow(
+        "normal_cdf", normal_cdf, normal_cdf, r"\Phi", Code("_normal_cdf({{ x }})", ("_normal_cdf",)),
+        mpmath.ncdf, Numeric(_erf_value, lambda a, v: _normal_pdf_value(a)), spellings=(r"\Phi", "Φ"), text="Φ", in_text=False,
+    ),
+    FunctionRow(
+        "normal_pdf", normal_pdf, normal_pdf, r"\phi",
+        Code("np.exp({{ lit(-0.5) }} * {{ x }} * {{ x }}) * {{ lit(0.3989422804014327) }}"),
+        mpmath.npdf, Numeric(_normal_pdf_value, lambda a, v: -a * v), spellings=(r"\phi", r"\varphi", "φ"), text="φ", in_text=False,
+    ),
+    FunctionRow(
         "identity", None, _AliasIdentity, "",
         Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}"),
         lambda x: x,
@@ -487,8 +480,8 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         _mp_heaviside, Numeric(_step, lambda a, v: 0.0),
         spellings=("heaviside",), in_text=False, kinked=True,
     ),
-    FunctionRow("sin", sympy.sin, None, r"\sin", _numpy("sin"), mpmath.sin, Numeric(math.sin, lambda a, v: math.cos(a)), in_text=False),
-    FunctionRow("cos", sympy.cos, None, r"\cos", _numpy("cos"), mpmath.cos, Numeric(math.cos, lambda a, v: -math.sin(a)), in_text=False),
+    FunctionRow("sin", sympy.sin, _AliasSin, r"\sin", _numpy("sin"), mpmath.sin, Numeric(math.sin, lambda a, v: math.cos(a)), spellings=(r"\sin",)),
+    FunctionRow("cos", sympy.cos, _AliasCos, r"\cos", _numpy("cos"), mpmath.cos, Numeric(math.cos, lambda a, v: -math.sin(a)), spellings=(r"\cos",)),
     FunctionRow("tan", sympy.tan, None, r"\tan", _numpy("tan"), mpmath.tan,
                 Numeric(math.tan, lambda a, v: 1.0 + v * v), in_text=False),
     FunctionRow("sinh", sympy.sinh, None, r"\sinh", _numpy("sinh"), mpmath.sinh,
@@ -527,12 +520,78 @@ LOSSES: dict[str, str] = {
     "softmax_cross_entropy": "logsumexp(u) Σ_k y_k − Σ_k y_k u_k, the cross-entropy of softmax(u)",
 }
 
-_ALIASES: dict[tuple[str, str], type] = {}
+_ALIASES: dict[tuple, type] = {}
 _BY_BUILTIN: dict[type, FunctionRow] = {row.builtin: row for row in FUNCTIONS.values() if row.builtin is not None}
 
 
+_KIND_WITH_CONSTANTS = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
+
+
+def parse_kind(kind: str) -> tuple[FunctionRow, dict[str, sympy.Rational]]:
+    """The row a function kind names, and the constants it gives: ``"leaky_relu"`` or
+    ``"leaky_relu(0.2)"`` (decimal constants are exact: 0.2 is 1/5).
+
+    >>> row, constants = parse_kind("leaky_relu(0.2)")
+    >>> row.name, constants
+    ('leaky_relu', {'alpha': 1/5})
+    """
+    if not isinstance(kind, str):
+        raise UnknownSymbolError(f"a function kind must be a name such as 'sigmoid', got {kind!r}", token=str(kind))
+    written, constants = kind.strip(), {}
+    match = _KIND_WITH_CONSTANTS.match(written)
+    if match:
+        written, arguments = match.group(1), [a.strip() for a in match.group(2).split(",") if a.strip()]
+    row = FUNCTIONS.get(written)
+    if row is None:
+        known = ", ".join(ALIASABLE_NAMES)
+        raise UnknownSymbolError(f"unknown function kind {kind!r} (known: {known})", token=written)
+    if match:
+        names = list(parameters_of(row.builtin))
+        if len(arguments) != len(names):
+            wanted = f"{len(names)} constant(s) ({', '.join(names)})" if names else "no constants"
+            raise UnknownSymbolError(f"function kind {kind!r}: {row.name} takes {wanted}, got {len(arguments)}", token=kind)
+        for name, text in zip(names, arguments):
+            try:
+                constants[name] = sympy.Rational(Fraction(text))
+            except (ValueError, ZeroDivisionError):
+                raise UnknownSymbolError(f"function kind {kind!r}: {name} = {text!r} is not a number", token=text) from None
+        if constants == parameters_of(row.builtin):
+            constants = {}  # the defaults, written out: the same function
+    return row, constants
+
+
+def parameters_of(func) -> dict[str, sympy.Rational]:
+    """The constants of a function class (leaky_relu's α), by name; empty for most.
+
+    >>> parameters_of(resolve("lrelu", "leaky_relu(0.2)")), parameters_of(sigmoid)
+    ({'alpha': 1/5}, {})
+    """
+    return dict(getattr(func, "parameters", {}) or {})
+
+
+def float_parameters(func) -> dict[str, float]:
+    """:func:`parameters_of` as floats, for the numeric engines."""
+    return {name: float(value) for name, value in parameters_of(func).items()}
+
+
+def kind_text(func) -> str:
+    """What a function class stands for, constants included: ``"leaky_relu(1/5)"``,
+    ``"sigmoid"`` (``None`` spelled out for a function outside the table). Two classes
+    with the same name and different kind texts compute different functions.
+
+    >>> kind_text(resolve("g", "leaky_relu(0.2)")), kind_text(resolve("g", "sigmoid"))
+    ('leaky_relu(1/5)', 'sigmoid')
+    """
+    kind = kind_of(func)
+    constants = parameters_of(func)
+    if constants and row_of(func) is not None and constants != parameters_of(row_of(func).builtin):
+        return f"{kind}({', '.join(str(v) for v in constants.values())})"
+    return str(kind)
+
+
 def resolve(name: str, kind: str | None = None):
-    """The sympy function class for ``name``, the function of row ``kind``.
+    """The sympy function class for ``name``, the function of kind ``kind`` (a row name,
+    with constants if it has any: ``"leaky_relu(0.2)"``).
 
     ``resolve("tanh")`` is sympy's own ``tanh``; ``resolve("g", "sigmoid")`` is a
     sigmoid that prints as ``g``. The same pair always returns the same class.
@@ -540,16 +599,20 @@ def resolve(name: str, kind: str | None = None):
     >>> resolve("g", "sigmoid") is resolve("g", "sigmoid")
     True
     """
-    kind = kind or name
-    row = FUNCTIONS.get(kind)
-    if row is None or (row.alias_base is None and name != kind):
+    row, constants = parse_kind(kind or name)
+    if kind is None:
+        name = row.name  # resolve("leaky_relu(0.2)") is a leaky_relu: its constants are not its name
+    if row.alias_base is None and (name != row.name or constants):
         known = ", ".join(ALIASABLE_NAMES)
         raise UnknownSymbolError(f"unknown function kind {kind!r} for {name!r} (known: {known})", token=kind)
-    if name == kind and row.builtin is not None:
+    if name == row.name and not constants and row.builtin is not None:
         return row.builtin
-    key = (name, kind)
+    key = (name, row.name, tuple(sorted(constants.items())))
     if key not in _ALIASES:
-        _ALIASES[key] = type(name, (row.alias_base,), {"__module__": __name__})
+        body = {"__module__": __name__}
+        if constants:
+            body["parameters"] = {**parameters_of(row.alias_base), **constants}
+        _ALIASES[key] = type(name, (row.alias_base,), body)
     return _ALIASES[key]
 
 

@@ -129,13 +129,29 @@ class LayerSpec:
         return tuple(steps)
 
 
+def _is_activation(kind) -> bool:
+    """Whether ``kind`` names a layer activation: softmax, or an activation row (with
+    its constants, if any: "leaky_relu(0.2)")."""
+    if kind == "softmax":
+        return True
+    try:
+        return fn.parse_kind(kind)[0].activation
+    except UnknownSymbolError:
+        return False
+
+
+def _lies_in_unit_interval(kind: str) -> bool:
+    """Whether a layer's outputs lie in (0, 1), so that a cross-entropy may take their log."""
+    return kind == "softmax" or fn.parse_kind(kind)[0].output_range == (0.0, 1.0)
+
+
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss: str = "mse", bias: bool = True) -> "Network":
     """A fully connected layered network, u⁽ˡ⁾ = W⁽ˡ⁾x⁽ˡ⁻¹⁾ + b⁽ˡ⁾, x⁽ˡ⁾ = f(u⁽ˡ⁾).
 
     ``activation`` is one name for every layer or a list with one per layer
     (sigmoid, tanh, relu, softplus, identity; softmax for the output layer).
-    ``loss`` is ``"mse"`` (½‖o − y‖², the seeds' convention), ``"mae"`` (Σ|o − y|,
-    seed 001), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
+    ``loss`` is ``"mse"`` (½‖o − y‖², the textbook convention), ``"mae"``
+    (Σ|o − y|), ``"cross_entropy"`` (on a sigmoid or softmax output only: its outputs
     must lie in (0, 1)) or ``"softmax_cross_entropy"`` (softmax output fused with its
     cross-entropy). Parameters are ordered layer by layer: ``W{l}`` row by
     row (``W{l}_{i}_{j}``), then ``b{l}``.
@@ -158,8 +174,8 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
                 token=str(list(acts)),
             )
     for l, a in enumerate(acts, start=1):
-        if a not in fn.ACTIVATION_NAMES:
-            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(fn.ACTIVATION_NAMES)})", token=a)
+        if not _is_activation(a):
+            raise UnknownSymbolError(f"unknown activation {a!r} for layer {l} (known: {', '.join(fn.ACTIVATION_NAMES)})", token=str(a))
         if a == "softmax" and l != n_layers:
             raise ShapeError(f"softmax is an output activation; layer {l} of {n_layers} is hidden", token=a)
     if loss not in fn.LOSSES:
@@ -174,7 +190,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid", loss:
             )
         else:
             acts = acts[:-1] + ("softmax",)
-    if loss == "cross_entropy" and acts[-1] not in ("sigmoid", "softmax"):
+    if loss == "cross_entropy" and not _lies_in_unit_interval(acts[-1]):
         # Its logs need outputs in (0, 1); another activation would make the loss NaN or
         # complex for some inputs, silently.
         raise LossError(

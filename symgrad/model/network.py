@@ -335,7 +335,7 @@ class Network:
             h.update(f"{st.target.name}={sympy.srepr(st.expr)}\n".encode())
         # srepr names a function but not what it stands for: g as a sigmoid and g as a
         # tanh must not share a hash.
-        kinds = sorted({(type(f).__name__, str(fn.kind_of(type(f)))) for st in self.steps for f in st.expr.atoms(sympy.Function)})
+        kinds = sorted({(type(f).__name__, fn.kind_text(type(f))) for st in self.steps for f in st.expr.atoms(sympy.Function)})
         h.update(repr(kinds).encode())
         return h.hexdigest()
 

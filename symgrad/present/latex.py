@@ -112,8 +112,11 @@ class SymgradLatexPrinter(LatexPrinter):
 
     def _function_name(self, func) -> str:
         row = fn.row_of(func)
-        if row is not None and func is row.builtin:
-            return row.latex
+        if row is not None and (func is row.builtin or func.__name__ == row.name):
+            constants = fn.parameters_of(func)
+            if not constants or constants == fn.parameters_of(row.builtin):
+                return row.latex
+            return row.latex + "_{" + ", ".join(self._print(v) for v in constants.values()) + "}"
         if func is fn.logsumexp:
             return r"\operatorname{logsumexp}"
         name = func.__name__
@@ -253,7 +256,7 @@ def _partial(of: sympy.Symbol, wrt: sympy.Symbol, network) -> str:
 
 def _coarse(path: "ChainPath", network) -> list[tuple["LocalFactor", ...]]:
     """The path's local factors grouped, each pre-activation merged into its activation
-    (seed 002's first line): ∂f̂₁/∂h₁ stands for ∂f̂₁/∂u₁ · ∂u₁/∂h₁."""
+    (the first line of a hand derivation): ∂f̂₁/∂h₁ stands for ∂f̂₁/∂u₁ · ∂u₁/∂h₁."""
     groups: list[list] = []
     for f in path.factors:
         if groups and _is_activation_of(network.step_map.get(groups[-1][-1].of), f.of):

@@ -1,4 +1,4 @@
-"""LaTeX of a layered network's matrix form, in the seeds' notation.
+"""LaTeX of a layered network's matrix form, in textbook notation.
 
 Matrices print as W^{(l)}, vectors bold (\\mathbf{x}^{(l)}, \\mathbf{u}^{(l)}, \\mathbf{y}),
 error terms as \\delta^{(l)}; ⊙ is the element-wise product, ⊘ the element-wise
@@ -60,7 +60,7 @@ class MatrixLatexPrinter(SymgradLatexPrinter):
 
     ``names`` gives the LaTeX of each matrix symbol; ``labels`` prints whole
     sub-expressions by name (f'(\\mathbf{u}^{(l)}), softmax(\\mathbf{u}^{(L)})), and the
-    ones in ``last`` go last in a ⊙-product, as the seeds write δ = (…) ⊙ f'(u).
+    ones in ``last`` go last in a ⊙-product, as textbooks write δ = (…) ⊙ f'(u).
     """
 
     def __init__(self, convention: str, names: Mapping[MatrixSymbol, str], labels: Mapping[MatrixExpr, str] | None = None, last=()):
@@ -160,7 +160,7 @@ class MatrixLatexPrinter(SymgradLatexPrinter):
                 denominators.append(f.base if f.exp == -1 else HadamardPower(f.base, -f.exp))
             else:
                 numerators.append(f)
-        # As the seeds write them: single factors, then bracketed sums, then f'(u).
+        # As textbooks write them: single factors, then bracketed sums, then f'(u).
         numerators.sort(key=lambda f: (_canonical(f) in self._last, isinstance(f, MatAdd)))
         text = r" \odot ".join(self._grouped(f) for f in numerators) if numerators else r"\mathbf{1}"
         for d in denominators:

@@ -1,7 +1,7 @@
 """Derivation reports: Markdown (with LaTeX math), a LaTeX document, or HTML (MathJax).
 
 A report holds the network's equations, each parameter's derivative in factored
-form with its chain-rule derivation (as seed 002 writes it; where the factored form
+form with its chain-rule derivation (as a hand derivation writes it; where the factored form
 nests brackets more than two deep, as a product of named adjoints δ followed by their
 definitions, :mod:`symgrad.present.adjoints`), the matrix form of a
 layered network when available, and the three-way gradient check. It is rendered

@@ -239,7 +239,7 @@ def _evaluate(e: sympy.Expr, values: dict, memo: dict):
     if e.is_Symbol:
         return values.get(e)
     if e.is_number and not e.has(sympy.zoo, sympy.nan):
-        v = mpmath.mpf(sympy.Float(e, mpmath.mp.dps + 5)) if e.is_real else mpmath.mpc(complex(e))
+        v = mpmath.mpf(e.evalf(mpmath.mp.dps + 5)) if e.is_real else mpmath.mpc(complex(e))  # evalf: sqrt(2), pi too
         memo[e] = v
         return v
     args = [_evaluate(a, values, memo) for a in e.args]
@@ -269,7 +269,7 @@ def _apply(e: sympy.Expr, args: list):
         return _MPMATH[func](*args)
     row = fn.row_of(func)
     if row is not None:
-        return row.mpmath(*args)
+        return row.mpmath(*args, **fn.parameters_of(func))
     raise TypeError(f"cannot evaluate {func.__name__}")  # becomes "undefined": no silent guess
 
 

@@ -25,6 +25,8 @@ The network, one step per line (8 steps, the last is the loss):
 symgrad key: golden
 """
 
+import math
+
 import numpy as np
 
 # symgrad's loader sets _SYMGRAD_JIT = False before running this module to get plain
