@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import symgrad as sg
-from conftest import check_golden, seed_network
 from worked_examples import (
     ENGINE_POINT,
     ENGINE_RESULTS,
@@ -22,6 +19,9 @@ from worked_examples import (
     softmax_network,
     tutorial_network,
 )
+
+import symgrad as sg
+from conftest import check_golden, seed_network
 
 NETWORKS = {
     "tutorial": tutorial_network,

@@ -224,12 +224,10 @@ def _hidden_line(network: "Network", F, l: int):
     return _layer_names(l, "j")["delta"], tidy(Product((brought, algebra.to_scalar(derivative))))
 
 
-def _layered(derivative: "Derivative") -> DeltaForm | None:
-    """The layer-by-layer form, or None where a hidden layer has no element-wise derivative (softmax)."""
+def _layered(derivative: "Derivative") -> DeltaForm:
+    """The layer-by-layer form (a softmax, having no element-wise derivative, is an output layer only)."""
     network, sweep, param = derivative.network, derivative.sweep, derivative.param
     spec = network.layers
-    if any(act == "softmax" for act in spec.activations[:-1]):
-        return None
     F = matrix_form(network).formulas("column")
     deltas = {t: _delta_name(t) for t in sweep.bar if _PRE_ACTIVATION.match(t.name)}
     product = tidy(sweep_tree(sweep, param, deltas))
@@ -245,9 +243,7 @@ def _layered(derivative: "Derivative") -> DeltaForm | None:
 def delta_form(derivative: "Derivative") -> DeltaForm:
     """The derivative written with named adjoints (see the module notes)."""
     if derivative.network.layers is not None:
-        form = _layered(derivative)
-        if form is not None:
-            return form
+        return _layered(derivative)
     return _concrete(derivative)
 
 
