@@ -117,8 +117,9 @@ def _clean_latex(text: str) -> None:
 
 
 def _clean_text(text: str) -> None:
-    for bad in ("1 ·", "+ −", "· −"):
+    for bad in ("+ −", "· −"):
         assert bad not in text, f"{bad!r} in {text}"
+    assert not re.search(r"(?<![\w.])1 ·", text), text  # a unit factor (names such as W2_1_1 end in digits)
     assert not _TEXT_ADJACENT.search(text), text
 
 

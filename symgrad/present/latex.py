@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
     from ..derive.sweep import ChainPath, LocalFactor
 
-__all__ = ["LATEX", "chain_ordered", "chain_rows", "derivative_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = ["LATEX", "chain_ordered", "chain_rows", "derivative_latex", "route_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -340,6 +340,17 @@ def chain_rows(derivative: "Derivative") -> list[str]:
     if factored != rows[-1]:
         rows.append(factored)
     return rows
+
+
+def route_latex(path: "ChainPath") -> str:
+    """One chain-rule route's product of local derivatives, tidied (numbers folded, signs in front).
+
+    >>> from symgrad import Network
+    >>> net = Network.from_equations("h = 2*w; L = (3 - h)**2/2", params="w")
+    >>> route_latex(net.grad("w").paths[0])
+    '2 \\\\left(h - 3\\\\right)'
+    """
+    return render(tidy(Product(tuple(f.value for f in path.factors))), LATEX)
 
 
 def _chain_lines(derivative: "Derivative") -> str:

@@ -135,8 +135,9 @@ def _split_number(e) -> tuple[sympy.Expr, sympy.Expr]:
 
 
 def _flippable(add: sympy.Expr) -> bool:
-    """A difference that may be written the other way round to absorb a minus: (t − o), not (1 − σ)."""
-    if not add.is_Add or any(t.is_number for t in add.args):
+    """A difference that may be written the other way round to absorb a minus: (t − o) or
+    (3 − h), not a derivative's (1 − σ(u)) or (1 − tanh²(u))."""
+    if not add.is_Add or add.atoms(sympy.Function):
         return False
     negative = sum(1 for t in add.args if t.could_extract_minus_sign())
     positive = len(add.args) - negative
