@@ -104,3 +104,10 @@ def test_delta_names():
     assert _delta_name(real_symbol("u2_13"))._latex() == r"\delta^{(2)}_{13}"
     assert _delta_name(real_symbol("net_h1"))._sympystr() == "δ_net_h1"
     assert _delta_name(sympy.Symbol("fhat1"))._latex() == r"\delta_{\hat{f}_{1}}"
+
+
+def test_a_parameter_the_loss_does_not_use_has_zero_in_every_form():
+    with pytest.warns(sg.UnusedParameterWarning):
+        net = sg.Network.from_equations("L = a*x", params="a b", inputs="x")
+    assert net.grad("b").text("delta") == "∂L/∂b = 0"
+    assert net.grad("b").latex("delta") == "\\begin{aligned}\n\\frac{\\partial L}{\\partial b} &= 0\n\\end{aligned}"
