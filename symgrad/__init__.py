@@ -21,6 +21,7 @@ from .crosscheck.finite_diff import (
 from .derive.derivative import Derivative, Gradients
 from .derive.jacobian import jacobian
 from .derive.matrix_form import MatrixForm
+from .derive.second import SecondDerivative
 from .derive.sweep import ChainPath, LocalFactor
 from .errors import (
     CycleError,
@@ -32,6 +33,7 @@ from .errors import (
     UnknownSymbolError,
     UnusedParameterWarning,
 )
+from .model.equations import function
 from .model.layers import LayerSpec, mlp
 from .model.network import Network
 from .model.spec import Spec, load_spec
@@ -62,6 +64,7 @@ __all__ = [
     "Network",
     "ParseError",
     "Report",
+    "SecondDerivative",
     "ShapeError",
     "Spec",
     "SpecError",
@@ -77,6 +80,7 @@ __all__ = [
     "compile_network",
     "directional_derivative",
     "fd_gradient",
+    "function",
     "gradient_descent",
     "jacobian",
     "load_spec",

@@ -24,7 +24,22 @@ from typing import Callable, TypeVar
 
 from .errors import SymgradError
 
-__all__ = ["provides", "provider", "reverse_sweep", "derivative", "gradients", "compile_network", "matrix_form", "derivative_latex", "formulas_latex", "display_latex", "derivative_text", "derivative_delta"]
+__all__ = [
+    "provides",
+    "provider",
+    "reverse_sweep",
+    "derivative",
+    "gradients",
+    "compile_network",
+    "matrix_form",
+    "derivative_latex",
+    "formulas_latex",
+    "display_latex",
+    "derivative_text",
+    "hessian",
+    "second_derivative_latex",
+    "derivative_delta",
+]
 
 F = TypeVar("F", bound=Callable)
 
@@ -102,6 +117,15 @@ def derivative_text(derivative, form: str = "factored") -> str:
     """A derivative as one line of Unicode text, ``∂Loss/∂w7 = …`` (provided by ``symgrad.present``)."""
     return _hook("derivative_text")(derivative, form)
 
+
+def hessian(network, sweep):
+    """The exact Hessian of the loss, a sympy Matrix (provided by ``symgrad.derive``)."""
+    return _hook("hessian")(network, sweep)
+
+
+def second_derivative_latex(second) -> str:
+    """LaTeX of a second derivative, ``∂²L/∂p∂q = …`` (provided by ``symgrad.present``)."""
+    return _hook("second_derivative_latex")(second)
 
 
 def derivative_delta(derivative, notation: str = "latex") -> str:

@@ -74,12 +74,13 @@ def test_every_row_computes_the_same_function_in_every_stage(name):
 
 def test_every_activation_has_array_code_and_a_row_is_one_place():
     for name in fn.ACTIVATION_NAMES:
-        if name == "softmax":  # the one vector activation
+        if name == "softmax" or fn.FUNCTIONS[name].definition is not None:  # the vector activation; a user's function
             continue
         code = fn.FUNCTIONS[name].code
         assert code.array and code.array_slope, name
         assert set(code.helpers) | set(code.array_helpers) <= set(fn.HELPERS)
-    assert fn.FUNCTION_NAMES == (
+    built_in = tuple(name for name in fn.FUNCTION_NAMES if fn.FUNCTIONS[name].definition is None)  # not a test's own
+    assert built_in == (
         "sigmoid", "tanh", "relu", "softplus", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "softsign",
         "exp", "log", "abs", "sqrt", "sin", "cos",
     )
@@ -199,3 +200,51 @@ def test_constants_change_the_cache_key_and_print_as_a_subscript():
     assert a.fingerprint != b.fingerprint and module_path(a, cache_dir="/c") != module_path(b, cache_dir="/c")
     layered = sg.mlp([2, 1], activation="leaky_relu(0.2)")
     assert r"\operatorname{LeakyReLU}_{\frac{1}{5}}" in layered.grad("W1_1_1").latex("expanded")
+
+
+# --------------------------------------------------------------------------- user-defined functions
+
+
+def test_a_function_defined_in_functions_flows_through_every_stage(tmp_path):
+    import symgrad as sg
+
+    net = sg.Network.from_equations(
+        "u = w*x + b; h = swish(u); L = (h - y)**2/2", params="w b", inputs="x", targets="y", functions={"swish": "x*sigmoid(x)"}
+    )
+    u = net.symbol("u")
+    # the derivative comes from the definition, with the sigmoid's textbook rule inside it
+    assert net.grad("b").factored == (net.symbol("h") - net.symbol("y")) * (u * fn.sigmoid(u) * (1 - fn.sigmoid(u)) + fn.sigmoid(u))
+    flat = fn.to_elementary(net.loss_expr)
+    at = {s: sympy.Rational(v) for s, v in zip(net.params + net.inputs + net.targets, ("0.8", "-0.2", "1.3", "0.1"))}
+    for p in net.params:
+        assert abs(float((fn.to_elementary(net.grad(p.name).expanded) - sympy.diff(flat, p)).xreplace(at).evalf(30))) < 1e-25
+    f = net.compile(jit=False, cache_dir=tmp_path)
+    for params in ([0.8, -0.2], [30.0, 5.0], [-30.0, -5.0]):
+        loss, g = f(params, [1.3], [0.1])
+        ref_loss, ref = sg.numeric_backprop(net, params, [1.3], [0.1])
+        assert loss == pytest.approx(ref_loss, rel=1e-12) and np.allclose(g, ref, rtol=1e-9, atol=1e-13)
+    assert sg.check(net, seed=0).ok
+    assert r"\operatorname{swish}" in net.grad("w").latex("expanded")
+    assert sg.verify(net, "b", net.grad("b").latex()).ok
+
+
+def test_symgrad_function_registers_a_name_and_checks_the_derivative_given(tmp_path):
+    import symgrad as sg
+
+    mysoft = sg.function("mysoft_t", forward="log(1 + exp(x))", derivative="sigmoid(x)")
+    net = sg.mlp([2, 3, 1], activation=["mysoft_t", "sigmoid"])
+    rng = np.random.default_rng(0)
+    params, X, Y = rng.uniform(-1, 1, len(net.params)), rng.uniform(-1, 1, (4, 2)), rng.uniform(0, 1, (4, 1))
+    ref_loss, ref = sg.numeric_backprop_batch(net, params, X, Y)  # the tape expands the definition
+    loss, g = net.compile(jit=False, cache_dir=tmp_path).batch(params, X, Y)  # straight-line: no array code
+    assert loss == pytest.approx(ref_loss, rel=1e-12) and np.allclose(g, ref, rtol=1e-9, atol=1e-13)
+    with pytest.raises(sg.SymgradError, match="array code"):
+        net.compile(jit=False, layered=True, cache_dir=tmp_path)
+    x = sympy.Symbol("x", real=True)
+    assert mysoft(x).diff(x) == fn.sigmoid(x)
+    with pytest.raises(sg.SymgradError, match=r"'wrong'.*not the derivative of its definition: at x = -2.7"):
+        sg.function("wrong", forward="log(1 + exp(x))", derivative="sigmoid(2*x)")
+    with pytest.raises(sg.SymgradError, match="built-in"):
+        sg.function("tanh", forward="x")
+    with pytest.raises(sg.UnknownSymbolError, match="'z'"):
+        sg.function("bad", forward="z*x")

@@ -53,7 +53,8 @@ LAYERED_TEMPLATE = "layered_module.py.j2"
 
 def is_layered(net: Network) -> bool:
     """Whether ``net`` can take the loop (matrix) code path: built by ``mlp``, with the
-    parameters in the layer order the generated code slices them in.
+    parameters in the layer order the generated code slices them in, and every
+    activation with array code (a user's function defined by an expression has none).
 
     >>> import symgrad as sg
     >>> is_layered(sg.mlp([2, 2])), is_layered(sg.Network.from_expr("(w - 1)**2", params="w"))
@@ -64,7 +65,9 @@ def is_layered(net: Network) -> bool:
         return False
     # Compared by name, without building the spec's sympy symbols again (200k of them at 784-256-10).
     names = spec.param_names()
-    return len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))
+    if not (len(net.params) == len(names) and all(p.name == name for p, name in zip(net.params, names))):
+        return False
+    return all(act == "softmax" or getattr(parse_kind(act)[0].code, "array", None) for act in spec.activations)
 
 
 @lru_cache(maxsize=16)
@@ -84,7 +87,8 @@ def compile_layered(net: Network, *, jit: bool = True, dtype=np.float64, cache_d
     """
     if not is_layered(net):
         raise SymgradError(
-            f"network {net.name!r} is not a layered (mlp) network in layer parameter order; compile it with layered=False",
+            f"network {net.name!r} is not a layered (mlp) network in layer parameter order with array code for every "
+            "activation (a function defined by an expression has none); compile it with layered=False",
             token="layered",
         )
     path = layered_module_path(net, dtype=dtype, cache_dir=cache_dir)

@@ -294,6 +294,8 @@ class NumbaPrinter(PythonCodePrinter):
                 f"cannot generate code for the function {type(expr).__name__} (in {expr})",
                 token=type(expr).__name__,
             )
+        if row.code is None:  # a function defined by an expression: print its definition
+            return self._print(row.expand(expr.args[0]))
         self.helpers.update(row.code.helpers)
         args = [self._print(a) for a in expr.args]
         constants = {name: self.literal(value) for name, value in parameters_of(type(expr)).items()}

@@ -222,6 +222,8 @@ class Tape:
                 node = self._node(float(expr))
             except TypeError:
                 raise SymgradError(f"{expr} is not a real number", token=str(expr)) from None
+        elif (row := fn.row_of(type(expr))) is not None and row.numeric is None:
+            node = self._eval(row.expand(expr.args[0]))  # defined by an expression: the tape takes it apart
         else:
             kind = _kind(expr)
             children = tuple(self._eval(a) for a in expr.args)
@@ -372,6 +374,11 @@ def _use_layers(net, method: str) -> bool:
     layered = net.layers is not None and tuple(net.params) == _layer_params(net.layers)
     if method == "layers" and not layered:
         raise SymgradError(f"method='layers' needs a layered network (symgrad.mlp); {net.name!r} is not one", token="layers")
+    # A user's function has no array rule: such a layer is taken apart by the scalar tape.
+    if layered and any(act != "softmax" and fn.parse_kind(act)[0].numeric is None for act in net.layers.activations):
+        if method == "layers":
+            raise SymgradError(f"method='layers': network {net.name!r} has an activation defined by an expression", token="layers")
+        return False
     return layered and method != "graph"
 
 

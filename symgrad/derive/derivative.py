@@ -15,6 +15,7 @@ import sympy
 
 from .. import hooks
 from ..errors import SymgradError
+from .second import SecondDerivative, second_derivative
 from .sweep import ChainPath, Sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,6 +66,10 @@ class Derivative:
     @cached_property
     def paths(self) -> tuple[ChainPath, ...]:
         return self._sweep.paths(self.param)
+
+    def grad(self, name: str | sympy.Symbol) -> SecondDerivative:
+        """∂²Loss/∂param∂``name``, exact (a :class:`~symgrad.derive.second.SecondDerivative`)."""
+        return second_derivative(self.network, self.param, self.network.parameter(name), self._sweep)
 
     def latex(self, form: str = "factored") -> str:
         """LaTeX of the derivative: ``"factored"``, ``"expanded"``, ``"chain"`` (the multi-line

@@ -26,8 +26,9 @@ from ..errors import CycleError, LossError, ParseError, UnknownSymbolError
 from . import functions as fn
 from .names import real_symbol
 from .step import Step
+from .user_functions import user_function
 
-__all__ = ["Equations", "check_distinct", "range_notes", "with_range_note", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
+__all__ = ["Equations", "function", "check_distinct", "range_notes", "with_range_note", "declared_names", "default_loss", "function_table", "names_in", "parse_expression", "read_equations"]
 
 
 def declared_names(spec, what: str) -> tuple[sympy.Symbol, ...]:
@@ -103,12 +104,48 @@ def check_distinct(groups: Mapping[str, Sequence[sympy.Symbol]], functions: Mapp
 
 
 def function_table(functions: Mapping[str, str] | None) -> dict[str, type]:
+    """The functions a text may call: every callable row, and ``functions``, which names
+    a kind for each of the text's own names (``{"g": "sigmoid"}``) or defines one by an
+    expression of x (``{"swish": "x*sigmoid(x)"}``)."""
     table = {name: fn.resolve(name) for name in fn.FUNCTION_NAMES}
     for name, kind in (functions or {}).items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ParseError(f"function name {name!r} is not a valid name", token=str(name))
-        table[name] = fn.resolve(name, kind)
+        if isinstance(kind, type) and issubclass(kind, sympy.Function):
+            table[name] = kind  # a function made by symgrad.function
+        elif isinstance(kind, str) and "x" in names_in(kind):
+            table[name] = user_function(name, _definition(name, kind, table))
+        else:
+            table[name] = fn.resolve(name, kind)
     return table
+
+
+def _definition(name: str, text: str, table: Mapping[str, type]) -> sympy.Expr:
+    return parse_expression(text, {"x": fn.DEFINITION_VARIABLE}, table, where=f"the definition of {name}")
+
+
+def function(name: str, forward: str, derivative: str | None = None) -> type:
+    """Define a function by an expression of ``x`` (and, optionally, its derivative), and
+    make it known by ``name`` everywhere: in equations, in ``functions=`` and in
+    ``mlp(activation=...)``. A derivative given is checked against the expression's own.
+
+    >>> import sympy, symgrad as sg
+    >>> mysoft = function("mysoft", forward="log(1 + exp(x))", derivative="sigmoid(x)")
+    >>> net = sg.Network.from_equations("L = mysoft(w) * y", params="w", targets="y")
+    >>> net.grad("w").factored
+    y*sigmoid(w)
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ParseError(f"function name {name!r} is not a valid name", token=str(name))
+    table = function_table(None)
+    table.pop(name, None)  # a definition may not call the function it defines
+    cls = user_function(
+        name,
+        _definition(name, forward, table),
+        None if derivative is None else parse_expression(derivative, {"x": fn.DEFINITION_VARIABLE}, table, where=f"the derivative of {name}"),
+    )
+    fn.register(cls.row)
+    return cls
 
 
 _ALLOWED_OPS = {"+", "-", "*", "/", "**", "^", "(", ")", ","}

@@ -67,6 +67,7 @@ __all__ = [
     "ALIASABLE_NAMES",
     "FUNCTIONS",
     "FUNCTION_NAMES",
+    "DEFINITION_VARIABLE",
     "HELPERS",
     "LOSSES",
     "Code",
@@ -78,6 +79,7 @@ __all__ = [
     "kind_text",
     "parameters_of",
     "parse_kind",
+    "register",
     "logsumexp",
     "relu",
     "resolve",
@@ -300,6 +302,10 @@ def _mp_sigmoid(x):
 _GELU_C_MP = lambda: mpmath.sqrt(2 / mpmath.pi)  # noqa: E731  (at the working precision)
 
 
+#: The variable of a function defined by an expression (``"x*sigmoid(x)"``).
+DEFINITION_VARIABLE = sympy.Symbol("x", real=True)
+
+
 @dataclass(frozen=True)
 class FunctionRow:
     """One elementwise function, as every stage needs it.
@@ -312,7 +318,10 @@ class FunctionRow:
       when empty); ``spellings``: other names a hand derivation may use for it (read
       back by the verifier);
     * ``code``, ``mpmath``, ``numeric``: how generated code, the verifier and the numeric
-      backprop compute it;
+      backprop compute it; a function defined by an expression of ``x``
+      (:func:`symgrad.function`) has ``definition`` instead of ``code`` and ``numeric``:
+      code generation and the numeric backprop expand that definition, each with its
+      own rules;
     * ``in_text``: callable by name in equations; ``activation``: accepted by
       ``mlp``; ``output_range``: the open interval its values lie in, when a loss
       (cross-entropy) needs one; ``kinked``: its derivative jumps where its argument is 0.
@@ -322,15 +331,20 @@ class FunctionRow:
     builtin: type | None
     alias_base: type | None
     latex: str
-    code: Code
+    code: Code | None
     mpmath: Callable
-    numeric: Numeric
+    numeric: Numeric | None
     spellings: tuple[str, ...] = ()
     text: str = ""
     in_text: bool = True
     activation: bool = False
     output_range: tuple[float, float] | None = None
     kinked: bool = False
+    definition: sympy.Expr | None = None
+
+    def expand(self, argument: sympy.Expr) -> sympy.Expr:
+        """The definition of a function defined by an expression, at ``argument``."""
+        return self.definition.xreplace({DEFINITION_VARIABLE: argument})
 
 
 def _mp_heaviside(x, h0=0):
@@ -503,14 +517,14 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
 )
 
 #: Names usable in equations without declaring them.
-FUNCTION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.in_text)
+FUNCTION_NAMES: tuple[str, ...] = ()
 
 #: Functions a text may call by a name of its own (``functions={"g": "sigmoid"}``).
-ALIASABLE_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.alias_base is not None)
+ALIASABLE_NAMES: tuple[str, ...] = ()
 
 #: Activations :func:`symgrad.mlp` accepts: the elementwise ones, and the softmax (a
 #: vector function, for the output layer only).
-ACTIVATION_NAMES: tuple[str, ...] = tuple(name for name, row in FUNCTIONS.items() if row.activation) + ("softmax",)
+ACTIVATION_NAMES: tuple[str, ...] = ()
 
 #: Losses known to :func:`symgrad.mlp`, with the single-sample formula each stands for.
 LOSSES: dict[str, str] = {
@@ -521,7 +535,31 @@ LOSSES: dict[str, str] = {
 }
 
 _ALIASES: dict[tuple, type] = {}
-_BY_BUILTIN: dict[type, FunctionRow] = {row.builtin: row for row in FUNCTIONS.values() if row.builtin is not None}
+_BY_BUILTIN: dict[type, FunctionRow] = {}
+
+
+def _index() -> None:
+    """(Re)compute the name lists from the table (once, and after :func:`register`)."""
+    global FUNCTION_NAMES, ALIASABLE_NAMES, ACTIVATION_NAMES
+    FUNCTION_NAMES = tuple(name for name, row in FUNCTIONS.items() if row.in_text)
+    ALIASABLE_NAMES = tuple(name for name, row in FUNCTIONS.items() if row.alias_base is not None)
+    ACTIVATION_NAMES = tuple(name for name, row in FUNCTIONS.items() if row.activation) + ("softmax",)
+    _BY_BUILTIN.clear()
+    _BY_BUILTIN.update({row.builtin: row for row in FUNCTIONS.values() if row.builtin is not None})
+
+
+_BUILT_IN = frozenset(FUNCTIONS) | {"logsumexp", "softmax"}
+_index()
+
+
+def register(row: FunctionRow) -> None:
+    """Add (or replace) a user's function in the table, under its name: a text may then
+    call it, ``functions=`` and ``mlp(activation=...)`` may name it. A built-in row
+    cannot be replaced."""
+    if row.name in _BUILT_IN:
+        raise UnknownSymbolError(f"{row.name!r} is a built-in function; give yours another name", token=row.name)
+    FUNCTIONS[row.name] = row
+    _index()
 
 
 _KIND_WITH_CONSTANTS = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
@@ -583,6 +621,10 @@ def kind_text(func) -> str:
     ('leaky_relu(1/5)', 'sigmoid')
     """
     kind = kind_of(func)
+    row = row_of(func)
+    if row is not None and row.definition is not None:  # a user's function: its definition is what it is
+        derivative = getattr(func, "given_derivative", None)
+        return f"{kind}[{sympy.srepr(row.definition)}; {sympy.srepr(derivative)}]"
     constants = parameters_of(func)
     if constants and row_of(func) is not None and constants != parameters_of(row_of(func).builtin):
         return f"{kind}({', '.join(str(v) for v in constants.values())})"
@@ -623,7 +665,7 @@ def row_of(func) -> FunctionRow | None:
     ('sigmoid', '\\\\tanh', None)
     """
     if isinstance(func, type) and issubclass(func, Elementwise):
-        return FUNCTIONS.get(func.kind)
+        return getattr(func, "row", None) or FUNCTIONS.get(func.kind)
     return _BY_BUILTIN.get(func)
 
 

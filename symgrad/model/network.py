@@ -353,6 +353,11 @@ class Network:
         """Every parameter's derivative, in ``net.params`` order (:class:`~symgrad.Gradients`)."""
         return hooks.gradients(self, self._sweep)
 
+    def hessian(self):
+        """The exact Hessian of the loss, a sympy Matrix in ``net.params`` order, its entries
+        in the named intermediates (a reverse sweep over the gradient program)."""
+        return hooks.hessian(self, self._sweep)
+
     def compile(self, **options):
         """The compiled loss and gradient (a :class:`~symgrad.GradFn`; options as :func:`symgrad.compile_network`)."""
         return hooks.compile_network(self, **options)

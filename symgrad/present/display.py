@@ -70,3 +70,12 @@ def display_latex(obj) -> str:
     if isinstance(obj, MatrixForm):
         return f"$${obj.latex()}$$"
     raise SymgradError(f"no LaTeX display for {type(obj).__name__}", token=type(obj).__name__)
+
+
+@hooks.provides
+def second_derivative_latex(second) -> str:
+    """``\\frac{\\partial^{2} L}{\\partial p \\partial q} = …``, the factored form of a second derivative."""
+    loss = symbol_latex(second.network.loss)
+    p, q = second.params
+    below = rf"\partial {symbol_latex(p)}^{{2}}" if p == q else rf"\partial {symbol_latex(p)} \partial {symbol_latex(q)}"
+    return rf"\frac{{\partial^{{2}} {loss}}}{{{below}}} = {expr_latex(second.factored)}"
