@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -88,19 +87,21 @@ def _check(spec: Spec, args: argparse.Namespace):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .present.report import format_for_path, render_report
+    from .present.report import Report, format_for_path
 
     spec = load_spec(args.spec)
-    rep = None if args.no_check else _check(spec, args)
     fmt = format_for_path(args.output) if args.output else args.format
-    text = render_report(spec.network, fmt=fmt, check_report=rep, title=f"Gradients of {spec.name}", description=spec.description)
+    history = _train(spec, args) if args.train else None
+    rep = None if args.no_check else _check(spec, args)
+    report = Report(spec.network, check_report=rep, title=f"Gradients of {spec.name}", description=spec.description,
+                    pictures=not args.no_pictures, history=history, data=_data(spec))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        report.save(args.output)
         print(f"wrote {args.output} ({fmt}, {len(spec.network.params)} parameters)" + ("" if rep is None else f"; check: {'OK' if rep.ok else 'FAILED'}"))
     else:
-        print(text, end="")
+        print(report.render(fmt), end="")
         if sys.stdout.isatty():
-            print("symgrad: that was the report as Markdown; write a file with -o report.html (or .md, .tex)", file=sys.stderr)
+            print("symgrad: that was the report as Markdown; write a file with -o report.html (or .pdf, .tex, .md)", file=sys.stderr)
     return EXIT_OK if rep is None or rep.ok else EXIT_FAILED
 
 
@@ -181,19 +182,30 @@ def _initial_params(spec: Spec, seed: int | None) -> np.ndarray:
     return rng.uniform(-1.0, 1.0, size=len(spec.network.params))
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def _data(spec: Spec):
+    return (spec.data["X"], spec.data["Y"]) if spec.data else None
+
+
+def _train(spec: Spec, args: argparse.Namespace):
+    """Gradient descent as the spec's [train] table says, the command line overriding it."""
     from .train import gradient_descent
 
-    spec = load_spec(args.spec)
-    net = spec.network
     train = spec.train
-    seed = args.seed if args.seed is not None else train.get("seed")
-    lr = args.lr if args.lr is not None else train.get("lr")
-    epochs = args.epochs if args.epochs is not None else train.get("epochs")
+    seed = getattr(args, "seed", None)
+    seed = seed if seed is not None else train.get("seed")
+    lr = getattr(args, "lr", None) or train.get("lr")
+    epochs = getattr(args, "epochs", None)
+    epochs = epochs if epochs is not None else train.get("epochs")
     if lr is None or epochs is None:
         raise SymgradError("training needs a learning rate and a number of epochs ([train] lr, epochs or --lr, --epochs)", token="train")
-    data = (spec.data["X"], spec.data["Y"]) if spec.data else None
-    hist = gradient_descent(net, _initial_params(spec, seed), data, lr=float(lr), epochs=int(epochs), mode=args.mode or train.get("mode", "batch"), seed=seed)
+    mode = getattr(args, "mode", None) or train.get("mode", "batch")
+    return gradient_descent(spec.network, _initial_params(spec, seed), _data(spec), lr=float(lr), epochs=int(epochs), mode=mode, seed=seed)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    net = spec.network
+    hist = _train(spec, args)
     print(hist.summary())
     for p, v in zip(net.params, hist.final_params):
         print(f"  {p.name} = {v:.10g}")
@@ -237,12 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--form", choices=("factored", "expanded", "chain", "delta", "text", "text-delta"), default="factored",
                    help="how to write each derivative: LaTeX factored, expanded, as a chain-rule derivation or with named adjoints δ (delta), or Unicode text (text-delta: with named adjoints)")
 
-    p = _add(sub, "report", "derive, compile and check, and write it up (Markdown, LaTeX or HTML)", "symgrad report examples/datawhale.toml -o datawhale.html", _cmd_report)
-    p.add_argument("-o", "--output", help="write to this file; .md, .tex or .html picks the format (default: Markdown on stdout)")
+    p = _add(sub, "report", "derive, compile and check, and write it up (HTML, LaTeX, PDF or Markdown)", "symgrad report examples/datawhale.toml -o datawhale.html", _cmd_report)
+    p.add_argument("-o", "--output", help="write to this file; .html, .tex, .pdf (runs pdflatex) or .md picks the format; "
+                   ".tex and .md put their pictures in NAME_files/ (default: Markdown on stdout, without pictures)")
     p.add_argument("--format", choices=("md", "tex", "html"), default="md", help="format when writing to stdout")
     p.add_argument("--no-check", action="store_true", help="leave the gradient check out")
     p.add_argument("--points", type=int, help="random points for the check (default 3)")
-    p.add_argument("--seed", type=int, help="random seed for the check's points")
+    p.add_argument("--seed", type=int, help="random seed for the check's points (and, with --train, the initial parameters)")
+    p.add_argument("--no-pictures", action="store_true", help="leave out the pictures of the network and its routes")
+    p.add_argument("--train", action="store_true", help="train as the spec's [train] says and add the loss curve, the gradient norm "
+                   "and, for 2 inputs and 1 target, the decision boundary")
+    p.add_argument("--epochs", type=int, help="with --train: epochs (default: [train] epochs)")
 
     p = _add(sub, "compile", "compile the gradient with numba; export a standalone module", "symgrad compile examples/datawhale.toml -o grad_datawhale.py", _cmd_compile)
     p.add_argument("-o", "--output", help="write a standalone module (numpy + numba only) to this path")

@@ -39,6 +39,7 @@ __all__ = [
     "hessian",
     "second_derivative_latex",
     "derivative_delta",
+    "draw_network",
 ]
 
 F = TypeVar("F", bound=Callable)
@@ -131,3 +132,8 @@ def second_derivative_latex(second) -> str:
 def derivative_delta(derivative, notation: str = "latex") -> str:
     """A derivative as a product of named adjoints δ and their definitions, in ``"latex"`` or ``"text"`` (provided by ``symgrad.present``)."""
     return _hook("derivative_delta")(derivative, notation)
+
+
+def draw_network(network, path=None, highlight=None):
+    """A picture of the network's computation, chain-rule routes of ``highlight`` marked (provided by ``symgrad.present``)."""
+    return _hook("draw_network")(network, path, highlight)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Mapping
 
 import numpy as np
@@ -39,6 +40,8 @@ class History:
     lr: float
     epochs: int
     param_names: tuple[str, ...] = field(default=())
+    #: The mean gradient over the data at a parameter vector (what ``grad_norm`` evaluates).
+    mean_gradient: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def final_params(self) -> np.ndarray:
@@ -47,6 +50,30 @@ class History:
     @property
     def final_loss(self) -> float:
         return float(self.loss[-1])
+
+    def grad_norm_at(self, index) -> np.ndarray:
+        """‖∇L‖ (of the mean loss over the data) at the recorded points ``params[index]``."""
+        if self.mean_gradient is None:
+            raise SymgradError("this History keeps no gradient to evaluate (it was not made by gradient_descent)", token="grad_norm")
+        return np.array([np.linalg.norm(self.mean_gradient(p)) for p in self.params[np.asarray(index, dtype=int)]])
+
+    @cached_property
+    def grad_norm(self) -> np.ndarray:
+        """‖∇L‖ at every recorded point (index 0 = the start), evaluated on first use:
+        one gradient over the data per point, about what the training itself cost."""
+        return self.grad_norm_at(np.arange(len(self.params)))
+
+    def plot_grad_norm(self, path=None, *, title: str | None = None):
+        """Plot ‖∇L‖ over the updates (at most 2,000 points evaluated); save it to ``path`` when given."""
+        from .present.figure import save_figure
+        from .present.training import curve_figure, thinned_index
+
+        index = thinned_index(len(self.params))
+        fig = curve_figure(self.grad_norm_at(index), "gradient norm", steps=index, mode=self.mode,
+                           title=title or f"gradient norm ({self.mode}, lr={self.lr:g})")
+        if path is not None:
+            save_figure(fig, path)
+        return fig
 
     def plot(self, path=None, *, title: str | None = None, log: bool = True):
         """Plot the loss curve; save it to ``path`` when given (the suffix picks PNG, SVG, PDF…).
@@ -205,7 +232,11 @@ def gradient_descent(
     # The loss at each recorded point not already known (sgd's points, the last
     # point), over the whole data set: one sample's loss says little about a point.
     loss_arr = np.array(losses + [_mean_loss_and_grad(grad, batch, q, samples)[0] for q in params_arr[len(losses):]])
-    return History(params_arr, loss_arr, mode, float(lr), int(epochs), tuple(s.name for s in net.params))
+    return History(params_arr, loss_arr, mode, float(lr), int(epochs), tuple(s.name for s in net.params), _gradient_of(grad, batch, samples))
+
+
+def _gradient_of(grad: GradCallable, batch, samples) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda p: _mean_loss_and_grad(grad, batch, np.asarray(p, dtype=float), samples)[1]
 
 
 # --------------------------------------------------------------------------- compiled sgd
@@ -224,4 +255,5 @@ def _sgd_compiled(net: Network, f, p: np.ndarray, samples, lr: float, epochs: in
     if not np.all(np.isfinite(losses_out[:recorded])):
         bad = int(np.argmin(np.isfinite(losses_out[:recorded]))) * record_every
         raise SymgradError(f"the loss is no longer finite after {bad} updates: lr={lr:g} is too large, or the data has NaN", token="lr")
-    return History(params_out[:recorded].astype(float), losses_out[:recorded].astype(float), "sgd", float(lr), int(epochs), tuple(s.name for s in net.params))
+    return History(params_out[:recorded].astype(float), losses_out[:recorded].astype(float), "sgd", float(lr), int(epochs),
+                   tuple(s.name for s in net.params), _gradient_of(f, f.batch, samples))

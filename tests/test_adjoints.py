@@ -70,7 +70,7 @@ def test_layered_networks_get_one_line_per_layer():
     assert net.grad("b2_3").text("delta").splitlines()[0] == "∂L/∂b2_3 = δ2_3"
     assert len(net.grad("b2_3").text("delta").splitlines()) == 3
     latex = net.grad("W1_1_1").latex("delta")
-    assert r"\delta^{(2)}_{j} &= \left(\sum_{i} w^{(3)}_{ij} \delta^{(3)}_{i}\right) \cdot \left(1 - \tanh^{2}(u^{(2)}_{j})\right)" in latex
+    assert r"\delta^{(2)}_{j} &= \left(\sum_{i} w^{(3)}_{i,j} \delta^{(3)}_{i}\right) \cdot \left(1 - \tanh^{2}(u^{(2)}_{j})\right)" in latex
 
 
 def test_an_identity_hidden_layer_has_no_derivative_factor():
@@ -84,15 +84,16 @@ def test_reports_name_the_adjoints_once_brackets_nest_deeper_than_two(datawhale)
     assert prefers_delta(deep.grad("W1_1_1")) and not prefers_delta(deep.grad("W2_1_1"))
     assert not any(prefers_delta(d) for d in datawhale.gradients())
     text = render_report(deep, fmt="md")
-    assert "\\frac{\\partial L}{\\partial w^{(1)}_{11}} = \\delta^{(1)}_{1} \\cdot x_{1}\n" in text
+    assert "\\frac{\\partial L}{\\partial w^{(1)}_{1,1}} &= \\delta^{(1)}_{1} \\cdot x_{1}\n" in text
     assert "\\delta^{(4)}_{i} &= \\left(x^{(4)}_{i} - y_{i}\\right)" in text
 
 
 def test_delta_form_pieces_and_errors(datawhale):
     form = delta_form(datawhale.grad("w7"))
     assert form.product_latex() == r"\delta_{u_{1}} \cdot h_{1}"
-    assert form.definitions_latex().startswith("\\begin{aligned}\n\\delta_{u_{1}} &= ")
-    assert delta_form(sg.Network.from_expr("w**2", params="w").grad("w")).definitions_latex() is None
+    assert form.definition_block().latex().startswith("\\begin{aligned}\n\\delta_{u_{1}} &= ")
+    assert form.definition_block().pairs()[0][0] == r"\delta_{u_{1}}"
+    assert delta_form(sg.Network.from_expr("w**2", params="w").grad("w")).definition_block() is None
     with pytest.raises(sg.SymgradError, match="'mathml'"):
         derivative_delta(datawhale.grad("w7"), "mathml")
     with pytest.raises(sg.SymgradError, match="'delta'"):

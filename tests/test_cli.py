@@ -75,10 +75,31 @@ def test_report_to_stdout_and_files(capsys, tmp_path):
     assert out.startswith("# Gradients of quadratic") and "## Gradient check" in out
     for suffix, start in ((".md", "# Gradients"), (".tex", r"\documentclass"), (".html", "<!DOCTYPE html>")):
         path = tmp_path / f"r{suffix}"
-        assert main(["report", str(EXAMPLES / "datawhale.toml"), "-o", str(path)]) == 0
+        assert main(["report", str(EXAMPLES / "quadratic.toml"), "-o", str(path)]) == 0
         assert path.read_text().startswith(start)
         assert "check: OK" in capsys.readouterr().out
-    assert main(["report", str(EXAMPLES / "datawhale.toml"), "-o", str(tmp_path / "r.pdf")]) == 2
+    assert main(["report", str(EXAMPLES / "quadratic.toml"), "-o", str(tmp_path / "r.rtf")]) == 2
+    assert (tmp_path / "r_files" / "graph.pdf").exists() and (tmp_path / "r_files" / "graph.png").exists()
+
+
+def test_report_as_pdf_says_in_one_line_when_pdflatex_is_missing(capsys, tmp_path, monkeypatch):
+    import symgrad.present.report as report_module
+
+    monkeypatch.setattr(report_module.shutil, "which", lambda name: None)
+    assert main(["report", str(EXAMPLES / "quadratic.toml"), "--no-check", "-o", str(tmp_path / "r.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pdflatex is not installed" in err
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_report_trains_when_asked(capsys, tmp_path):
+    path = tmp_path / "r.html"
+    assert main(["report", str(EXAMPLES / "quadratic.toml"), "--train", "--no-check", "--no-pictures", "-o", str(path)]) == 0
+    text = path.read_text()
+    assert "<h2 id=\"sg-training\">Training</h2>" in text and "batch descent, lr=0.01, 2 epochs" in text
+    assert text.count("<svg") == 2  # the loss and the gradient norm; no data, no decision boundary
+    assert main(["report", str(EXAMPLES / "datawhale.toml"), "--train", "--no-check", "-o", str(tmp_path / "d.html")]) == 2
+    assert "[train]" in capsys.readouterr().err
 
 
 def test_check_exit_codes(capsys, monkeypatch):
@@ -192,7 +213,7 @@ def test_derive_form_text_prints_the_unicode_form(capsys):
 def test_derive_form_delta_prints_named_adjoints(capsys):
     assert main(["derive", str(EXAMPLES / "datawhale.toml"), "--param", "w1", "--form", "delta"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("\\begin{aligned}\n\\frac{\\partial Loss}{\\partial w_{1}} &= \\delta_{u_{2}} \\cdot i_{1}")
+    assert out.startswith("\\begin{aligned}\n\\frac{\\partial \\mathrm{Loss}}{\\partial w_{1}} &= \\delta_{u_{2}} \\cdot i_{1}")
     assert main(["derive", str(EXAMPLES / "datawhale.toml"), "--param", "w1", "--form", "text-delta"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "∂Loss/∂w1 = δ_u2 · i1",

@@ -32,7 +32,7 @@ def test_network_shows_its_equations(datawhale):
     rows = shown.split("\n")[1:-1]
     assert len(rows) == len(datawhale.steps)
     assert rows[0] == r"u_{2} &= i_{1} w_{1} + i_{2} w_{2} + i_{3} w_{3} \\"
-    assert rows[-1].startswith("Loss &= ")
+    assert rows[-1].startswith(r"\mathrm{Loss} &= ")
     assert sympy.latex(datawhale) == shown.strip("$")
 
 
@@ -50,7 +50,7 @@ def test_a_long_network_is_cut_and_a_wide_layered_one_shows_its_layers():
 
 def test_derivative_display_and_sympy_latex(datawhale):
     d = datawhale.grad("w7")
-    assert d._repr_latex_() == rf"$$\frac{{\partial Loss}}{{\partial w_{{7}}}} = {d.latex()}$$"
+    assert d._repr_latex_() == rf"$$\frac{{\partial \mathrm{{Loss}}}}{{\partial w_{{7}}}} = {d.latex()}$$"
     assert sympy.latex(d) == d.latex()  # sympy would otherwise pick its own Derivative printer, by class name
     assert print_of(d) == "∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1\n"
 
@@ -101,12 +101,12 @@ def test_verdict_shows_verdict_counterexample_diagnosis_and_correct_form(datawha
     for row in ("claim", "counterexample", "diagnosis", "correct"):
         assert f">{row}</th>" in shown
     assert str(refuted.counterexample).split(":")[0] in shown
-    assert r"\(\frac{\partial Loss}{\partial w_{7}} = " + refuted.expected_latex.replace("<", "&lt;") + r"\)" in shown
+    assert r"\(\frac{\partial \mathrm{Loss}}{\partial w_{7}} = " + refuted.expected_latex.replace("<", "&lt;") + r"\)" in shown
     assert "<script" not in shown
     holds = sg.verify(datawhale, "w7", r"(\hat{f}_1 - f_1) g(u_1)(1 - g(u_1)) h_1")
     shown = holds._repr_html_()
     assert "HOLDS" in shown and ">counterexample</th>" not in shown and ">correct</th>" in shown
-    assert sympy.latex(holds) == rf"\frac{{\partial Loss}}{{\partial w_{{7}}}} = {holds.expected_latex}"
+    assert sympy.latex(holds) == rf"\frac{{\partial \mathrm{{Loss}}}}{{\partial w_{{7}}}} = {holds.expected_latex}"
 
 
 def test_a_derivation_verdict_shows_each_line(datawhale):

@@ -51,9 +51,9 @@ def test_layered_hessian(activation):
 def test_one_entry_with_latex():
     net = seed_network("datawhale")
     dd = net.grad("w7").grad("w7")
-    assert dd.latex().startswith(r"\frac{\partial^{2} Loss}{\partial w_{7}^{2}} = ")
+    assert dd.latex().startswith(r"\frac{\partial^{2} \mathrm{Loss}}{\partial w_{7}^{2}} = ")
     mixed = net.grad("w1").grad("w2")
-    assert mixed.latex().startswith(r"\frac{\partial^{2} Loss}{\partial w_{1} \partial w_{2}} = ")
+    assert mixed.latex().startswith(r"\frac{\partial^{2} \mathrm{Loss}}{\partial w_{1} \partial w_{2}} = ")
     # in named intermediates: the sigmoid outputs appear by name, not as their whole formulas
     assert net.symbol("h1") in net.grad("w7").grad("w1").factored.free_symbols
     assert mixed.expanded.free_symbols <= set(net.params + net.inputs + net.targets)
@@ -64,3 +64,20 @@ def test_one_entry_with_latex():
 def test_a_parameter_the_gradient_does_not_depend_on_gives_zero():
     net = sg.Network.from_expr("3*a + b**2", params="a b")
     assert net.hessian() == sympy.Matrix([[0, 0], [0, 2]])
+
+
+@pytest.mark.parametrize("name", ["datawhale", "mlp_3_4_2", "deep_4_layer"])
+def test_the_hvp_network_gives_h_times_v(name):
+    from symgrad.derive.second import hvp_network
+
+    net = seed_network(name)
+    h = hvp_network(net, net.gradients().sweep)
+    rng = np.random.default_rng(3)
+    params = rng.uniform(-1, 1, len(net.params))
+    x, y, v = rng.uniform(-1, 1, len(net.inputs)), rng.uniform(0.1, 0.9, len(net.targets)), rng.standard_normal(len(net.params))
+    _, hv = sg.numeric_backprop(h, params, np.concatenate([x, v]), y)
+    # against central differences of the (independent) numeric gradient along v
+    step = 1e-5
+    plus = sg.numeric_backprop(net, params + step * v, x, y)[1]
+    minus = sg.numeric_backprop(net, params - step * v, x, y)[1]
+    np.testing.assert_allclose(hv, (plus - minus) / (2 * step), rtol=1e-6, atol=1e-8)

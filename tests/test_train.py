@@ -118,3 +118,33 @@ def test_record_every_in_batch_mode():
     full = gradient_descent(net, [1.0], data, lr=0.1, epochs=6, mode="batch", grad=f)
     thin = gradient_descent(net, [1.0], data, lr=0.1, epochs=6, mode="batch", grad=f, record_every=2)
     assert len(thin.params) == 4 and np.allclose(thin.params, full.params[::2]) and np.allclose(thin.loss, full.loss[::2])
+
+
+def test_grad_norm_is_the_norm_of_the_mean_gradient_at_each_point(tmp_path):
+    net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3, grad=net.compile(jit=False))
+    # (3.4) of seed 000: J = [-4, -4] at the start, so |J| = 4√2
+    assert hist.grad_norm.shape == (4,) and hist.grad_norm[0] == pytest.approx(4 * 2**0.5)
+    assert hist.grad_norm_at([1]).tolist() == pytest.approx([3.990272 * 2**0.5])
+    fig = hist.plot_grad_norm(tmp_path / "g.svg")
+    assert fig.axes[0].get_ylabel() == "gradient norm" and (tmp_path / "g.svg").read_bytes().startswith(b"<?xml")
+
+
+def test_batch_grad_norm_over_data():
+    net = sg.Network.from_equations("h = w*x; L = (h - y)**2/2", params="w", inputs="x", targets="y")
+    X, Y = np.array([[1.0], [2.0]]), np.array([[1.0], [4.0]])
+    hist = sg.gradient_descent(net, [0.0], (X, Y), lr=0.1, epochs=2, mode="batch", grad=lambda p, x, y: sg.numeric_backprop(net, p, x, y))
+    # mean of (w x − y) x over the data at w = 0: (−1 − 8)/2
+    assert hist.grad_norm[0] == pytest.approx(4.5)
+
+
+def test_plots_leave_matplotlib_global_state_alone(tmp_path):
+    import matplotlib
+
+    net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+    hist = sg.gradient_descent(net, [1.0, 1.0], None, lr=0.01, epochs=3, grad=net.compile(jit=False))
+    backend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)
+    hist.plot(tmp_path / "loss.png")
+    hist.plot_grad_norm()
+    assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params
+    assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")

@@ -36,7 +36,7 @@ from .sweep import reverse_sweep
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import Sweep
 
-__all__ = ["SecondDerivative", "gradient_network", "hessian", "second_derivative"]
+__all__ = ["SecondDerivative", "gradient_network", "hessian", "hvp_network", "second_derivative"]
 
 
 def gradient_network(net: Network, param: sympy.Symbol, sweep: "Sweep") -> Network:
@@ -109,3 +109,37 @@ def hessian(network: Network, sweep: "Sweep") -> sympy.Matrix:
     """The exact Hessian, row p = ∂(∂Loss/∂p)/∂q, in ``net.params`` order (what ``net.hessian()`` returns)."""
     rows = [_row(network, p, sweep) for p in network.params]
     return sympy.Matrix([[row[q] for q in network.params] for row in rows])
+
+
+#: The prefix of the direction's entries, the extra inputs of :func:`hvp_network`.
+DIRECTION_PREFIX = "v_"
+
+
+def hvp_network(net: Network, sweep: "Sweep") -> Network:
+    """A network whose gradient is the Hessian-vector product of ``net``: its loss is
+    s = Σ_p v_p·∂Loss/∂p, with the direction v as extra inputs (``v_w1``, …, after the
+    network's own), so ∂s/∂θ = H v. Compiled like any network, its reverse sweep is
+    reverse over the gradient program, and its cost a small multiple of one gradient's;
+    no Hessian is ever formed.
+
+    >>> import symgrad as sg
+    >>> net = sg.Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
+    >>> h = hvp_network(net, net.gradients().sweep)
+    >>> [s.name for s in h.inputs], h.grad("x1").expanded
+    (['v_x1', 'v_x2'], 2*v_x1*x2**2 + 2*v_x2*x1*x2 + 2*v_x2*(x1*x2 - 3))
+    """
+    taken = {s.name for s in net.params + net.inputs + net.targets} | {st.target.name for st in net.steps}
+    directions = []
+    for p in net.params:
+        name = DIRECTION_PREFIX + p.name
+        while name in taken:
+            name = "_" + name
+        directions.append(sympy.Symbol(name, real=True))
+    target = sympy.Dummy("s", real=True)
+    steps = [(st.target, st.expr) for st in net.steps] + [(bar, expr) for bar, expr in sweep.adjoint_program]
+    steps.append((target, sympy.Add(*[v * sweep.gradient_program[p] for v, p in zip(directions, net.params)])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedParameterWarning)
+        return Network(
+            steps, params=net.params, inputs=net.inputs + tuple(directions), targets=net.targets, loss=target, name=f"{net.name} hvp"
+        )

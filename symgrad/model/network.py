@@ -366,6 +366,11 @@ class Network:
         """The layer-level (δ-recursion) gradient formulas of a layered network (:class:`~symgrad.MatrixForm`)."""
         return hooks.matrix_form(self)
 
+    def draw(self, path=None, highlight=None):
+        """A picture of the computation (a matplotlib Figure; saved to ``path``, .svg/.png/.pdf, when given);
+        ``highlight="w1"`` marks the chain-rule routes from w1 to the loss (:mod:`symgrad.present.draw`)."""
+        return hooks.draw_network(self, path, highlight)
+
     def _repr_latex_(self) -> str:
         return hooks.display_latex(self)
 

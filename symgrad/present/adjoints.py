@@ -39,7 +39,8 @@ from ..derive.hadamard import ComponentAlgebra, total
 from ..derive.matrix_form import matrix_form
 from ..errors import SymgradError
 from ..model import names
-from .latex import LATEX, expr_latex, name_latex, partial_latex
+from . import formula
+from .latex import FORMULA, LATEX, expr_latex, name_latex, partial_latex
 from .normalise import Product, Shown, bracket_depth, render, sweep_tree, tidy, to_expr
 from .output_terms import LSE, U, X, Y, output_term, softmax_of
 from .text import TEXT, expr_text, name_text, partial_text
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
     from ..model.network import Network
 
-__all__ = ["DELTA_DEPTH", "DeltaForm", "delta_form", "derivative_delta", "prefers_delta"]
+__all__ = ["DELTA_DEPTH", "DeltaForm", "Definitions", "delta_form", "derivative_delta", "prefers_delta"]
 
 #: A report writes a derivative with named adjoints once its factored form nests brackets deeper than this.
 DELTA_DEPTH = 2
@@ -78,15 +79,36 @@ class DeltaForm:
         """The right-hand side of the first line, the product of named adjoints."""
         return render(self.product, LATEX)
 
-    def definitions_latex(self) -> str | None:
-        """The definitions alone, one ``aligned`` block (None when there are none)."""
-        rows = self.rows(LATEX)[1:]
-        return _aligned(rows, self.notes) if rows else None
+    def product_layout(self) -> formula.Node:
+        """The same as a breakable formula (:mod:`symgrad.present.formula`)."""
+        return render(self.product, FORMULA)
+
+    def definition_block(self) -> "Definitions | None":
+        """The definitions alone, as a block of equations (None when there are none)."""
+        if not self.definitions:
+            return None
+        return Definitions(tuple((lhs._latex(), render(rhs, FORMULA)) for lhs, rhs in self.definitions), self.notes)
 
     def text(self) -> str:
         """One line per equation, then the notes in brackets."""
         lines = [f"{lhs} = {rhs}" for lhs, rhs in self.rows(TEXT)]
         return "\n".join(lines + [f"({text})" for _, text in self.notes])
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """Named adjoints' definitions as a block of equations, ``δ = …`` per line (what a
+    report shows where a chain-rule derivation would go)."""
+
+    equations: tuple[tuple[str, formula.Node], ...]
+    notes: tuple[tuple[str, str], ...] = ()
+
+    def pairs(self) -> list[tuple[str, formula.Node]]:
+        """``(left side, right side)`` per line."""
+        return list(self.equations)
+
+    def latex(self) -> str:
+        return _aligned([(lhs, formula.latex(rhs)) for lhs, rhs in self.equations], self.notes)
 
 
 def _aligned(rows: list[tuple[str, str]], notes) -> str:
@@ -212,7 +234,7 @@ def _output_lines(network: "Network") -> tuple[list, list]:
 def _hidden_line(network: "Network", F, l: int):
     """δ⁽ˡ⁾ⱼ = (Σᵢ w⁽ˡ⁺¹⁾ᵢⱼ δ⁽ˡ⁺¹⁾ᵢ) · f′(u⁽ˡ⁾ⱼ)."""
     up = l + 1
-    weight = rf"w^{{({up})}}_{{ij}}", f"W{up}_i_j"
+    weight = rf"w^{{({up})}}_{{i,j}}", f"W{up}_i_j"
     below = _layer_names(up, "i")["delta"]
     latex = rf"\sum_{{i}} {weight[0]} {below._latex()}"
     text = f"Σ_i {weight[1]} {below._sympystr()}"

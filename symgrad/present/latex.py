@@ -1,21 +1,23 @@
 """LaTeX in the seeds' notation.
 
-Names: ``w7`` → ``w_{7}``, ``fhat1`` → ``\\hat{f}_{1}``, ``W1_2_3`` → ``w^{(1)}_{23}``,
-``u2_1`` → ``u^{(2)}_{1}``; functions print as the user named them (``g(u_{1})``) or
-by their usual symbol (``\\sigma``). Sums print positive terms first, so the error
-term reads (f̂1 − f1) as a hand derivation writes it, and products print in chain
-order: the adjoint coming down from the loss first, then the local factor.
+Names: ``w7`` → ``w_{7}``, ``fhat1`` → ``\\hat{f}_{1}``, ``W1_2_3`` → ``w^{(1)}_{2,3}``,
+``u2_1`` → ``u^{(2)}_{1}``, ``Loss`` → ``\\mathrm{Loss}`` (a word is one upright name);
+functions print as the user named them (``g(u_{1})``) or by their usual symbol
+(``\\sigma``). Sums print positive terms first, so the error term reads (f̂1 − f1) as
+a hand derivation writes it, and products print in chain order: the adjoint coming
+down from the loss first, then the local factor.
 
 >>> import sympy
 >>> from symgrad.model.names import real_symbol
 >>> symbol_latex(real_symbol("fhat1")), symbol_latex(real_symbol("W1_2_3"))
-('\\\\hat{f}_{1}', 'w^{(1)}_{23}')
+('\\\\hat{f}_{1}', 'w^{(1)}_{2,3}')
 """
 
 from __future__ import annotations
 
 import re
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sympy
@@ -26,14 +28,19 @@ from ..errors import SymgradError
 from ..model import functions as fn
 from ..model import names
 from ..model.names import ADJOINT_PREFIX, real_symbol
+from . import formula
 from .normalise import Notation, Product, Shown, Sum, render, sweep_tree, tidy, tidy_terms
 from .output_terms import output_term
+from .tex_text import unicode_math
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
     from ..derive.sweep import ChainPath, LocalFactor
 
-__all__ = ["LATEX", "chain_ordered", "chain_rows", "derivative_latex", "route_latex", "expr_latex", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = [
+    "FORMULA", "LATEX", "Derivation", "SymgradLatexPrinter", "chain_ordered", "chain_rows", "derivation", "derivative_latex", "derivative_layout",
+    "expr_latex", "expr_layout", "name_latex", "partial_latex", "recognised_outputs", "route_latex", "symbol_latex",
+]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -45,15 +52,21 @@ _OPERATOR_NAMES = {"lse": r"\operatorname{lse}"}
 def _base_latex(base: str) -> str:
     if base in _OPERATOR_NAMES:
         return _OPERATOR_NAMES[base]
-    # sympy knows the Greek names (theta → \theta); anything else stays as written.
-    return sympy.latex(sympy.Symbol(base))
+    # sympy knows the Greek names (theta → \theta); a word such as Loss is set upright,
+    # as one name (in italics it would read as the product L·o·s·s); anything else stays as written.
+    text = sympy.latex(sympy.Symbol(base))
+    if not text.isascii():  # θ written as θ: spelled as LaTeX, which every TeX engine and MathML reads
+        return unicode_math(text)
+    if len(base) > 1 and base.isalpha() and not text.startswith("\\"):
+        return rf"\mathrm{{{base}}}"
+    return text
 
 
 def name_latex(name: str) -> str:
     """LaTeX for a symbol name, in the seeds' notation.
 
     >>> name_latex("w10"), name_latex("b2_1"), name_latex("theta1_1_2"), name_latex("Loss")
-    ('w_{10}', 'b^{(2)}_{1}', '\\\\theta^{(1)}_{12}', 'Loss')
+    ('w_{10}', 'b^{(2)}_{1}', '\\\\theta^{(1)}_{1,2}', '\\\\mathrm{Loss}')
     """
     if name.startswith(ADJOINT_PREFIX):
         inner = name_latex(name[len(ADJOINT_PREFIX):])
@@ -62,8 +75,8 @@ def name_latex(name: str) -> str:
     m = _LAYERED_MATRIX.match(name)
     if m:
         base, layer, i, j = m.groups()
-        sep = "," if len(i) > 1 or len(j) > 1 else ""
-        return f"{_base_latex(base.lower() if base == 'W' else base)}^{{({layer})}}_{{{i}{sep}{j}}}"
+        # Always a comma: θ⁽¹⁾₁₀ could be row 1, column 0 or row 10.
+        return f"{_base_latex(base.lower() if base == 'W' else base)}^{{({layer})}}_{{{i},{j}}}"
     m = _LAYERED_VECTOR.match(name)
     if m:
         base, layer, i = m.groups()
@@ -91,7 +104,7 @@ def partial_latex(of: sympy.Symbol, wrt: sympy.Symbol) -> str:
 
     >>> from symgrad.model.names import real_symbol
     >>> partial_latex(real_symbol("Loss"), real_symbol("w7"))
-    '\\\\frac{\\\\partial Loss}{\\\\partial w_{7}}'
+    '\\\\frac{\\\\partial \\\\mathrm{Loss}}{\\\\partial w_{7}}'
     """
     return rf"\frac{{\partial {symbol_latex(of)}}}{{\partial {symbol_latex(wrt)}}}"
 
@@ -185,6 +198,63 @@ def expr_latex(expr: sympy.Expr) -> str:
     return _PRINTER.doprint(expr)
 
 
+def expr_layout(expr: sympy.Expr) -> formula.Node:
+    """``expr`` as a breakable formula (:mod:`symgrad.present.formula`) that prints as :func:`expr_latex` does.
+
+    >>> from symgrad.model.names import real_symbol
+    >>> x1, x2 = real_symbol("x1"), real_symbol("x2")
+    >>> node = expr_layout(2*x2*(x1*x2 - 3))
+    >>> formula.latex(node) == expr_latex(2*x2*(x1*x2 - 3)), [line.latex for line in formula.break_lines(node, 5)]
+    (True, ['2 x_{2}', '\\\\left(x_{1} x_{2} - 3\\\\right)'])
+    """
+    return _layout(expr)
+
+
+def _layout(expr) -> formula.Node:
+    """The breakable form of ``expr``; wherever its structure is not the printer's, one Atom."""
+    text = _PRINTER._print(expr)
+    node = _structure(expr)
+    return node if node is not None and formula.latex(node) == text else formula.Atom(text)
+
+
+def _structure(expr) -> formula.Node | None:
+    """Mirrors SymgradLatexPrinter on sums, plain products, one-argument functions and powers of sums."""
+    P = _PRINTER
+    if expr.is_Add:
+        items = []
+        for i, term in enumerate(P._as_ordered_terms(expr)):
+            op = "+"
+            if i > 0 and term.could_extract_minus_sign():
+                op, term = "-", -term
+            node = _layout(term)
+            if P._needs_add_brackets(term):
+                node = formula.Group(node)
+            items.append((op, node))
+        return formula.Chain(items[0][1], tuple(items[1:]))
+    if expr.is_Mul:
+        coeff, factors = expr.as_coeff_mul()
+        if any(f.is_Pow and f.exp.is_negative for f in factors) or not coeff.is_Integer:
+            return None
+        parts: list[formula.Node] = []
+        for f in (f for f in factors if not f.is_Add):
+            text = P.parenthesize(f, sympy.printing.precedence.PRECEDENCE["Mul"], strict=False)
+            node = _layout(f)
+            parts.append(node if formula.latex(node) == text else formula.Atom(text))
+        parts += [formula.Group(_layout(f)) for f in factors if f.is_Add]
+        if coeff != 1:
+            parts.insert(0, formula.Atom("-" if coeff == -1 else P._print(coeff)))
+        return formula.join("", parts)
+    if isinstance(expr, sympy.Function) and len(expr.args) == 1 and not (expr.args[0].is_Atom or isinstance(expr.args[0], sympy.Function)):
+        if isinstance(expr, (fn.Elementwise, fn.logsumexp)):
+            return formula.Group(_layout(expr.args[0]), prefix=P._function_name(type(expr)))
+        if isinstance(expr, sympy.Heaviside):
+            return formula.Group(_layout(expr.args[0]), prefix=r"\operatorname{step}")
+        return None
+    if expr.is_Pow and expr.base.is_Add and expr.exp.is_Integer and expr.exp > 0:
+        return formula.Group(_layout(expr.base), suffix=f"^{{{P._print(expr.exp)}}}")
+    return None
+
+
 class _LatexNotation(Notation[str]):
     r"""The tidied tree in LaTeX: ``\cdot`` between the factors of a route, ``\left[ … \right]`` around routes."""
 
@@ -197,6 +267,32 @@ class _LatexNotation(Notation[str]):
 
 #: How :func:`chain_ordered` and the chain rows print in LaTeX.
 LATEX = _LatexNotation()
+
+
+class _FormulaNotation(Notation[formula.Node]):
+    """The tidied tree as a breakable formula (:mod:`symgrad.present.formula`) that prints as :data:`LATEX` does."""
+
+    def __init__(self):
+        super().__init__(_layout)
+
+    def wrap(self, body: formula.Node, brackets: str) -> formula.Node:
+        return formula.Group(body, brackets[0], brackets[1])
+
+    def product(self, parts: list) -> formula.Node:
+        return formula.join(r"\cdot", parts)
+
+    def juxtapose(self, number: formula.Node, part: formula.Node) -> formula.Node:
+        return formula.join("", [number, part])
+
+    def sum(self, items: list) -> formula.Node:
+        (sign, first), rest = items[0], items[1:]
+        if sign == "-":
+            first = formula.join("", [formula.Atom("-"), first])
+        return formula.Chain(first, tuple((s, part) for s, part in rest)) if rest else first
+
+
+#: The same, as a breakable formula (reports break long derivatives at their outermost + and ·).
+FORMULA = _FormulaNotation()
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -319,27 +415,46 @@ def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
     raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded', 'chain' or 'delta')", token=str(form))
 
 
-def chain_rows(derivative: "Derivative") -> list[str]:
-    """The right-hand sides of the chain-rule derivation, one per row (see :func:`derivative_latex`)."""
+def derivative_layout(derivative: "Derivative", form: str = "factored") -> formula.Node:
+    """A derivative's right-hand side as a breakable formula: ``factored`` or ``expanded``."""
+    if form == "factored":
+        return chain_ordered(derivative, FORMULA)
+    if form == "expanded":
+        return _layout(derivative.expanded)
+    raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored' or 'expanded')", token=str(form))
+
+
+def _rows(derivative: "Derivative", notation: Notation) -> list:
+    """The chain-rule derivation's right-hand sides in ``notation``: the product of partials
+    along each route (coarse, then with every local derivative named), their values, and
+    (where routes meet) the factored form; a row equal to the one before is left out."""
     net = derivative.network
     paths = derivative.paths
     if not paths:
-        return ["0"]
+        return [notation.expr(sympy.S.Zero)]
     routes = _Routes(derivative.sweep)
     coarse = Sum(tuple(Product(tuple(f for g in _coarse(p, net) for f in _partial_factors(g, net, routes))) for p in paths))
     fine = Sum(tuple(Product(tuple(f for lf in p.factors for f in _partial_factors((lf,), net, routes))) for p in paths))
     valued = Sum(tuple(Product(tuple(f.value for f in p.factors)) for p in paths))
-    rows = [render(tidy_terms(coarse), LATEX)]
-    fine_row = render(tidy_terms(fine), LATEX)
-    if fine_row != rows[0]:
-        rows.append(fine_row)
-    valued_row = render(tidy_terms(valued), LATEX)
-    if valued_row != rows[-1]:
-        rows.append(valued_row)
-    factored = chain_ordered(derivative)
-    if factored != rows[-1]:
-        rows.append(factored)
+    candidates = [render(tidy_terms(coarse), notation), render(tidy_terms(fine), notation), render(tidy_terms(valued), notation),
+                  chain_ordered(derivative, notation)]
+    rows, shown = [], []
+    for row in candidates:
+        text = render_latex(row)
+        if not shown or text != shown[-1]:
+            rows.append(row)
+            shown.append(text)
     return rows
+
+
+def render_latex(piece) -> str:
+    """A printed piece as LaTeX text, whether a string or a breakable formula."""
+    return piece if isinstance(piece, str) else formula.latex(piece)
+
+
+def chain_rows(derivative: "Derivative") -> list[str]:
+    """The right-hand sides of the chain-rule derivation, one per row (see :func:`derivation`)."""
+    return _rows(derivative, LATEX)
 
 
 def route_latex(path: "ChainPath") -> str:
@@ -353,10 +468,39 @@ def route_latex(path: "ChainPath") -> str:
     return render(tidy(Product(tuple(f.value for f in path.factors))), LATEX)
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """A derivation as rows: ``lhs = rows[0] = rows[1] = …``, each row a breakable formula."""
+
+    lhs: str
+    rows: tuple[formula.Node, ...]
+
+    def pairs(self) -> list[tuple[str | None, formula.Node]]:
+        """``(left side or None, right side)`` per line: ``lhs = row₁``, then ``= row₂`` …"""
+        return [(self.lhs, self.rows[0])] + [(None, r) for r in self.rows[1:]]
+
+    def latex(self) -> str:
+        """One ``aligned`` block, a row per line."""
+        body = (r" \\" + "\n" + "&= ").join(formula.latex(r) for r in self.rows)
+        return r"\begin{aligned}" + "\n" + f"{self.lhs} &= {body}" + "\n" + r"\end{aligned}"
+
+
+def derivation(derivative: "Derivative") -> Derivation:
+    """The chain-rule derivation of a derivative, as a hand derivation writes it: the product
+    of partials along each route, the local derivatives named, their values, and (where
+    routes meet) the factored form that shares their common tail.
+
+    >>> from symgrad import Network
+    >>> d = derivation(Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2").grad("x1"))
+    >>> print(d.lhs, *(formula.latex(r) for r in d.rows), sep="\\n= ")
+    \\frac{\\partial f}{\\partial x_{1}}
+    = \\frac{\\partial f}{\\partial x_{1}}
+    = 2 x_{2} \\left(x_{1} x_{2} - 3\\right)
+    """
+    return Derivation(partial_latex(derivative.network.loss, derivative.param), tuple(_rows(derivative, FORMULA)))
+
+
 def _chain_lines(derivative: "Derivative") -> str:
-    lhs = partial_latex(derivative.network.loss, derivative.param)
-    rows = chain_rows(derivative)
-    if rows == ["0"]:
-        return rf"\begin{{aligned}}{lhs} &= 0\end{{aligned}}"
-    body = (r" \\" + "\n" + "&= ").join(rows)
-    return r"\begin{aligned}" + "\n" + f"{lhs} &= {body}" + "\n" + r"\end{aligned}"
+    if not derivative.paths:
+        return rf"\begin{{aligned}}{partial_latex(derivative.network.loss, derivative.param)} &= 0\end{{aligned}}"
+    return derivation(derivative).latex()

@@ -38,7 +38,7 @@ from .latex import SymgradLatexPrinter, name_latex
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.matrix_form import LayerFormulas
 
-__all__ = ["MatrixLatexPrinter", "formulas_latex"]
+__all__ = ["MatrixLatexPrinter", "formulas_latex", "formulas_rows"]
 
 
 def _canonical(expr):
@@ -239,6 +239,19 @@ def _names(F: "LayerFormulas") -> dict[MatrixSymbol, str]:
 def formulas_latex(F: "LayerFormulas") -> str:
     """One ``aligned`` block: the layer equations and the loss, the δ recursion, the
     gradients, then each f'(\\mathbf{u}^{(l)}) spelled out element-wise."""
+    lines = [f"{lhs} &= " + " = ".join(rhs) for lhs, rhs in formulas_rows(F)]
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+def formulas_rows(F: "LayerFormulas") -> list[tuple[str, list[str]]]:
+    """The rows of :func:`formulas_latex`: each a left-hand side and the expressions it
+    equals, in order (the output error term is derived in two or three steps).
+
+    >>> import symgrad as sg
+    >>> from symgrad.derive.matrix_form import matrix_form
+    >>> formulas_rows(matrix_form(sg.mlp([2, 1], activation="identity")).formulas("column"))[3]
+    ('\\\\delta^{(1)}', ['\\\\nabla_{\\\\mathbf{x}^{(1)}} L', '\\\\mathbf{x}^{(1)} - \\\\mathbf{y}'])
+    """
     L = F.n_layers
     derivative_labels = {d: rf"f'(\mathbf{{u}}^{{({l})}})" for l, d in F.derivatives.items()}
     labels = dict(derivative_labels)
@@ -246,11 +259,11 @@ def formulas_latex(F: "LayerFormulas") -> str:
     if F.softmax is not None:
         labels[F.softmax] = softmax
     p = MatrixLatexPrinter(F.convention, _names(F), labels, last=derivative_labels)
-    lines = []
+    rows: list[tuple[str, list[str]]] = []
     for target, expr in F.forward:
-        lines.append(f"{p.doprint(target)} &= {p.doprint(expr)}")
+        rows.append((p.doprint(target), [p.doprint(expr)]))
         if target == F.lse:
-            lines.append(f"{softmax} &= {p.unlabelled(F.softmax)}")
+            rows.append((softmax, [p.unlabelled(F.softmax)]))
     # The output error term, as derived and, where the derivative cancels, simplified.
     xL, uL = p.doprint(F.x[L]), p.doprint(F.u[L])
     act = F.activations[L]
@@ -263,16 +276,16 @@ def formulas_latex(F: "LayerFormulas") -> str:
         simplified = p.doprint(F.delta_formulas[L])
         if simplified != steps[-1]:
             steps.append(simplified)
-    lines.append(rf"\delta^{{({L})}} &= " + " = ".join(steps))
+    rows.append((rf"\delta^{{({L})}}", steps))
     for l in range(L - 1, 0, -1):
-        lines.append(rf"\delta^{{({l})}} &= {p.doprint(F.delta_formulas[l])}")
+        rows.append((rf"\delta^{{({l})}}", [p.doprint(F.delta_formulas[l])]))
     for l in range(L, 0, -1):
-        lines.append(rf"\nabla_{{W^{{({l})}}}} L &= {p.doprint(F.grad_W[l])}")
+        rows.append((rf"\nabla_{{W^{{({l})}}}} L", [p.doprint(F.grad_W[l])]))
         if l in F.grad_b:
-            lines.append(rf"\nabla_{{\mathbf{{b}}^{{({l})}}}} L &= {p.doprint(F.grad_b[l])}")
+            rows.append((rf"\nabla_{{\mathbf{{b}}^{{({l})}}}} L", [p.doprint(F.grad_b[l])]))
     for l, d in F.derivatives.items():
         n = F.u[l].shape[0] if F.convention == "column" else F.u[l].shape[1]
         algebra = ComponentAlgebra(n, F.convention, {F.u[l]: D})
         spelled = algebra.to_matrix(d.function.expr.xreplace({d.function.variables[0]: D}))
-        lines.append(rf"f'(\mathbf{{u}}^{{({l})}}) &= {p.unlabelled(spelled)}")
-    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+        rows.append((rf"f'(\mathbf{{u}}^{{({l})}})", [p.unlabelled(spelled)]))
+    return rows
