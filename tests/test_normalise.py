@@ -22,7 +22,8 @@ from test_properties import PROFILE, equation_networks, layered_networks
 import symgrad as sg
 from conftest import evaluate, random_point
 from symgrad.model import functions as fn
-from symgrad.present.latex import LATEX
+from symgrad.present import formula
+from symgrad.present.latex import LATEX, chain_rows, derivation, derivative_layout
 from symgrad.present.normalise import Notation, Product, Shown, Sum, bracket_depth, render, tidy, to_expr
 from symgrad.present.text import TEXT
 
@@ -167,6 +168,9 @@ def _check_printed_forms(net: sg.Network, seed: int) -> None:
     d = net.grad(p)
     for form in _forms(d):
         _clean_latex(d.latex(form))
+    # the breakable formula a report lays out prints exactly as the LaTeX
+    assert formula.latex(derivative_layout(d, "factored")) == d.latex("factored")
+    assert [formula.latex(r) for r in derivation(d).rows] == chain_rows(d)
     truth = sympy.diff(net.substituted[net.loss], p)
     point = random_point(net, rng)
     expected = evaluate(truth, point)
