@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import symgrad as sg  # noqa: E402
-from symgrad.compile.codegen import DEFAULT_PART_OPS  # noqa: E402
 from symgrad.compile.program import gradient_program, split, value_program  # noqa: E402
+from symgrad.compile.straight_line import DEFAULT_PART_OPS  # noqa: E402
 from symgrad.model.functions import to_elementary  # noqa: E402
 from symgrad.model.spec import load_spec  # noqa: E402
 
@@ -208,9 +208,10 @@ def main() -> None:
     assert np.allclose(lam_values[1:], g, rtol=1e-10), "lambdify disagrees"
 
     number = 20_000 if args.quick else 100_000
-    kernel, entry, out = f._grad_kernel, f._grad_call.call, np.empty(12)
+    kernel, out = f.module.call_grad, np.empty(12)
+    entry = next(iter(kernel.overloads.values())).entry_point  # compiled at f's first call
     t_call = best(lambda: f(p, x, y), number, repeat)
-    t_kernel = best(lambda: kernel(p, x, y, out), number, repeat)
+    t_kernel = best(lambda: kernel(p, x, y, out), number, repeat)  # call_grad: grad_kernel with the sizes checked
     t_entry = best(lambda: entry(p, x, y, out), number, repeat)
     t_numpy = best(lambda: numpy_backprop(p, x, y), number // 10, repeat)
     t_lambdify = best(lambda: lam(p, x, y), number // 10, repeat)
@@ -226,14 +227,16 @@ def main() -> None:
     b_loss, b_g = f.batch(p, X, Y)
     r_loss, r_g = numpy_batch(p, X, Y)
     assert np.isclose(b_loss, r_loss, rtol=1e-9) and np.allclose(b_g, r_g, rtol=1e-8, atol=1e-15), "batched baseline disagrees"
+    from symgrad.compile.gradfn import batch_threads
+
     t_batch = best(lambda: f.batch(p, X, Y), 1, repeat)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
+    threads = batch_threads()
+    os.environ["SYMGRAD_NUM_THREADS"] = "1"
     t_batch_1 = best(lambda: f.batch(p, X, Y), 1, repeat)
-    numba.set_num_threads(threads)
+    del os.environ["SYMGRAD_NUM_THREADS"]
     t_numpy_batch = best(lambda: numpy_batch(p, X, Y), 1, repeat)
     print(f"\n{n_batch:,}-sample batch (mean loss and gradient)")
-    print(f"  symgrad f.batch, {threads} threads ({numba.threading_layer():>9})  {t_batch * 1e3:8.2f} ms")
+    print(f"  symgrad f.batch, {threads} threads              {t_batch * 1e3:8.2f} ms")
     print(f"  symgrad f.batch, 1 thread              {t_batch_1 * 1e3:8.2f} ms")
     print(f"  NumPy batched backprop                 {t_numpy_batch * 1e3:8.2f} ms   -> symgrad {t_numpy_batch / t_batch:6.1f}x faster "
           f"({t_numpy_batch / t_batch_1:.1f}x on one thread; target >= 4x)")

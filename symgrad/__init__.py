@@ -9,8 +9,8 @@
 # Importing every stage here also puts every hook of symgrad.hooks in place (each stage
 # provides its own when imported), before user code can call net.grad or d.latex().
 from ._version import __version__
-from .compile.codegen import compile_network
 from .compile.gradfn import GradFn
+from .compile.pipeline import compile_network
 from .crosscheck.backprop import numeric_backprop, numeric_backprop_batch, numeric_loss
 from .crosscheck.check import CheckReport, CheckRow, check, check_spec
 from .crosscheck.finite_diff import (

@@ -194,7 +194,7 @@ def test_a_new_activation_in_a_layered_network_on_both_kernels(kind, tmp_path):
 
 def test_constants_change_the_cache_key_and_print_as_a_subscript():
     import symgrad as sg
-    from symgrad.compile.codegen import module_path
+    from symgrad.compile.pipeline import module_path
 
     a, b = _network("leaky_relu(0.2)"), _network("leaky_relu(0.3)")
     assert a.fingerprint != b.fingerprint and module_path(a, cache_dir="/c") != module_path(b, cache_dir="/c")

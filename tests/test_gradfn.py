@@ -1,7 +1,7 @@
 """GradFn: calls, batches, argument checking, export (symgrad.compile.gradfn).
 
 Everything here runs the generated module as plain Python (``jit=False``); the
-numba-compiled path is tested in test_codegen.py.
+numba-compiled path is tested in test_straight_line.py.
 """
 
 from __future__ import annotations
@@ -181,13 +181,76 @@ def test_a_missing_package_at_first_compile_becomes_a_symgrad_error(quadratic_f)
     # it; a missing package must come out as one line naming the network and module.
     class Dispatcher:  # stands in for a numba dispatcher that has never compiled
         overloads: dict = {}
+        signatures: list = []
+        symgrad_signature = "float64(float64[::1], none, none, float64[::1])"
 
-        def __call__(self, *args):
+        def compile(self, signature):
             raise ImportError("scipy 0.16+ is required for linear algebra")
+
+        __call__ = compile
 
     module = quadratic_f.module
     fake = type(module)("fake")
     fake.__dict__.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
-    fake.grad_kernel = fake.value_kernel = Dispatcher()
+    fake.grad_kernel = fake.value_kernel = fake.call_grad = fake.call_value = Dispatcher()
     with pytest.raises(SymgradError, match=r"numba could not compile network 'quadratic' \(generated module .*\.py\): numba needs a package that is missing \(scipy"):
         GradFn(fake, path=quadratic_f.path)([1.0, 1.0])
+
+
+# --------------------------------------------------------------------------- non-finite inputs, warnings
+
+
+@pytest.mark.parametrize("which, value, pattern", [
+    ("x", np.inf, r"x contains inf \(at index 0, i1\)"),
+    ("x", -np.inf, r"x contains -inf \(at index 0, i1\)"),
+    ("y", np.inf, r"y contains inf \(at index 0, f1\)"),
+])
+def test_an_infinite_input_or_target_is_named_like_nan(f, which, value, pattern):
+    x, y = X.copy(), Y.copy()
+    (x if which == "x" else y)[0] = value
+    with pytest.raises(SymgradError, match=pattern):
+        f(P, x, y)
+    with pytest.raises(SymgradError, match=pattern):
+        f.value(P, x, y)
+
+
+@pytest.mark.parametrize("which", ["X", "Y"])
+def test_an_infinite_entry_of_a_batch_is_named(f, which):
+    rows = {"X": np.tile(X, (4, 1)), "Y": np.tile(Y, (4, 1))}
+    rows[which][2, 1] = np.inf
+    with pytest.raises(SymgradError, match=rf"{which} contains inf \(row 2, column 1\)"):
+        f.batch(P, rows["X"], rows["Y"])
+
+
+def test_an_infinite_parameter_is_computed_not_refused(quadratic_f):
+    loss, g = quadratic_f([np.inf, 1.0])
+    assert loss == np.inf
+
+
+def test_plain_python_kernels_leak_no_runtime_warnings(f, tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail the test
+        loss, g = f(P * 1e3, X * 1e3, Y)  # exp overflows inside the stable forms' reach
+        assert np.isfinite(loss)
+        f.batch(P * 1e3, np.tile(X * 1e3, (3, 1)), np.tile(Y, (3, 1)))
+        net = sg.Network.from_equations("h = 0\nL = w1 + 1/h", params="w1")
+        assert net.compile(jit=False, cache_dir=tmp_path)([1.0]) == (np.inf, pytest.approx([1.0]))
+
+
+def test_a_constant_zero_step_divides_to_inf_as_numba_does(tmp_path):
+    # Plain Python would raise ZeroDivisionError on 1.0/0.0; the generated code makes a
+    # constant step a NumPy scalar, which divides as numba's error_model="numpy" does.
+    net = sg.Network.from_equations("h = 0\nu = 1/h\nL = w1*u", params="w1")
+    loss, g = net.compile(jit=False, cache_dir=tmp_path)([2.0])
+    assert loss == np.inf and g[0] == np.inf
+
+
+def test_out_receives_the_gradient(f):
+    out = np.empty(12)
+    loss, g = f(P, X, Y, out=out)
+    assert g is out and np.array_equal(out, f(P, X, Y)[1]) and loss == f(P, X, Y)[0]
+    for bad in (np.empty(11), np.empty(12, np.float32), np.empty(24)[::2], [0.0] * 12):
+        with pytest.raises(ShapeError, match="out must be"):
+            f(P, X, Y, out=bad)

@@ -114,7 +114,7 @@ def test_the_walk_sees_lazy_and_type_checking_imports(tmp_path):
     fake.write_text(
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from ..present.latex import expr_latex\n"
-        "def f():\n    from ..compile.codegen import compile_network\n"
+        "def f():\n    from ..compile.pipeline import compile_network\n"
         "    from .. import hooks\n"
     )
-    assert _imports(fake, "model.network") == {"present.latex", "compile.codegen", "hooks"}
+    assert _imports(fake, "model.network") == {"present.latex", "compile.pipeline", "hooks"}

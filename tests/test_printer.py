@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sympy
 
+import symgrad as sg
 from symgrad.compile.printer import Identifiers, NumbaPrinter
 from symgrad.errors import SymgradError
 from symgrad.model.functions import logsumexp, relu, resolve, sigmoid, softplus
@@ -145,3 +146,26 @@ def test_identifiers_avoid_python_and_template_names():
     assert ids.fresh("_t") == "_t0" and ids.fresh("_t") == "_t1"
     scope = ids.copy()
     assert scope.take("x") == "x__3" and ids.take("y") == "y_"
+
+
+# --------------------------------------------------------------------------- literals beyond float range
+
+
+@pytest.mark.parametrize("text, shown", [("L = 1e400*w1", "1.000e+400"), ("L = (2*w1)**1100", "1.358e+331")])
+def test_a_literal_beyond_float64_is_an_error_naming_it(text, shown, tmp_path):
+    net = sg.Network.from_equations(text, params="w1")
+    with pytest.raises(SymgradError, match="beyond float64's range") as info:
+        net.compile(jit=False, cache_dir=tmp_path)
+    assert info.value.token == shown
+
+
+def test_a_literal_beyond_float32_is_an_error_only_in_float32(tmp_path):
+    net = sg.Network.from_equations("L = 1e39*w1", params="w1")
+    assert net.compile(jit=False, cache_dir=tmp_path)([2.0])[0] == 2e39
+    with pytest.raises(SymgradError, match="beyond float32's range"):
+        net.compile(jit=False, cache_dir=tmp_path, dtype=np.float32)
+
+
+def test_infinity_itself_is_still_printed_as_inf():
+    assert NumbaPrinter({}).literal(float("inf")) == "np.inf"
+    assert NumbaPrinter({}).literal(sympy.oo) == "np.inf" and NumbaPrinter({}).literal(-sympy.oo) == "-np.inf"

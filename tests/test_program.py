@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import mpmath
+import numpy as np
 import pytest
 import sympy
 
@@ -12,8 +13,11 @@ import symgrad as sg
 from conftest import SEED_002_EQUATIONS as DATAWHALE_EQUATIONS
 from conftest import evaluate, random_point, seed_network
 from symgrad.compile.program import (
+    MAX_ARGS,
+    MAX_HEIGHT,
     Assign,
     GradientEntry,
+    _fits,
     compile_cost,
     gradient_program,
     split,
@@ -75,7 +79,7 @@ def test_program_is_in_order_and_complete(name):
 def test_program_computes_the_derived_gradient(name):
     # Run in mpmath, the program (stable rewrites, reused forward values, cse) gives
     # the derived gradient: the sweep's expanded forms, which test_derive checks
-    # against sympy.diff. (test_codegen compares the compiled code with sympy.diff.)
+    # against sympy.diff. (test_straight_line compares the compiled code with sympy.diff.)
     net = NETWORKS[name]()
     values = random_point(net, random.Random(3))
     loss, grad = run(gradient_program(net), values)
@@ -180,3 +184,42 @@ def test_seed_examples_build():
     for name in ("xor", "blog_2_3_2_l1", "deep_4_layer"):
         net = seed_network(name)
         assert_defined_before_use(gradient_program(net))
+
+
+# --------------------------------------------------------------------------- bounded expressions
+
+
+def test_no_printed_expression_is_wider_or_taller_than_the_bounds():
+    w = sympy.symbols("w0:300", real=True)
+    deep = w[0]
+    for k in range(1, 60):  # 60 nested tanh: taller than MAX_HEIGHT
+        deep = sympy.tanh(deep + w[k])
+    net = sg.Network.from_expr(sympy.Add(*[w[i] * w[i + 1] for i in range(299)]) + deep, params=" ".join(map(str, w)))
+    program = gradient_program(net)
+    for st in program.statements:
+        assert _fits(st.expr, MAX_ARGS, MAX_HEIGHT), str(st)[:80]
+    values = {s: 0.01 * (k % 7) for k, s in enumerate(w)}
+    known, grad = dict(values), {}
+    for st in program.statements:  # statement by statement: inlining would rebuild the tall expression
+        if isinstance(st, Assign):
+            known[st.target] = float(evaluate(st.expr, known))
+        else:
+            grad[st.index] = evaluate(st.expr, known)
+    loss = known[program.loss]
+    assert float(loss) == pytest.approx(float(evaluate(net.loss_expr, values)), rel=1e-12)
+    _, backprop = sg.numeric_backprop(net, [values[s] for s in w])
+    assert [float(grad[k]) for k in range(len(w))] == pytest.approx(backprop, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.slow  # sympy's cse of 5,000 products: half a minute
+def test_a_5000_term_expression_compiles_and_imports(tmp_path):
+    # Printed flat, its one line nests 5,000 binary operations: Python's compiler fails
+    # with RecursionError on importing such a module.
+    w = sympy.symbols("w0:100", real=True)
+    expr = sympy.Add(*[w[i] * w[j] for i in range(100) for j in range(i, 100)][:5000])
+    net = sg.Network.from_expr(expr, params=" ".join(map(str, w)))
+    f = net.compile(jit=False, cache_dir=tmp_path)
+    p = np.linspace(-1, 1, 100)
+    loss, grad = f(p)
+    assert loss == pytest.approx(float(expr.subs(dict(zip(w, p)))), rel=1e-12)
+    assert grad[0] == pytest.approx(float(expr.diff(w[0]).subs(dict(zip(w, p)))), rel=1e-12)

@@ -4,8 +4,8 @@ finite differences agree.
 For each random network (random equation networks, and random layered networks of
 depth 1–4, widths 1–6, random activations and losses) at a random point away from kinks:
 
-* the compiled gradient (``net.compile(jit=False)``; the lambdify evaluation of the
-  derived gradients while code generation is unavailable) equals the numeric backprop
+* the compiled gradient (``net.compile(jit=False)``, the generated module run without
+  numba) equals the numeric backprop
   to 1e-10 relative — componentwise, with an absolute floor of 1e-10·max(1, ‖g‖∞) for
   components that cancel to almost nothing;
 * finite differences (central, step ε^(1/3)·max(1, |θ|)) equal the numeric backprop to
@@ -42,12 +42,7 @@ PROFILE = settings.get_profile(os.environ.get("SYMGRAD_HYPOTHESIS_PROFILE", "sym
 EXACT_RTOL = 1e-10
 FD_TOL = 1e-6
 
-try:  # the compiled gradient once code generation exists; a compile failure is then a failure
-    import symgrad.compile.codegen  # noqa: F401
-
-    SYMBOLIC = "compiled"
-except ImportError:
-    SYMBOLIC = "lambdify"
+SYMBOLIC = "compiled"  # the generated module without numba; a compile failure is a failure
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -167,7 +162,7 @@ def _assert_three_way(net, seed):
 @given(equation_networks(), st.integers(0, 2**32 - 1))
 def test_random_equation_networks(net, seed):
     rep = _assert_three_way(net, seed)
-    assert rep.symbolic_method == ("compiled (jit=False)" if SYMBOLIC == "compiled" else "lambdify")
+    assert rep.symbolic_method == "compiled (jit=False)"
 
 
 @PROFILE

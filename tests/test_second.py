@@ -81,3 +81,26 @@ def test_the_hvp_network_gives_h_times_v(name):
     plus = sg.numeric_backprop(net, params + step * v, x, y)[1]
     minus = sg.numeric_backprop(net, params - step * v, x, y)[1]
     np.testing.assert_allclose(hv, (plus - minus) / (2 * step), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["datawhale", "quadratic", "xor"])
+def test_check_order_2_agrees(name):
+    rep = sg.check(seed_network(name), order=2, seed=0)
+    assert rep.ok and rep.exit_code == 0, str(rep)
+    assert "OK" in str(rep).splitlines()[0]
+
+
+def test_check_order_2_catches_a_wrong_second_derivative(monkeypatch):
+    # Break the hvp network's gradient: the symbolic column then disagrees with finite differences.
+    from symgrad.derive import second
+
+    real = second.hvp_network
+
+    def doubled(net, sweep):
+        h = real(net, sweep)
+        return sg.Network([(st.target, 2 * st.expr if st.target == h.loss else st.expr) for st in h.steps],
+                          params=h.params, inputs=h.inputs, targets=h.targets, loss=h.loss)
+
+    monkeypatch.setattr("symgrad.crosscheck.second_order.hvp_network", doubled)
+    rep = sg.check(seed_network("quadratic"), order=2, seed=0)
+    assert not rep.ok and "FAIL" in str(rep)

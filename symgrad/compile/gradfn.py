@@ -1,6 +1,7 @@
 """``GradFn``: a network's compiled loss and gradient, with its inputs checked.
 
-A ``GradFn`` wraps one generated module (``symgrad.compile.codegen``). Everything a caller
+A ``GradFn`` wraps one generated module (:mod:`symgrad.compile.pipeline`) and knows
+the backend that generated it. Everything a caller
 can get wrong — a wrong length or shape, a list instead of an array, integers,
 strings, complex numbers, a NaN parameter — is caught here, in Python, and
 reported as a :class:`~symgrad.errors.SymgradError` that names the argument and
@@ -22,14 +23,18 @@ symgrad.errors.ShapeError: params must have shape (2,) (x1, x2), got shape (3,)
 from __future__ import annotations
 
 import html
+import itertools
 import os
-import sys
-from contextlib import contextmanager
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ShapeError, SymgradError
+from .cache import drop_numba_cache, numba_errors
+from .cache import raised_by_numba_cache as _raised_by_numba_cache
 
 __all__ = ["GradFn"]
 
@@ -59,8 +64,10 @@ class GradFn:
     (2.0, [6.0, 2.0])
     """
 
-    def __init__(self, module, *, path: Path | None = None, jit: bool = True):
+    def __init__(self, module, *, path: Path | None = None, jit: bool = True, backend=None):
         self._module = module
+        #: the :class:`~symgrad.compile.backend.Backend` that generated the module (None for a module from elsewhere)
+        self.backend = backend
         self.path = Path(path) if path is not None else None
         self.jit = jit
         self.dtype = np.dtype(module.DTYPE)
@@ -70,55 +77,149 @@ class GradFn:
         self.target_names: tuple[str, ...] = tuple(module.TARGETS)
         self._grad_kernel = module.grad_kernel
         self._value_kernel = module.value_kernel
-        self._batch_kernel = getattr(module, "batch_kernel", None)
-        self._grad_call = _Direct(module.grad_kernel, self.path, self.network_name)
-        self._value_call = _Direct(module.value_kernel, self.path, self.network_name)
+        self._block_kernel = getattr(module, "block_kernel", None)
+        #: rows per block of f.batch (0: all rows in one block, for kernels that are parallel inside)
+        self._block_rows = getattr(module, "BLOCK_ROWS", _BLOCK_ROWS)
+        self._n_params = len(self.param_names)
         self._param_shape = (len(self.param_names),)
         self._input_shape = (len(self.input_names),)
         self._target_shape = (len(self.target_names),)
-        both = self.input_names and self.target_names
-        self._sizes_xy = (len(self.param_names), len(self.input_names), len(self.target_names)) if both else None
+        # The fast path: the call kernels compiled for one signature only (arrays of the
+        # module's dtype, C-contiguous, writeable), so that numba's dispatcher checks the
+        # argument types itself, in C, and raises TypeError for anything else. Sizes, NaN
+        # and infinite inputs are checked inside (a NaN loss then sends the call to the
+        # checks here). Compiled (or loaded from numba's cache) on first use.
+        compiled = jit and hasattr(_dispatcher(module.call_grad), "overloads")
+        self._call_grad = self._first_call("grad") if compiled else _not_compiled
+        self._call_value = self._first_call("value") if compiled else _not_compiled
+        # Plain Python kernels (jit=False) compute in NumPy scalars: their overflow and
+        # division warnings are the compiled code's silent inf and NaN.
+        self._quiet = nullcontext if compiled else _quiet_numpy
+        # Gradients are rows of a slab allocated now and then: handing out the next row
+        # costs a third of a fresh np.empty (each row is still its own array).
+        self._slab_rows = max(1, _SLAB_VALUES // max(1, self._n_params))
+        self._rows = iter(())  # empty: the first call makes the first slab
         self._source: str | None = None
+
+    def _first_call(self, which: str):
+        def first(*args):
+            kernel = self._module.call_grad if which == "grad" else self._module.call_value
+            self._guarded(_compile_signed, _dispatcher(kernel), self.path, self.network_name)
+            if which == "grad":
+                self._call_grad = kernel
+            else:
+                self._call_value = kernel
+            return kernel(*args)
+
+        return first
+
+    def _new_rows(self) -> np.ndarray:
+        rows = iter(np.empty((self._slab_rows, self._n_params), self.dtype))
+        self._rows = rows
+        return next(rows)
 
     # -- calls ------------------------------------------------------------------
 
-    def __call__(self, params, x=None, y=None) -> tuple[float, np.ndarray]:
-        """Loss and gradient for one sample."""
-        dtype = self.dtype
-        if (
-            self._sizes_xy is not None  # a network with inputs and targets, and three ready arrays:
-            and params.__class__ is x.__class__ is y.__class__ is np.ndarray  # the fast path, inlined
-            and params.dtype is dtype and x.dtype is dtype and y.dtype is dtype
-            and params.ndim == x.ndim == y.ndim == 1
-            and (params.size, x.size, y.size) == self._sizes_xy
-            and params.base is None and x.base is None and y.base is None
-        ):
-            args = (params, x, y)
-        else:
-            args = self._sample_args(params, x, y)
-        grad = np.empty(self._param_shape, dtype)  # the kernel writes every entry
-        loss = self._grad_call.call(*args, grad)
+    def __call__(self, params, x=None, y=None, out=None) -> tuple[float, np.ndarray]:
+        """Loss and gradient for one sample; ``out``, a 1-D array of the dtype and length of
+        the gradient, receives it instead of a new array (and is returned)."""
+        # The hot path is the try block: the next row of the gradient slab (or out), and
+        # the call kernel through numba's dispatcher, which checks the argument types itself.
+        try:
+            grad = next(self._rows) if out is None else out  # the kernel writes every entry
+            loss = self._call_grad(params, x, y, grad)
+        except StopIteration:  # the slab is used up: a new one, and the call again
+            return self._call_again(params, x, y, self._new_rows())
+        except TypeError:  # not ready arrays (or jit=False): convert and check them
+            return self._call_checked(params, x, y, self._out(out) if out is not None else grad)
+        except Exception:
+            with numba_errors(self.path, self.network_name):
+                raise
+        if loss != loss:  # NaN: a bad argument, or the formula's own
+            self._explain_nan(params, x, y, out)
+        return loss, grad  # numba returns the loss as a Python float
+
+    def _call_again(self, params, x, y, grad) -> tuple[float, np.ndarray]:
+        try:
+            loss = self._call_grad(params, x, y, grad)
+        except TypeError:
+            return self._call_checked(params, x, y, grad)
+        except Exception:
+            with numba_errors(self.path, self.network_name):
+                raise
         if loss != loss:
-            self._explain_nan(args)
+            self._explain_nan(params, x, y)
+        return loss, grad
+
+    def _out(self, out) -> np.ndarray:
+        if not (isinstance(out, np.ndarray) and out.dtype == self.dtype and out.shape == self._param_shape
+                and out.flags.c_contiguous and out.flags.writeable):
+            shape = getattr(out, "shape", None)
+            raise ShapeError(
+                f"out must be a writeable contiguous {self.dtype.name} array of shape {self._param_shape}, got "
+                + (f"{out.dtype} of shape {shape}" if isinstance(out, np.ndarray) else type(out).__name__),
+                token="out",
+            )
+        return out
+
+    def _call_checked(self, params, x, y, grad) -> tuple[float, np.ndarray]:
+        """The slow path: arguments converted and checked, then the kernel."""
+        args = self._sample_args(params, x, y)
+        loss = self._guarded(self._kernel_call, "grad", args, grad)
+        if loss != loss:
+            self._explain_nan(params, x, y)
         return float(loss), grad
 
     def value(self, params, x=None, y=None) -> float:
         """The loss alone for one sample."""
-        args = self._sample_args(params, x, y)
-        loss = self._value_call.call(*args)
+        try:
+            loss = self._call_value(params, x, y)
+        except TypeError:
+            args = self._sample_args(params, x, y)
+            loss = self._guarded(self._kernel_call, "value", args)
+        except Exception:
+            with numba_errors(self.path, self.network_name):
+                raise
         if loss != loss:
-            self._explain_nan(args)
+            self._explain_nan(params, x, y)
         return float(loss)
+
+    def _guarded(self, run, *args):
+        """``run(*args)`` with NumPy's warnings off for plain Python kernels, and once more
+        after dropping a corrupt numba cache of the module (numba then compiles anew)."""
+        with self._quiet():
+            try:
+                return run(*args)
+            except Exception as exc:
+                if self.path is None or not _raised_by_numba_cache(exc):
+                    raise
+                drop_numba_cache(self.path, exc)
+            return run(*args)
+
+    def _kernel_call(self, which: str, args: tuple, *out):
+        """The call kernel on checked arguments (x, y None where the network has none)."""
+        full = list(args[:1]) + [None, None]
+        present = [i for i, labels in ((1, self.input_names), (2, self.target_names)) if labels]
+        for i, a in zip(present, args[1:]):
+            full[i] = a
+        if self.jit:  # the compiled call kernel, through the fast path's (now checked) entry
+            kernel = self._call_grad if which == "grad" else self._call_value
+        else:
+            kernel = self._module.call_grad if which == "grad" else self._module.call_value
+        with numba_errors(self.path, self.network_name):
+            return kernel(*full, *out)
 
     def batch(self, params, X=None, Y=None, reduce: str = "mean") -> tuple[float, np.ndarray]:
         """Loss and gradient over the rows of ``X`` (inputs) and ``Y`` (targets), their
         mean (``reduce="mean"``) or sum (``"sum"``).
 
         For a network with a single input (or target) a 1-D array is one value per sample.
+        The rows are cut into blocks run on up to :func:`batch_threads` threads and added
+        up in block order, so the result does not depend on the thread count.
         """
         if reduce not in ("mean", "sum"):
             raise SymgradError(f"reduce must be 'mean' or 'sum', got {reduce!r}", token="reduce")
-        if self._batch_kernel is None:
+        if self._block_kernel is None:
             raise SymgradError(
                 f"network {self.network_name!r} has no inputs or targets, so there are no samples to batch over; "
                 "call it with the parameters alone",
@@ -138,24 +239,53 @@ class GradFn:
             raise ShapeError(f"Y: network {self.network_name!r} has no targets; leave Y out", token="Y")
         if len(columns) == 2 and columns[0].shape[0] != columns[1].shape[0]:
             raise ShapeError(f"Y has {columns[1].shape[0]} rows but X has {columns[0].shape[0]}; one row per sample", token="Y")
-        if columns[0].shape[0] == 0:
+        n = columns[0].shape[0]
+        if n == 0:
             raise ShapeError(f"{'X' if self.input_names else 'Y'} has no rows (no samples)", token="X" if self.input_names else "Y")
-        with _numba_errors(self.path, self.network_name):
-            loss, grad = self._batch_kernel(p, *columns, reduce == "mean", self._module._num_threads())
-        if loss != loss:
-            for name, array in zip(("X", "Y") if self.input_names else ("Y",), columns):
-                if np.isnan(array).any():
-                    row, col = np.argwhere(np.isnan(array))[0]
-                    raise SymgradError(f"{name} contains NaN (row {row}, column {col})", token=name)
-        return float(loss), grad
+        loss, sums = self._guarded(self._run_blocks, p, columns, n)
+        if not (np.isfinite(loss) and np.isfinite(sums).all()):
+            self._explain_batch(columns)
+        if reduce == "mean":
+            loss, sums = loss / n, sums / n
+        return float(loss), sums.astype(self.dtype)
+
+    def _run_blocks(self, p, columns, n: int) -> tuple[float, np.ndarray]:
+        """The loss and gradient summed over all rows: blocks of rows on the batch threads."""
+        size = self._block_rows or n
+        starts = list(range(0, n, size))
+        sums = np.zeros((len(starts), self._n_params))
+        losses = np.zeros(len(starts))
+        kernel = self._block_kernel
+        with numba_errors(self.path, self.network_name):
+            # The first block in this thread: a first call compiles (or loads) the kernel once.
+            losses[0] = kernel(p, *columns, 0, min(size, n), sums[0])
+            threads = min(batch_threads(), len(starts) - 1)
+            if threads >= 2 and self.jit:
+                blocks = itertools.count(1)
+
+                def work():
+                    for b in blocks:  # next() on a count is atomic: each block runs once
+                        if b >= len(starts):
+                            return
+                        losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b])
+
+                pending = [_pool().submit(work) for _ in range(threads - 1)]
+                work()
+                for job in pending:
+                    job.result()
+            else:
+                for b in range(1, len(starts)):
+                    losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b])
+        return float(np.sum(losses)), np.sum(sums, axis=0)
 
     # -- the generated module -------------------------------------------------------
 
     @property
     def module(self):
         """The generated module: its kernels (``grad_kernel(p, [x,] [y,] g) -> loss``,
-        ``value_kernel``, ``batch_kernel``) can be called from other jitted code; they
-        trust their arguments (contiguous arrays of ``dtype`` and the right lengths)."""
+        ``value_kernel``, ``block_kernel(p, X, Y, start, stop, acc) -> loss``) can be
+        called from other jitted code; they trust their arguments (contiguous arrays of
+        ``dtype`` and the right lengths)."""
         return self._module
 
     @property
@@ -168,6 +298,10 @@ class GradFn:
         ['g[0] = 2.0*_t0']
         """
         if self._source is None:
+            standalone = getattr(self._module, "STANDALONE_SOURCE", None)  # a generic module bound to this network
+            if standalone is not None:
+                self._source = standalone
+                return standalone
             try:
                 self._source = Path(self._module.__file__).read_text(encoding="utf-8")
             except OSError as exc:
@@ -200,9 +334,9 @@ class GradFn:
         """Per compiled kernel, how many of its compilations numba loaded from its disk cache
         (``hits``) and how many it had to compile (``misses``); empty for ``jit=False``."""
         info = {}
-        for name in ("grad_kernel", "value_kernel", "batch_kernel"):
+        for name in ("call_grad", "call_value", "block_kernel"):
             kernel = getattr(self._module, name, None)
-            stats = getattr(kernel, "stats", None)
+            stats = getattr(_dispatcher(kernel), "stats", None)
             if stats is not None:
                 info[name] = {"hits": sum(stats.cache_hits.values()), "misses": sum(stats.cache_misses.values())}
         return info
@@ -232,29 +366,20 @@ class GradFn:
     # -- checking arguments -------------------------------------------------------------
 
     def _sample_args(self, params, x, y) -> tuple:
-        # The hot path of a single call. An argument that is already a 1-D array of the
-        # right dtype and length that owns its memory (so is contiguous) passes five cheap
-        # attribute checks (shape and strides would build tuples: twice the cost); any
-        # other argument goes through the full conversion and check.
-        dtype, n_params = self.dtype, self._param_shape[0]
-        if not (params.__class__ is np.ndarray and params.dtype is dtype and params.ndim == 1 and params.size == n_params and params.base is None):
-            params = self._params(params)
+        """The arguments of one sample checked and converted: contiguous, writeable arrays
+        of the module's dtype and the right lengths (the slow path: anything that is not
+        such an array already, or whose call returned NaN)."""
+        params = self._params(params)
+        present = []
         if self.input_names:
-            if not (x.__class__ is np.ndarray and x.dtype is dtype and x.ndim == 1 and x.size == self._input_shape[0] and x.base is None):
-                x = self._vector(x, "x", self._input_shape, self.input_names, "inputs")
-            if self.target_names:
-                if not (y.__class__ is np.ndarray and y.dtype is dtype and y.ndim == 1 and y.size == self._target_shape[0] and y.base is None):
-                    y = self._vector(y, "y", self._target_shape, self.target_names, "targets")
-                return params, x, y
-            self._no_extra(y, "y", "targets")
-            return params, x
-        self._no_extra(x, "x", "inputs")
+            present.append(self._vector(x, "x", self._input_shape, self.input_names, "inputs"))
+        else:
+            self._no_extra(x, "x", "inputs")
         if self.target_names:
-            if not (y.__class__ is np.ndarray and y.dtype is dtype and y.ndim == 1 and y.size == self._target_shape[0] and y.base is None):
-                y = self._vector(y, "y", self._target_shape, self.target_names, "targets")
-            return params, y
-        self._no_extra(y, "y", "targets")
-        return (params,)
+            present.append(self._vector(y, "y", self._target_shape, self.target_names, "targets"))
+        else:
+            self._no_extra(y, "y", "targets")
+        return (params, *present)
 
     def _no_extra(self, value, name: str, what: str) -> None:
         if value is not None and np.size(value):
@@ -302,15 +427,30 @@ class GradFn:
             array = np.array(array, dtype=self.dtype, order="C")
         return array
 
-    def _explain_nan(self, args) -> None:
-        """A NaN loss: if an argument holds a NaN, say which; otherwise the NaN is the formula's own."""
+    def _explain_nan(self, params, x, y, out=None) -> None:
+        """A NaN loss: a wrong shape, a NaN parameter, a NaN or infinite input or target is
+        named; otherwise the NaN is the formula's own."""
+        if out is not None:
+            self._out(out)
+        args = self._sample_args(params, x, y)
         if np.isnan(args[0]).any():
             self._raise_nan_params(args[0])
         present = [(name, labels) for name, labels in (("x", self.input_names), ("y", self.target_names)) if labels]
         for (name, labels), array in zip(present, args[1:]):
-            if np.isnan(array).any():
-                i = int(np.argmax(np.isnan(array)))
-                raise SymgradError(f"{name} contains NaN (at index {i}, {labels[i]})", token=name)
+            bad = ~np.isfinite(array)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise SymgradError(f"{name} contains {_shown(array[i])} (at index {i}, {labels[i]}); inputs and targets must be finite", token=name)
+
+    def _explain_batch(self, columns) -> None:
+        """A loss or gradient that is not finite: name a NaN or infinite entry of X or Y, if any."""
+        for name, array in zip(("X", "Y") if self.input_names else ("Y",), columns):
+            bad = ~np.isfinite(array)
+            if bad.any():
+                row, col = np.argwhere(bad)[0]
+                raise SymgradError(
+                    f"{name} contains {_shown(array[row, col])} (row {row}, column {col}); inputs and targets must be finite", token=name
+                )
 
     def _raise_nan_params(self, p: np.ndarray) -> None:
         bad = np.flatnonzero(np.isnan(p))
@@ -319,62 +459,75 @@ class GradFn:
         raise SymgradError(f"params contains NaN: {shown}{more}", token="params")
 
 
-class _Direct:
-    """Calls a kernel; once numba has compiled it, through its compiled entry point.
+#: How many values a slab of gradients holds (see GradFn.__call__).
+_SLAB_VALUES = 4096
 
-    A numba dispatcher works out the argument types on every call to pick the
-    compiled version (about half the cost of a small gradient). GradFn hands the
-    kernel only arrays of one dtype and layout, so after the first call it can call
-    that version directly. The first call passes writeable arrays only, so that the
-    one version compiled is the one every later (checked) call matches; read-only
-    arrays are fine after that, since the kernels never write their inputs.
+
+def _dispatcher(kernel):
+    """The numba dispatcher behind a kernel (a generic module's kernels are bound to a
+    network by small Python functions that name theirs ``dispatcher``)."""
+    return getattr(kernel, "dispatcher", kernel)
+
+
+def _not_compiled(*args):
+    raise TypeError("jit=False: the kernels take checked arguments only")
+
+
+def _compile_signed(kernel, path, network) -> None:
+    """Compile a call kernel for its one signature (or load it from numba's cache), and no other."""
+    if not kernel.signatures:
+        with numba_errors(path, network):
+            kernel.compile(kernel.symgrad_signature)
+    kernel.disable_compile()
+
+
+#: Rows per block of ``f.batch``: enough work per block that the call and the thread
+#: hand-off cost nothing (a few microseconds against milliseconds), small enough that
+#: blocks spread evenly over threads that another process is slowing down.
+_BLOCK_ROWS = 8192
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def batch_threads() -> int:
+    """How many threads ``f.batch`` runs on: ``$SYMGRAD_NUM_THREADS``, else the cores this
+    process may use.
+
+    The threads are plain Python threads running the compiled block kernel, which
+    releases the GIL; blocks are handed out one at a time, so a thread slowed down by
+    another process simply takes fewer blocks and two threads are never slower than one.
+    (numba's own parallel loops split the work evenly up front and spin-wait for the
+    slowest thread, which on a loaded machine made two threads slower than one.)
+
+    >>> batch_threads() >= 1
+    True
     """
+    wanted = os.environ.get("SYMGRAD_NUM_THREADS", "")
+    if wanted.strip().isdigit() and int(wanted) >= 1:
+        return int(wanted)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
-    def __init__(self, kernel, path: Path | None, network: str):
-        self.kernel = kernel
-        self.path = path
-        self.network = network
-        self.call = self._first if hasattr(kernel, "overloads") else kernel
 
-    def _first(self, *args):
-        args = tuple(a if a.flags.writeable else a.copy() for a in args)
-        with _numba_errors(self.path, self.network):
-            result = self.kernel(*args)
-        try:
-            from numba import typeof
-
-            self.call = self.kernel.overloads[tuple(typeof(a) for a in args)].entry_point
-        except (ImportError, AttributeError, KeyError):  # pragma: no cover - numba internals moved
-            self.call = self.kernel
-        return result
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < batch_threads() - 1:
+            _POOL = ThreadPoolExecutor(max_workers=max(1, batch_threads() - 1), thread_name_prefix="symgrad-batch")
+        return _POOL
 
 
 @contextmanager
-def _numba_errors(path: Path | None, network: str):
-    """Turn a failure to compile into a SymgradError naming the network and the module:
-    a numba traceback is never the user's to read.
-
-    Besides numba's own errors, an ImportError raised while numba compiles is one too:
-    numba imports optional libraries (SciPy's BLAS for ``np.dot``) only when it first
-    compiles a call that needs them.
-    """
-    try:
+def _quiet_numpy():
+    with np.errstate(all="ignore"):
         yield
-    except Exception as exc:
-        numba_errors = sys.modules.get("numba.core.errors")
-        is_numba = numba_errors is not None and isinstance(exc, numba_errors.NumbaError)
-        if not (is_numba or isinstance(exc, ImportError)):
-            raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, ImportError):
-            cause = f"numba needs a package that is missing ({first}); reinstall symgrad with pip to get its dependencies"
-        else:
-            cause = f"{first}. This is a symgrad bug"
-        raise SymgradError(
-            f"numba could not compile network {network!r} (generated module {path}): {cause}; "
-            "compile(jit=False) runs the same code without numba",
-            token=network,
-        ) from exc
+
+
+def _shown(value) -> str:
+    return "NaN" if value != value else str(float(value))  # inf, -inf
 
 
 def _listing(names) -> str:

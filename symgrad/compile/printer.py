@@ -5,7 +5,7 @@ The printer is a whitelist: it prints symbols (through a name table), numbers,
 anything else raises :class:`~symgrad.errors.SymgradError` at generation time, so
 that no expression reaches numba half-supported. What it emits:
 
-* every number as a float literal of the program's dtype (``0.5``, or
+* every number as a float literal of the module's dtype (``0.5``, or
   ``np.float32(0.5)``: numba types a bare literal as float64, and one float64 in a
   float32 expression turns the whole expression into float64);
 * ``np.exp``/``np.log``/… rather than ``math.*``: numba compiles both alike, but in
@@ -134,31 +134,59 @@ class NumbaPrinter(PythonCodePrinter):
 
     # -- numbers --------------------------------------------------------------------
 
-    def literal(self, value: float) -> str:
-        """A number as a literal of the program's dtype.
+    def literal(self, value) -> str:
+        """A number as a literal of the module's dtype; a finite number beyond the dtype's
+        range is an error naming it (its literal would be inf, which is not its value).
 
         >>> NumbaPrinter({}).literal(2), NumbaPrinter({}, "float32").literal(-0.5)
         ('2.0', '-np.float32(0.5)')
+        >>> NumbaPrinter({}).literal(sympy.Integer(2)**1100)
+        Traceback (most recent call last):
+        ...
+        symgrad.errors.SymgradError: the number 1.358e+331 in the formula is beyond float64's range (largest about 1.8e+308); rescale it or compute in logarithms
         """
-        value = float(value)
-        if np.isnan(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer or rational too large for any float
+            number = None
+        if number is None or (np.isinf(number) and not _is_infinite(value)) or (
+            np.isfinite(number) and self.dtype != "float64" and abs(number) > float(np.finfo(self.dtype).max)
+        ):
+            shown = str(sympy.Float(value, 4)) if number is None or np.isinf(number) else f"{number:.4g}"
+            raise SymgradError(
+                f"the number {shown} in the formula is beyond {self.dtype}'s range (largest about {float(np.finfo(self.dtype).max):.2g}); "
+                "rescale it or compute in logarithms",
+                token=shown,
+            )
+        if np.isnan(number):
             text = "np.nan"
-        elif np.isinf(value):
+        elif np.isinf(number):
             text = "np.inf"
         else:
-            text = repr(abs(value))
+            text = repr(abs(number))
         if self.dtype != "float64":
             text = f"np.{self.dtype}({text})"
-        return ("-" if value < 0 else "") + text
+        return ("-" if number < 0 else "") + text
+
+    def scalar(self, value) -> str:
+        """A number as a NumPy scalar of the module's dtype, for a value that is a number
+        alone (a constant step, a branch of a conditional): run as plain Python, ``1.0/h``
+        with ``h = 0.0`` would raise ZeroDivisionError where numba and NumPy give inf.
+
+        >>> NumbaPrinter({}).scalar(0), NumbaPrinter({}, "float32").scalar(-0.5)
+        ('np.float64(0.0)', '-np.float32(0.5)')
+        """
+        text = self.literal(value)
+        return f"np.float64({text})" if self.dtype == "float64" else text
 
     def _print_Integer(self, expr):
         return self.literal(int(expr))
 
     def _print_Rational(self, expr):
-        return self.literal(float(expr))  # correctly rounded p/q
+        return self.literal(expr)  # float(p/q) is correctly rounded
 
     def _print_Float(self, expr):
-        return self.literal(float(expr))
+        return self.literal(expr)
 
     def _print_NumberSymbol(self, expr):  # pi, E, ...
         return self.literal(float(expr))
@@ -274,7 +302,8 @@ class NumbaPrinter(PythonCodePrinter):
         # ``a if c else b``, innermost last; no default branch means NaN, never None (numba cannot type it).
         text = self.literal(np.nan)
         for piece in reversed(expr.args):
-            value, condition = self._print(piece.expr), piece.cond
+            value = self.scalar(piece.expr) if piece.expr.is_Number else self._print(piece.expr)
+            condition = piece.cond
             if condition == sympy.true:
                 text = value
             else:
@@ -304,6 +333,13 @@ class NumbaPrinter(PythonCodePrinter):
     def _print_extremum(self, expr) -> str:
         name = "max" if isinstance(expr, sympy.Max) else "min"
         return f"{name}({', '.join(self._print(a) for a in _ordered(expr.args))})"
+
+
+def _is_infinite(value) -> bool:
+    """Whether a number is itself infinite (not a finite number too large for a float)."""
+    if isinstance(value, sympy.Basic):
+        return value.is_infinite is True
+    return isinstance(value, float) and np.isinf(value)
 
 
 def helper_sources(names: Iterable[str], literal) -> list[str]:

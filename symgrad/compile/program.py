@@ -20,6 +20,12 @@ the program differentiates the stable form of a log-sigmoid or a log-softmax.
 
 A *value program* is the forward steps alone (for the loss without gradient).
 
+Every expression of a program is bounded (:func:`_bounded`): a sum or product of more
+than :data:`MAX_ARGS` terms becomes sums of at most that many, and an expression taller
+than :data:`MAX_HEIGHT` gets its tall pieces named as temporaries. Printed code then
+never nests deeper than that, however big the network (Python's own compiler recurses
+on nested code and fails at a few thousand levels).
+
 :func:`split` cuts a long program into parts, each compiled as its own function:
 numba's compile time grows faster than linearly with a function's length, so
 several bounded parts compile faster than one long function. Values a later part
@@ -139,7 +145,7 @@ def value_program(net: Network) -> Program:
     """
     code_net = stabilize(net)
     named = [Assign(st.target, st.expr, "forward") for st in code_net.steps]
-    return Program(_eliminate_common(named), code_net.loss, net.params, net.inputs, net.targets)
+    return Program(_bounded(_eliminate_common(named)), code_net.loss, net.params, net.inputs, net.targets)
 
 
 def gradient_program(net: Network) -> Program:
@@ -154,11 +160,11 @@ def gradient_program(net: Network) -> Program:
     sweep = code_net.gradients().sweep  # the network's own, cached sweep when nothing was rewritten
     named: list[Statement] = [Assign(st.target, st.expr, "forward") for st in code_net.steps]
     forward_values = _forward_values(code_net)
-    named += [Assign(bar, _reuse(expr, forward_values), "adjoint") for bar, expr in sweep.adjoint_program]
+    named += [Assign(bar, _reuse(expr, forward_values), "adjoint") for bar, expr in sweep.adjoint_steps]
     for index, p in enumerate(code_net.params):
-        derivative = sweep.gradient_program.get(p, sympy.S.Zero)
+        derivative = sweep.in_adjoints.get(p, sympy.S.Zero)
         named.append(GradientEntry(index, _reuse(derivative, forward_values)))
-    return Program(_eliminate_common(named), code_net.loss, net.params, net.inputs, net.targets)
+    return Program(_bounded(_eliminate_common(named)), code_net.loss, net.params, net.inputs, net.targets)
 
 
 def _forward_values(net: Network) -> dict[sympy.Expr, sympy.Symbol]:
@@ -219,6 +225,82 @@ def _eliminate_common(named: Sequence[Statement]) -> tuple[Statement, ...]:
         else:
             out.append(GradientEntry(st.index, expr, st.section))
     return tuple(out)
+
+
+#: The most terms a printed sum or product has (more are summed in pieces).
+MAX_ARGS = 64
+#: The tallest printed expression; taller ones have their pieces named as temporaries.
+MAX_HEIGHT = 40
+
+
+def _bounded(statements: Sequence[Statement], max_args: int = MAX_ARGS, max_height: int = MAX_HEIGHT) -> tuple[Statement, ...]:
+    """Each statement with its expression bounded in width and height (see the module
+    docstring), the temporaries that takes placed just before it. Iterative: no Python
+    recursion, whatever the expression.
+
+    >>> import sympy
+    >>> ws = sympy.symbols("w0:10")
+    >>> out = _bounded([Assign(sympy.Symbol("L"), sympy.Add(*ws), "forward")], max_args=4)
+    >>> [len(st.expr.args) for st in out]
+    [4, 4, 2, 3]
+    """
+    names = sympy.numbered_symbols("b", cls=sympy.Dummy)
+    out: list[Statement] = []
+    for st in statements:
+        if _fits(st.expr, max_args, max_height):
+            out.append(st)
+            continue
+        hoisted: list[Assign] = []
+
+        def name(piece):
+            t = next(names)
+            hoisted.append(Assign(t, piece, st.section, temporary=True))
+            return t
+
+        expr = _rebuild(st.expr, max_args, max_height, name)
+        out += hoisted
+        out.append(Assign(st.target, expr, st.section, st.temporary) if isinstance(st, Assign) else GradientEntry(st.index, expr, st.section))
+    return tuple(out)
+
+
+def _fits(expr: sympy.Expr, max_args: int, max_height: int) -> bool:
+    stack = [(expr, 1)]
+    while stack:
+        e, depth = stack.pop()
+        if depth > max_height or ((e.is_Add or e.is_Mul) and len(e.args) > max_args):
+            return False
+        stack.extend((a, depth + 1) for a in e.args)
+    return True
+
+
+def _rebuild(expr: sympy.Expr, max_args: int, max_height: int, name) -> sympy.Expr:
+    """``expr`` rebuilt bottom-up (an explicit stack): wide sums and products cut into
+    named pieces, and the arguments of a node that would be too tall named."""
+    done: dict[sympy.Expr, tuple[sympy.Expr, int]] = {}  # node -> (rebuilt, height)
+    stack = [(expr, False)]
+    while stack:
+        e, visited = stack.pop()
+        if e in done:
+            continue
+        if not e.args:
+            done[e] = (e, 1)
+            continue
+        if not visited:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if a not in done)
+            continue
+        args = [done[a] for a in e.args]
+        if 1 + max(h for _, h in args) > max_height:  # name the tall arguments
+            args = [(name(a), 1) if h > 1 and isinstance(a, sympy.Expr) else (a, h) for a, h in args]  # never a condition
+        new_args = [a for a, _ in args]
+        height = 1 + max(h for _, h in args)
+        if (e.is_Add or e.is_Mul) and len(new_args) > max_args:
+            while len(new_args) > max_args:  # sums of at most max_args terms, named
+                new_args = [name(e.func(*new_args[i:i + max_args])) for i in range(0, len(new_args), max_args)]
+            height = 2
+        rebuilt = e if all(a is b for a, b in zip(new_args, e.args)) and len(new_args) == len(e.args) else e.func(*new_args)
+        done[e] = (rebuilt, height)
+    return done[expr][0]
 
 
 # --------------------------------------------------------------------------- splitting

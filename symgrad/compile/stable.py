@@ -1,10 +1,10 @@
-"""Numerically stable code forms of a network's program.
+"""Numerically stable code forms of a network's steps.
 
 The derived formulas stay textbook: a network that writes ``log(o)`` with
 ``o = σ(u)`` keeps that form in its derivation and its LaTeX. Code is different:
 evaluated as written, ``log σ(u)`` is ``log 0 = −∞`` once σ(u) underflows, and its
 derivative as the sweep writes it, (1/σ)·σ(1 − σ), is ``∞·0 = NaN``. So before
-code generation the *program* is rewritten into equal expressions that stay
+code generation the *steps* are rewritten into equal expressions that stay
 finite, and then differentiated again by the same reverse sweep, which makes the
 adjoints stable too (the derivative of −softplus(−u) is σ(−u), finite everywhere).
 

@@ -37,12 +37,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy
 
 from ..errors import ShapeError, SpecError, SymgradError
-from ..model import functions as fn
 from .backprop import as_arrays, forward, numeric_loss
 from .finite_diff import central_difference, directional_derivative
+from .second_order import check_second_order
 
 __all__ = ["CheckReport", "CheckRow", "DirectionalRow", "check", "check_spec"]
 
@@ -258,70 +257,32 @@ def _fmt(v) -> str:
 # --------------------------------------------------------------------------- the columns
 
 
-def _lambdified(net):
-    """The symbolic gradients evaluated with ``sympy.lambdify``, used while ``net.compile`` is unavailable.
-
-    One straight-line function, as the derivation wrote it: the forward steps, the
-    adjoint steps of the reverse sweep, then each derivative in adjoints
-    (``Derivative.in_adjoints``), all rewritten in elementary functions. This equals
-    evaluating ``Derivative.expanded`` but stays linear in the network's size, where
-    the expanded (or inlined) forms grow with the product of the layer widths.
-    DiracDelta (the derivative of a step function) is 0 away from its kink.
-    """
-    grads = net.gradients()
-    program = [(st.target, st.expr) for st in net.steps] + list(grads.sweep.adjoint_program)
-    program = [(s, fn.to_elementary(e)) for s, e in program]
-    exprs = [net.loss] + [fn.to_elementary(d.in_adjoints) for d in grads]
-    try:
-        f = sympy.lambdify(
-            [*net.params, *net.inputs, *net.targets],
-            exprs,
-            modules=[{"DiracDelta": lambda *a: 0.0}, "numpy"],
-            cse=lambda e: (program, e),  # the program's own steps serve as the common subexpressions
-        )
-    except NotImplementedError as exc:  # sympy's printer meets something it cannot print, e.g. an unevaluated Derivative
-        unprintable = next((e for _, e in program + [(None, x) for x in exprs] if e.atoms(sympy.Derivative)), None)
-        raise SymgradError(
-            f"the symbolic gradients of {net.name!r} cannot be evaluated numerically ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-            + (f"; they contain {next(iter(unprintable.atoms(sympy.Derivative)))}" if unprintable is not None else ""),
-            token=net.name,
-        ) from None
-
-    def grad(theta, x, y):
-        with np.errstate(all="ignore"):
-            out = f(*theta, *x, *y)
-        return float(out[0]), np.array(out[1:], dtype=np.float64)
-
-    return grad
-
-
 def _symbolic_column(net, symbolic, notes):
-    """The symbolic column's callable ``(θ, x, y) -> (loss, grad)`` and a description of it."""
+    """The symbolic column's callable ``(θ, x, y) -> (loss, grad)`` and a description of it.
+
+    The symbolic gradient is evaluated one way: the generated module, run as plain Python
+    (``jit=False``) or compiled (``"jit"``). ``"lambdify"``, an earlier evaluator, is the
+    same as ``"compiled"``.
+    """
     if symbolic is None:
         return None, "not computed"
     if symbolic not in ("auto", "compiled", "jit", "lambdify"):
         raise SymgradError(f"symbolic must be 'auto', 'compiled', 'jit', 'lambdify' or None, not {symbolic!r}", token=str(symbolic))
-    if symbolic != "lambdify":
-        jit = symbolic == "jit"
-        try:
-            f = net.compile(jit=jit)
-        except (ImportError, SymgradError) as exc:
-            if symbolic != "auto":
-                raise
-            notes.append(f"net.compile(jit=False) is unavailable ({exc}); the symbolic gradients were evaluated with lambdify")
-        else:
-            def call(theta, x, y):
-                return f(theta, x if net.inputs else None, y if net.targets else None)
+    jit = symbolic == "jit"
+    f = net.compile(jit=jit)
 
-            if getattr(f, "path", None) is not None and f.path.name.startswith("symgrad_layered_"):
-                # Too wide for straight-line code: say plainly what this column then is.
-                notes.append(
-                    "the symbolic column runs the loop-based (delta-recursion) kernel of this wide layered "
-                    "network, not code printed from the symbolic derivation; finite differences are the independent leg"
-                )
-                return call, f"compiled layered kernel (jit={jit})"
-            return call, f"compiled (jit={jit})"
-    return _lambdified(net), "lambdify"
+    def call(theta, x, y):
+        return f(theta, x if net.inputs else None, y if net.targets else None)
+
+    backend = getattr(f, "backend", None)  # None: a compile that returned some other callable
+    if backend is not None and not backend.from_derivation:
+        # Too wide for straight-line code: say plainly what this column then is.
+        notes.append(
+            "the symbolic column runs the loop-based (delta-recursion) kernel of this wide layered "
+            "network, not code printed from the symbolic derivation; finite differences are the independent leg"
+        )
+        return call, f"compiled {backend.name} kernel (jit={jit})"
+    return call, f"compiled (jit={jit})"
 
 
 def _user_column(net, grad):
@@ -469,6 +430,7 @@ def check(
     richardson: bool = False,
     directions: int = 8,
     kink_margin: float = KINK_MARGIN,
+    order: int = 1,
 ) -> CheckReport:
     """Compare the symbolic gradient, the numeric backprop, finite differences and ``grad`` (if given).
 
@@ -476,17 +438,22 @@ def check(
     may be None), receiving 1-D float64 arrays (``x``/``y`` None when the network has none).
     ``params``, ``x``, ``y`` fix those values; what is not given is drawn at random at each
     of ``points`` points (parameters and inputs uniform in [−1, 1], targets in [0, 1]),
-    resampled until every kink is ``kink_margin`` away. ``symbolic``: ``"auto"`` (the
-    compiled gradient, ``net.compile(jit=False)``, else lambdify), ``"compiled"``, ``"jit"``,
-    ``"lambdify"`` or None. ``fd``: ``"full"`` (one central difference per parameter),
+    resampled until every kink is ``kink_margin`` away. ``symbolic``: ``"auto"`` or ``"compiled"``
+    (the generated module run without numba, ``net.compile(jit=False)``), ``"jit"`` (with
+    numba) or None (``"lambdify"`` is kept as another name for ``"compiled"``). ``fd``: ``"full"`` (one central difference per parameter),
     ``"directional"`` (``directions`` random directions per point), ``"auto"`` (full up to
-    300 parameters) or None. Tolerances: see the module docstring.
+    300 parameters) or None. Tolerances: see the module docstring. ``order=2`` checks
+    second derivatives instead (:func:`symgrad.crosscheck.second_order.check_second_order`).
 
     >>> import symgrad as sg
     >>> rep = check(sg.mlp([2, 2, 1], activation="relu"), seed=1)
     >>> rep.ok, len(rep.rows), rep.rows[0].param
     (True, 9, 'W1_1_1')
     """
+    if order == 2:  # the Hessian-vector product against finite differences of the numeric gradient
+        return check_second_order(net, points=points, seed=seed)
+    if order != 1:
+        raise SymgradError(f"order must be 1 (gradients) or 2 (Hessian-vector products), not {order!r}", token=str(order))
     if fd not in ("auto", "full", "directional", None):
         raise SymgradError(f"fd must be 'auto', 'full', 'directional' or None, not {fd!r}", token=str(fd))
     if not (isinstance(points, int) and points >= 1):

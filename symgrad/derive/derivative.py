@@ -61,7 +61,7 @@ class Derivative:
     @property
     def in_adjoints(self) -> sympy.Expr:
         """The derivative in adjoint symbols (``bar_u1``…), as the generated code computes it."""
-        return self._sweep.gradient_program[self.param]
+        return self._sweep.in_adjoints[self.param]
 
     @cached_property
     def paths(self) -> tuple[ChainPath, ...]:

@@ -50,8 +50,8 @@ def gradient_network(net: Network, param: sympy.Symbol, sweep: "Sweep") -> Netwo
     """
     target = sympy.Dummy(f"d_{param.name}", real=True)
     steps = [(st.target, st.expr) for st in net.steps]
-    steps += [(bar, expr) for bar, expr in sweep.adjoint_program]
-    steps.append((target, sweep.gradient_program[param]))
+    steps += [(bar, expr) for bar, expr in sweep.adjoint_steps]
+    steps.append((target, sweep.in_adjoints[param]))
     with warnings.catch_warnings():
         # The gradient need not depend on every parameter (it is constant in a linear one).
         warnings.simplefilter("ignore", UnusedParameterWarning)
@@ -136,8 +136,8 @@ def hvp_network(net: Network, sweep: "Sweep") -> Network:
             name = "_" + name
         directions.append(sympy.Symbol(name, real=True))
     target = sympy.Dummy("s", real=True)
-    steps = [(st.target, st.expr) for st in net.steps] + [(bar, expr) for bar, expr in sweep.adjoint_program]
-    steps.append((target, sympy.Add(*[v * sweep.gradient_program[p] for v, p in zip(directions, net.params)])))
+    steps = [(st.target, st.expr) for st in net.steps] + [(bar, expr) for bar, expr in sweep.adjoint_steps]
+    steps.append((target, sympy.Add(*[v * sweep.in_adjoints[p] for v, p in zip(directions, net.params)])))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnusedParameterWarning)
         return Network(

@@ -137,9 +137,9 @@ class Sweep:
     """The result of one reverse sweep over a network.
 
     * ``edges[t]``: the local partials of step ``t``, ``[(s, ∂t/∂s)]``;
-    * ``adjoint_program``: ``[(bar_t, expr)]`` in evaluation order, where ``expr`` uses
-      the other adjoint symbols: the straight-line gradient program code generation prints;
-    * ``gradient_program[p]``: ∂Loss/∂p in adjoint symbols;
+    * ``adjoint_steps``: ``[(bar_t, expr)]`` in evaluation order, where ``expr`` uses
+      the other adjoint symbols (code generation prints them as steps after the network's own);
+    * ``in_adjoints[p]``: ∂Loss/∂p in adjoint symbols;
     * ``factored[p]``: ∂Loss/∂p with the adjoints inlined, in named intermediates.
     """
 
@@ -157,7 +157,7 @@ class Sweep:
         self.edges: dict[sympy.Symbol, list[tuple[sympy.Symbol, sympy.Expr]]] = {}
         self.consumers: dict[sympy.Symbol, list[tuple[sympy.Symbol, sympy.Expr]]] = {}
         inline: dict[sympy.Symbol, sympy.Expr] = {self.loss: sympy.S.One}
-        self.adjoint_program: list[tuple[sympy.Symbol, sympy.Expr]] = []
+        self.adjoint_steps: list[tuple[sympy.Symbol, sympy.Expr]] = []
         for st in progress(reversed(steps), total=len(steps), desc="deriving", min_items=200):
             t = st.target
             if t not in active:
@@ -167,7 +167,7 @@ class Sweep:
                 if not uses:
                     continue  # nothing downstream depends on it
                 self.bar[t] = sympy.Dummy(adjoint_name(t.name), real=True)
-                self.adjoint_program.append((self.bar[t], sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])))
+                self.adjoint_steps.append((self.bar[t], sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])))
                 inline[t] = sympy.Add(*[canonical_product(inline[c], v) for c, v in uses])
             partials = local_partials(st.expr, st.expr.free_symbols & active)
             if isinstance(st.expr, logsumexp):
@@ -180,11 +180,11 @@ class Sweep:
         position = {st.target: i for i, st in enumerate(steps)}
         for uses in self.consumers.values():
             uses.sort(key=lambda use: position[use[0]])
-        self.gradient_program: dict[sympy.Symbol, sympy.Expr] = {}
+        self.in_adjoints: dict[sympy.Symbol, sympy.Expr] = {}
         self.factored: dict[sympy.Symbol, sympy.Expr] = {}
         for p in network.params:
             uses = self.consumers.get(p, [])
-            self.gradient_program[p] = sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])
+            self.in_adjoints[p] = sympy.Add(*[canonical_product(self._bar_of(c), v) for c, v in uses])
             self.factored[p] = sympy.Add(*[canonical_product(inline[c], v) for c, v in uses])
         self.inline = inline
 

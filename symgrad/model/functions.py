@@ -1,14 +1,15 @@
 r"""The table of functions: one row per elementwise function, read by every stage.
 
 A row says everything each stage needs to know about one function: the sympy class
-that stands for it (whose derivative is written the way a textbook writes it:
-σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ), its LaTeX symbol and
-the spellings a hand derivation may use for it, its numba/NumPy code in a numerically
-stable form (Jinja2 snippets, as google/tangent writes derivative rules as code
-templates), its value in mpmath (for the verifier) and its value and slope in plain
-floats and NumPy arrays (for the numeric backprop, which must share no derivative code
-with the symbolic engine: its slopes are written here a second time, by hand, and the
-tests hold the two against each other). Adding a function means adding one row.
+that stands for it (:mod:`symgrad.model.elementwise`: its derivative written the way a
+textbook writes it, σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = step, softplus' = σ), its
+LaTeX symbol and the spellings a hand derivation may use for it, its code in a
+numerically stable form (:mod:`symgrad.model.function_code`: Jinja2 snippets, as
+google/tangent writes derivative rules as code templates), its value in mpmath (for
+the verifier) and its value and slope in plain floats and NumPy arrays
+(:mod:`symgrad.model.function_numbers`: the numeric backprop's rules, which share no
+derivative code with the symbolic engine; the tests hold the two against each other).
+Adding a function means adding one row (and, when its code needs one, a helper).
 
 A user may call a function by another name (a text that calls the sigmoid ``g``);
 :func:`resolve` makes a subclass with that name, cached so that the same name always
@@ -61,6 +62,25 @@ from .elementwise import (
     softplus,
     softsign,
 )
+from .function_code import HELPERS, Code
+from .function_numbers import (
+    Numeric,
+    exp_value,
+    gelu_tanh_slope,
+    gelu_tanh_value,
+    guarded,
+    log_value,
+    mp_gelu_c,
+    mp_sigmoid,
+    normal_cdf_array,
+    normal_cdf_value,
+    normal_pdf_array,
+    normal_pdf_value,
+    sigmoid_array,
+    sigmoid_value,
+    sign_value,
+    sqrt_value,
+)
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -90,216 +110,7 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- plain-float rules
-
-# The numeric backprop's arithmetic: plain floats that give inf/nan where NumPy would,
-# instead of raising.
-
-
-def _exp(a):
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return math.inf
-
-
-def _log(a):
-    return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
-
-
-def _sqrt(a):
-    return math.sqrt(a) if a >= 0 else math.nan
-
-
-def _sigmoid(a):
-    # Two forms so that neither ever overflows.
-    if a >= 0:
-        return 1.0 / (1.0 + math.exp(-a))
-    z = math.exp(a)
-    return z / (1.0 + z)
-
-
-def _sign(a):
-    return 1.0 if a > 0 else (-1.0 if a < 0 else 0.0)
-
-
-def _guarded(f):
-    """``f`` with a domain error (asin(2), acosh(0)) giving NaN, as NumPy does."""
-
-    def value(a):
-        try:
-            return f(a)
-        except (ValueError, OverflowError):
-            return math.nan
-
-    return value
-
-
-def _np_sigmoid(u):
-    return 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free
-
-
-@dataclass(frozen=True)
-class Numeric:
-    """A function's value and slope in plain numbers, written independently of its sympy
-    derivative: the numeric backprop's rule.
-
-    ``value(a)``/``slope(a, v)`` take a float (``v`` is the value at ``a``), and the
-    function's constants as keywords (``alpha=0.2``);
-    ``array_value(U)``/``array_slope(U, A)`` the same on NumPy arrays (``A`` = value at ``U``),
-    for the layer-by-layer pass; None where a function is never a layer's activation.
-    """
-
-    value: Callable[[float], float]
-    slope: Callable[[float, float], float]
-    array_value: Callable[[np.ndarray], np.ndarray] | None = None
-    array_slope: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
-
-    def rule(self, *args: float, **parameters: float) -> tuple[float, tuple[float, ...]]:
-        """The backprop rule: (value, local derivatives) at the arguments; a second
-        argument (the step's value at 0) is a constant, with derivative 0. ``parameters``
-        are the function's constants (leaky_relu's α)."""
-        v = self.value(*args, **parameters)
-        return v, (self.slope(args[0], v, **parameters),) + (0.0,) * (len(args) - 1)
-
-
-# --------------------------------------------------------------------------- code snippets
-
-
-@dataclass(frozen=True)
-class Code:
-    """How generated code computes a function: Jinja2 snippets rendered by the code
-    generators with ``lit`` (a number as a literal of the module's dtype).
-
-    ``scalar`` is a call on one value (``x``; ``args`` holds every printed argument),
-    in a form that stays finite wherever the function is; ``helpers`` names the
-    entries of :data:`HELPERS` it calls. ``array``/``array_slope`` compute the value
-    and the derivative on a layer's arrays (``U`` the pre-activation, ``A`` its value)
-    for the loop (matrix) kernel, with ``array_helpers``.
-    """
-
-    scalar: str
-    helpers: tuple[str, ...] = ()
-    array: str | None = None
-    array_slope: str | None = None
-    array_helpers: tuple[str, ...] = ()
-
-
-#: Helper functions the generated modules define when a row's code calls them: name ->
-#: Jinja2 source (a jitted function, rendered with ``lit``).
-HELPERS: dict[str, str] = {
-    "_sigmoid": '''@_jit
-def _sigmoid(z):
-    """1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails."""
-    e = np.exp(-abs(z))
-    return ({{ lit(1) }} if z >= {{ lit(0) }} else e) / ({{ lit(1) }} + e)
-''',
-    "_softplus": '''@_jit
-def _softplus(z):
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, exact for very negative z."""
-    return (z if z > {{ lit(0) }} else {{ lit(0) }} * z) + np.log1p(np.exp(-abs(z)))
-''',
-    "_relu": '''@_jit
-def _relu(z):
-    """max(0, z), keeping a NaN a NaN."""
-    return z if z > {{ lit(0) }} else {{ lit(0) }} * z
-''',
-    "_heaviside": '''@_jit
-def _heaviside(z, at_zero):
-    """The step function: 0 below zero, 1 above, at_zero at zero (0 is relu's derivative there)."""
-    if z > {{ lit(0) }}:
-        return {{ lit(1) }}
-    if z < {{ lit(0) }}:
-        return {{ lit(0) }}
-    return at_zero
-''',
-    "_leaky_relu": '''@_jit
-def _leaky_relu(z, alpha):
-    """z above zero, alpha*z below (a NaN stays NaN)."""
-    return z if z > {{ lit(0) }} else alpha * z
-''',
-    "_elu": '''@_jit
-def _elu(z, alpha):
-    """z above zero, alpha*(e^z - 1) below, by expm1: exact for small z, no overflow above."""
-    return z if z > {{ lit(0) }} else alpha * np.expm1(z)
-''',
-    "_normal_cdf": '''@_jit
-def _normal_cdf(z):
-    """The standard normal distribution function, (1 + erf(z/sqrt 2))/2, as erfc(-z/sqrt 2)/2:
-    full relative precision in the lower tail."""
-    return {{ lit(0.5) }} * math.erfc(-z * {{ lit(0.7071067811865476) }})
-''',
-    "_normal_cdf_array": '''@_jit
-def _normal_cdf_array(U):
-    """_normal_cdf of every entry (NumPy has no erf ufunc)."""
-    flat = U.ravel()
-    out = np.empty_like(flat)
-    for i in range(flat.shape[0]):
-        out[i] = {{ lit(0.5) }} * math.erfc(-flat[i] * {{ lit(0.7071067811865476) }})
-    return out.reshape(U.shape)
-''',
-    "_gelu_tanh": '''@_jit
-def _gelu_tanh(z):
-    """The tanh approximation of the GELU, z(1 + tanh(c(z + a z^3)))/2; also on arrays."""
-    return {{ lit(0.5) }} * z * ({{ lit(1) }} + np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z)))
-''',
-    "_gelu_tanh_slope": '''@_jit
-def _gelu_tanh_slope(z):
-    """The derivative of _gelu_tanh; also on arrays."""
-    t = np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z))
-    return {{ lit(0.5) }} * ({{ lit(1) }} + t) + {{ lit(0.5) }} * z * ({{ lit(1) }} - t * t) * {{ lit(0.7978845608028654) }} * ({{ lit(1) }} + {{ lit(0.134145) }} * z * z)
-''',
-    "_sigmoid_array": '''@_jit
-def _sigmoid_array(U):
-    """1/(1 + e^-u) from e^-|u| <= 1: no overflow, full precision in both tails."""
-    e = np.exp(-np.abs(U))
-    r = {{ lit(1) }} / ({{ lit(1) }} + e)
-    return np.where(U >= {{ lit(0) }}, r, e * r)
-''',
-    "_softplus_array": '''@_jit
-def _softplus_array(U):
-    """log(1 + e^u) = max(u, 0) + log1p(e^-|u|): no overflow for large u, exact for very negative u."""
-    return np.maximum(U, {{ lit(0) }}) + np.log1p(np.exp(-np.abs(U)))
-''',
-}
-
-
 # --------------------------------------------------------------------------- the table
-
-
-def _erf_value(a):
-    return 0.5 * math.erfc(-a / math.sqrt(2.0))
-
-
-def _normal_pdf_value(a):
-    return math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
-
-
-def _np_normal_cdf(u):
-    return np.vectorize(_erf_value, otypes=[float])(u)
-
-
-def _np_normal_pdf(u):
-    return np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi)
-
-
-_GELU_C, _GELU_A = math.sqrt(2.0 / math.pi), 0.044715
-
-
-def _gelu_tanh_value(a):
-    return 0.5 * a * (1.0 + np.tanh(_GELU_C * (a + _GELU_A * a * a * a)))
-
-
-def _gelu_tanh_slope(a):
-    t = np.tanh(_GELU_C * (a + _GELU_A * a * a * a))
-    return 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_A * a * a)
-
-
-def _mp_sigmoid(x):
-    return 1 / (1 + mpmath.exp(-x))
-
-
-_GELU_C_MP = lambda: mpmath.sqrt(2 / mpmath.pi)  # noqa: E731  (at the working precision)
 
 
 #: The variable of a function defined by an expression (``"x*sigmoid(x)"``).
@@ -359,28 +170,29 @@ def _rows(*rows: FunctionRow) -> dict[str, FunctionRow]:
     return {row.name: row for row in rows}
 
 
-def _numpy(name: str) -> Code:
-    return Code(f"np.{name}({{{{ x }}}})")
+def _numpy(name: str, c: str | None = None, c_helpers: tuple[str, ...] = ()) -> Code:
+    """A NumPy ufunc of the same name; in C, the C99 function of the same name unless ``c``."""
+    return Code(f"np.{name}({{{{ x }}}})", c=c or f"{name}({{{{ x }}}})", c_helpers=c_helpers)
 
 
 FUNCTIONS: dict[str, FunctionRow] = _rows(
     FunctionRow(
         "sigmoid", sigmoid, sigmoid, r"\sigma",
-        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",)),
+        Code("_sigmoid({{ x }})", ("_sigmoid",), "_sigmoid_array({{ U }})", "{{ A }} * ({{ lit(1) }} - {{ A }})", ("_sigmoid_array",), c="sg_sigmoid({{ x }})", c_helpers=('sg_sigmoid',)),
         lambda x: 1 / (1 + mpmath.exp(-x)),
-        Numeric(_sigmoid, lambda a, v: v * (1.0 - v), _np_sigmoid, lambda u, a: a * (1.0 - a)),
+        Numeric(sigmoid_value, lambda a, v: v * (1.0 - v), sigmoid_array, lambda u, a: a * (1.0 - a)),
         spellings=(r"\sigma", "σ", "logistic"), text="σ", activation=True, output_range=(0.0, 1.0),
     ),
     FunctionRow(
         "tanh", sympy.tanh, _AliasTanh, r"\tanh",
-        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}"),
+        Code("np.tanh({{ x }})", (), "np.tanh({{ U }})", "{{ lit(1) }} - {{ A }} * {{ A }}", c="tanh({{ x }})"),
         mpmath.tanh,
         Numeric(math.tanh, lambda a, v: 1.0 - v * v, np.tanh, lambda u, a: 1.0 - a * a),
         spellings=(r"\tanh",), activation=True, output_range=(-1.0, 1.0),
     ),
     FunctionRow(
         "relu", relu, relu, r"\operatorname{ReLU}",
-        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))"),
+        Code("_relu({{ x }})", ("_relu",), "np.maximum({{ U }}, {{ lit(0) }})", "np.sign(np.maximum({{ U }}, {{ lit(0) }}))", c="sg_relu({{ x }})", c_helpers=('sg_relu',)),
         lambda x: max(mpmath.mpf(0), x),
         Numeric(lambda a: a if a > 0 else 0.0, lambda a, v: 1.0 if a > 0 else 0.0,
                 lambda u: np.maximum(u, 0.0), lambda u, a: (u > 0).astype(np.float64)),
@@ -388,17 +200,17 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     ),
     FunctionRow(
         "softplus", softplus, softplus, r"\operatorname{softplus}",
-        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array")),
+        Code("_softplus({{ x }})", ("_softplus",), "_softplus_array({{ U }})", "_sigmoid_array({{ U }})", ("_softplus_array", "_sigmoid_array"), c="sg_softplus({{ x }})", c_helpers=('sg_softplus',)),
         lambda x: mpmath.log(1 + mpmath.exp(x)),
-        Numeric(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: _sigmoid(a),
-                lambda u: np.logaddexp(0.0, u), lambda u, a: _np_sigmoid(u)),
+        Numeric(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a))), lambda a, v: sigmoid_value(a),
+                lambda u: np.logaddexp(0.0, u), lambda u, a: sigmoid_array(u)),
         activation=True,
     ),
     FunctionRow(
         "leaky_relu", leaky_relu, leaky_relu, r"\operatorname{LeakyReLU}",
         Code("_leaky_relu({{ x }}, {{ alpha }})", ("_leaky_relu",),
              "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * {{ U }})",
-             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ alpha }})"),
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ alpha }})", c="sg_leaky_relu({{ x }}, {{ alpha }})", c_helpers=('sg_leaky_relu',)),
         lambda x, alpha: x if x > 0 else alpha * x,
         Numeric(lambda a, alpha: a if a > 0 else (alpha * a if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else alpha,
                 lambda u, alpha: np.where(u > 0, u, alpha * u), lambda u, a, alpha: np.where(u > 0, 1.0, alpha)),
@@ -408,7 +220,7 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         "elu", elu, elu, r"\operatorname{ELU}",
         Code("_elu({{ x }}, {{ alpha }})", ("_elu",),
              "np.where({{ U }} > {{ lit(0) }}, {{ U }}, {{ alpha }} * np.expm1(np.minimum({{ U }}, {{ lit(0) }})))",
-             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ A }} + {{ alpha }})"),
+             "np.where({{ U }} > {{ lit(0) }}, {{ lit(1) }}, {{ A }} + {{ alpha }})", c="sg_elu({{ x }}, {{ alpha }})", c_helpers=('sg_elu',)),
         lambda x, alpha: x if x > 0 else alpha * mpmath.expm1(x),
         Numeric(lambda a, alpha: a if a > 0 else (alpha * math.expm1(a) if a <= 0 else a), lambda a, v, alpha: 1.0 if a > 0 else v + alpha,
                 lambda u, alpha: np.where(u > 0, u, alpha * np.expm1(np.minimum(u, 0.0))),
@@ -419,78 +231,78 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
         "gelu", gelu, gelu, r"\operatorname{GELU}",
         Code("{{ x }} * _normal_cdf({{ x }})", ("_normal_cdf",), "{{ U }} * _normal_cdf_array({{ U }})",
              "_normal_cdf_array({{ U }}) + {{ U }} * np.exp({{ lit(-0.5) }} * {{ U }} * {{ U }}) * {{ lit(0.3989422804014327) }}",
-             ("_normal_cdf_array",)),
+             ("_normal_cdf_array",), c="{{ x }} * sg_normal_cdf({{ x }})", c_helpers=('sg_normal_cdf',)),
         lambda x: x * mpmath.ncdf(x),
-        Numeric(lambda a: a * _erf_value(a), lambda a, v: _erf_value(a) + a * _normal_pdf_value(a),
-                lambda u: u * _np_normal_cdf(u), lambda u, a: _np_normal_cdf(u) + u * _np_normal_pdf(u)),
+        Numeric(lambda a: a * normal_cdf_value(a), lambda a, v: normal_cdf_value(a) + a * normal_pdf_value(a),
+                lambda u: u * normal_cdf_array(u), lambda u, a: normal_cdf_array(u) + u * normal_pdf_array(u)),
         activation=True,
     ),
     FunctionRow(
         "gelu_tanh", gelu_tanh, gelu_tanh, r"\operatorname{GELU}_{\tanh}",
-        Code("_gelu_tanh({{ x }})", ("_gelu_tanh",), "_gelu_tanh({{ U }})", "_gelu_tanh_slope({{ U }})", ("_gelu_tanh", "_gelu_tanh_slope")),
-        lambda x: x * (1 + mpmath.tanh(_GELU_C_MP() * (x + mpmath.mpf(44715) / 1000000 * x**3))) / 2,
-        Numeric(lambda a: float(_gelu_tanh_value(a)), lambda a, v: float(_gelu_tanh_slope(a)), _gelu_tanh_value, lambda u, a: _gelu_tanh_slope(u)),
+        Code("_gelu_tanh({{ x }})", ("_gelu_tanh",), "_gelu_tanh({{ U }})", "_gelu_tanh_slope({{ U }})", ("_gelu_tanh", "_gelu_tanh_slope"), c="sg_gelu_tanh({{ x }})", c_helpers=('sg_gelu_tanh',)),
+        lambda x: x * (1 + mpmath.tanh(mp_gelu_c() * (x + mpmath.mpf(44715) / 1000000 * x**3))) / 2,
+        Numeric(lambda a: float(gelu_tanh_value(a)), lambda a, v: float(gelu_tanh_slope(a)), gelu_tanh_value, lambda u, a: gelu_tanh_slope(u)),
         activation=True,
     ),
     FunctionRow(
         "silu", silu, silu, r"\operatorname{SiLU}",
         Code("{{ x }} * _sigmoid({{ x }})", ("_sigmoid",), "{{ U }} * _sigmoid_array({{ U }})",
-             "_sigmoid_array({{ U }}) * ({{ lit(1) }} + {{ U }} * ({{ lit(1) }} - _sigmoid_array({{ U }})))", ("_sigmoid_array",)),
-        lambda x: x * _mp_sigmoid(x),
-        Numeric(lambda a: a * _sigmoid(a), lambda a, v: _sigmoid(a) * (1.0 + a * (1.0 - _sigmoid(a))),
-                lambda u: u * _np_sigmoid(u), lambda u, a: _np_sigmoid(u) * (1.0 + u * (1.0 - _np_sigmoid(u)))),
+             "_sigmoid_array({{ U }}) * ({{ lit(1) }} + {{ U }} * ({{ lit(1) }} - _sigmoid_array({{ U }})))", ("_sigmoid_array",), c="{{ x }} * sg_sigmoid({{ x }})", c_helpers=('sg_sigmoid',)),
+        lambda x: x * mp_sigmoid(x),
+        Numeric(lambda a: a * sigmoid_value(a), lambda a, v: sigmoid_value(a) * (1.0 + a * (1.0 - sigmoid_value(a))),
+                lambda u: u * sigmoid_array(u), lambda u, a: sigmoid_array(u) * (1.0 + u * (1.0 - sigmoid_array(u)))),
         spellings=("swish",), activation=True,
     ),
     FunctionRow(
         "softsign", softsign, softsign, r"\operatorname{softsign}",
         Code("{{ x }} / ({{ lit(1) }} + abs({{ x }}))", (), "{{ U }} / ({{ lit(1) }} + np.abs({{ U }}))",
-             "{{ lit(1) }} / (({{ lit(1) }} + np.abs({{ U }})) * ({{ lit(1) }} + np.abs({{ U }})))"),
+             "{{ lit(1) }} / (({{ lit(1) }} + np.abs({{ U }})) * ({{ lit(1) }} + np.abs({{ U }})))", c="{{ x }} / (1.0 + fabs({{ x }}))"),
         lambda x: x / (1 + abs(x)),
         Numeric(lambda a: a / (1.0 + abs(a)), lambda a, v: 1.0 / (1.0 + abs(a)) ** 2,
                 lambda u: u / (1.0 + np.abs(u)), lambda u, a: 1.0 / (1.0 + np.abs(u)) ** 2),
         activation=True, output_range=(-1.0, 1.0),
     ),
     FunctionRow(
-        "normal_cdf", normal_cdf, normal_cdf, r"\Phi", Code("_normal_cdf({{ x }})", ("_normal_cdf",)),
-        mpmath.ncdf, Numeric(_erf_value, lambda a, v: _normal_pdf_value(a)), spellings=(r"\Phi", "Φ"), text="Φ", in_text=False,
+        "normal_cdf", normal_cdf, normal_cdf, r"\Phi", Code("_normal_cdf({{ x }})", ("_normal_cdf",), c="sg_normal_cdf({{ x }})", c_helpers=('sg_normal_cdf',)),
+        mpmath.ncdf, Numeric(normal_cdf_value, lambda a, v: normal_pdf_value(a)), spellings=(r"\Phi", "Φ"), text="Φ", in_text=False,
     ),
     FunctionRow(
         "normal_pdf", normal_pdf, normal_pdf, r"\phi",
-        Code("np.exp({{ lit(-0.5) }} * {{ x }} * {{ x }}) * {{ lit(0.3989422804014327) }}"),
-        mpmath.npdf, Numeric(_normal_pdf_value, lambda a, v: -a * v), spellings=(r"\phi", r"\varphi", "φ"), text="φ", in_text=False,
+        Code("np.exp({{ lit(-0.5) }} * {{ x }} * {{ x }}) * {{ lit(0.3989422804014327) }}", c="exp(-0.5 * {{ x }} * {{ x }}) * 0.3989422804014327"),
+        mpmath.npdf, Numeric(normal_pdf_value, lambda a, v: -a * v), spellings=(r"\phi", r"\varphi", "φ"), text="φ", in_text=False,
     ),
     FunctionRow(
         "identity", None, _AliasIdentity, "",
-        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}"),
+        Code("{{ x }}", (), "{{ U }}", "{{ lit(1) }}", c="{{ x }}"),
         lambda x: x,
         Numeric(lambda a: a, lambda a, v: 1.0, lambda u: u, lambda u, a: np.ones_like(u)),
         in_text=False, activation=True,
     ),
     FunctionRow(
         "exp", sympy.exp, _AliasExp, r"\exp", _numpy("exp"), mpmath.exp,
-        Numeric(_exp, lambda a, v: v), spellings=(r"\exp",),
+        Numeric(exp_value, lambda a, v: v), spellings=(r"\exp",),
     ),
     FunctionRow(
         "log", sympy.log, _AliasLog, r"\log", _numpy("log"), mpmath.log,
-        Numeric(_log, lambda a, v: 1.0 / a if a != 0 else math.inf), spellings=(r"\log", r"\ln", "ln"),
+        Numeric(log_value, lambda a, v: 1.0 / a if a != 0 else math.inf), spellings=(r"\log", r"\ln", "ln"),
     ),
     FunctionRow(
-        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})"), abs,
-        Numeric(abs, lambda a, v: _sign(a)), kinked=True,
+        "abs", sympy.Abs, _AliasAbs, r"\operatorname{abs}", Code("abs({{ x }})", c="fabs({{ x }})"), abs,
+        Numeric(abs, lambda a, v: sign_value(a)), kinked=True,
     ),
     FunctionRow(
         "sqrt", sympy.sqrt, _AliasSqrt, r"\sqrt", _numpy("sqrt"), mpmath.sqrt,
-        Numeric(_sqrt, lambda a, v: 0.5 / v if v != 0 else math.inf),
+        Numeric(sqrt_value, lambda a, v: 0.5 / v if v != 0 else math.inf),
     ),
     # Functions that appear in derivatives (|x|' = sign, relu' = step) or in sympy
     # expressions a user passes; not (yet) callable by name in equations.
     FunctionRow(
-        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign"), mpmath.sign,
-        Numeric(_sign, lambda a, v: 0.0), spellings=("sgn",), in_text=False, kinked=True,
+        "sign", sympy.sign, None, r"\operatorname{sign}", _numpy("sign", "sg_sign({{ x }})", ("sg_sign",)), mpmath.sign,
+        Numeric(sign_value, lambda a, v: 0.0), spellings=("sgn",), in_text=False, kinked=True,
     ),
     FunctionRow(
         "step", sympy.Heaviside, None, r"\operatorname{step}",
-        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",)),
+        Code("_heaviside({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", ("_heaviside",), c="sg_step({{ x }}, {{ args[1] if args | length > 1 else lit(0.5) }})", c_helpers=('sg_step',)),
         _mp_heaviside, Numeric(_step, lambda a, v: 0.0),
         spellings=("heaviside",), in_text=False, kinked=True,
     ),
@@ -499,21 +311,21 @@ FUNCTIONS: dict[str, FunctionRow] = _rows(
     FunctionRow("tan", sympy.tan, None, r"\tan", _numpy("tan"), mpmath.tan,
                 Numeric(math.tan, lambda a, v: 1.0 + v * v), in_text=False),
     FunctionRow("sinh", sympy.sinh, None, r"\sinh", _numpy("sinh"), mpmath.sinh,
-                Numeric(_guarded(math.sinh), lambda a, v: math.cosh(a)), in_text=False),
+                Numeric(guarded(math.sinh), lambda a, v: math.cosh(a)), in_text=False),
     FunctionRow("cosh", sympy.cosh, None, r"\cosh", _numpy("cosh"), mpmath.cosh,
-                Numeric(_guarded(math.cosh), lambda a, v: math.sinh(a)), in_text=False),
-    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})"), mpmath.asin,
-                Numeric(_guarded(math.asin), lambda a, v: 1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
-    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})"), mpmath.acos,
-                Numeric(_guarded(math.acos), lambda a, v: -1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
-    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})"), mpmath.atan,
+                Numeric(guarded(math.cosh), lambda a, v: math.sinh(a)), in_text=False),
+    FunctionRow("asin", sympy.asin, None, r"\arcsin", Code("np.arcsin({{ x }})", c="asin({{ x }})"), mpmath.asin,
+                Numeric(guarded(math.asin), lambda a, v: 1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("acos", sympy.acos, None, r"\arccos", Code("np.arccos({{ x }})", c="acos({{ x }})"), mpmath.acos,
+                Numeric(guarded(math.acos), lambda a, v: -1.0 / math.sqrt(1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("atan", sympy.atan, None, r"\arctan", Code("np.arctan({{ x }})", c="atan({{ x }})"), mpmath.atan,
                 Numeric(math.atan, lambda a, v: 1.0 / (1.0 + a * a)), in_text=False),
-    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})"), mpmath.asinh,
+    FunctionRow("asinh", sympy.asinh, None, r"\operatorname{arsinh}", Code("np.arcsinh({{ x }})", c="asinh({{ x }})"), mpmath.asinh,
                 Numeric(math.asinh, lambda a, v: 1.0 / math.sqrt(a * a + 1.0)), in_text=False),
-    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})"), mpmath.acosh,
-                Numeric(_guarded(math.acosh), lambda a, v: 1.0 / math.sqrt(a * a - 1.0) if a > 1 else math.nan), in_text=False),
-    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})"), mpmath.atanh,
-                Numeric(_guarded(math.atanh), lambda a, v: 1.0 / (1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
+    FunctionRow("acosh", sympy.acosh, None, r"\operatorname{arcosh}", Code("np.arccosh({{ x }})", c="acosh({{ x }})"), mpmath.acosh,
+                Numeric(guarded(math.acosh), lambda a, v: 1.0 / math.sqrt(a * a - 1.0) if a > 1 else math.nan), in_text=False),
+    FunctionRow("atanh", sympy.atanh, None, r"\operatorname{artanh}", Code("np.arctanh({{ x }})", c="atanh({{ x }})"), mpmath.atanh,
+                Numeric(guarded(math.atanh), lambda a, v: 1.0 / (1.0 - a * a) if abs(a) < 1 else math.nan), in_text=False),
 )
 
 #: Names usable in equations without declaring them.

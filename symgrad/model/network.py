@@ -1,4 +1,4 @@
-"""``Network``: a network, or any composite function, as a straight-line program.
+"""``Network``: a network, or any composite function, as an ordered list of steps.
 
 Every builder lowers to one form: an ordered tuple of :class:`Step` (``name = expr``),
 each referring only to parameters, inputs, targets and earlier steps, the last one
@@ -96,7 +96,7 @@ def _topological(steps: dict[sympy.Symbol, Step]) -> list[Step]:
 
 
 class Network:
-    """A straight-line program ``name = expr`` ending in a scalar loss.
+    """Ordered steps ``name = expr`` ending in a scalar loss.
 
     Build one with :meth:`from_equations`, :func:`mlp` or :meth:`from_expr`; the
     constructor takes already-built :class:`Step` objects (or ``(symbol, expr)`` pairs).
@@ -112,7 +112,7 @@ class Network:
         self,
         steps: Iterable[Step | tuple] | None,
         *,
-        params: Iterable[sympy.Symbol],
+        params: Iterable[sympy.Symbol] | None,
         inputs: Iterable[sympy.Symbol] = (),
         targets: Iterable[sympy.Symbol] = (),
         loss: str | sympy.Symbol | None = None,
@@ -122,7 +122,11 @@ class Network:
         source: str | None = None,
         range_notes: Mapping[str, str] | None = None,
     ):
-        self.params = tuple(params)
+        # A layered network may leave its parameters to its layer description: 200,000
+        # sympy symbols are built only when a formula needs them (see ``params``).
+        if params is None and layers is None:
+            raise SymgradError("a Network needs its parameters (or a layer description that has them)")
+        self._params = None if params is None else tuple(params)
         # Why a name is missing when the declaration was a range that stopped short of it
         # (w1:8 is w1..w7): the note an error about that name carries.
         self.range_notes = dict(range_notes or {})
@@ -132,8 +136,9 @@ class Network:
         self.layers = layers
         self.source = source
         self.functions = dict(functions or {})
-        check_distinct({"parameters": self.params, "inputs": self.inputs, "targets": self.targets}, {})
-        if not self.params:
+        if self._params is not None:  # a layer description's names are distinct by construction
+            check_distinct({"parameters": self._params, "inputs": self.inputs, "targets": self.targets}, {})
+        if not (self._params if self._params is not None else self.layers.param_names()):
             raise SymgradError("the network declares no parameters to differentiate with respect to")
         self._loss_name = loss.name if isinstance(loss, sympy.Symbol) else loss
         if steps is None:
@@ -255,6 +260,24 @@ class Network:
         return kept
 
     @property
+    def params(self) -> tuple[sympy.Symbol, ...]:
+        """The parameters, in gradient order; a layered network builds their symbols on first use."""
+        if self._params is None:
+            self._params = tuple(self.layers.params())
+        return self._params
+
+    @property
+    def n_params(self) -> int:
+        """How many parameters (without building a layered network's symbols).
+
+        >>> import symgrad as sg
+        >>> net = sg.mlp([784, 256, 10])
+        >>> net.n_params, net._params is None
+        (203530, True)
+        """
+        return len(self._params) if self._params is not None else len(self.layers.param_names())
+
+    @property
     def steps(self) -> tuple[Step, ...]:
         """The ordered steps; a layered network expands to them on first use."""
         if self._steps is None:
@@ -327,7 +350,7 @@ class Network:
 
     @cached_property
     def fingerprint(self) -> str:
-        """A hash of the program (steps, declarations, order): equal networks, equal hashes."""
+        """A hash of the network (steps, declarations, order): equal networks, equal hashes."""
         h = hashlib.sha256()
         for group in (self.params, self.inputs, self.targets):
             h.update(("|".join(s.name for s in group) + "\n").encode())
@@ -380,7 +403,7 @@ class Network:
 
     def __repr__(self) -> str:
         n_steps = len(self._steps) if self._steps is not None else "unexpanded"
-        return f"<Network {self.name!r}: {len(self.params)} params, {len(self.inputs)} inputs, {len(self.targets)} targets, steps={n_steps}>"
+        return f"<Network {self.name!r}: {self.n_params} params, {len(self.inputs)} inputs, {len(self.targets)} targets, steps={n_steps}>"
 
     def __str__(self) -> str:
         return "\n".join(str(st) for st in self.steps)

@@ -1,4 +1,4 @@
-"""``Step``: one assignment of a network's straight-line program."""
+"""``Step``: one assignment ``name = expr`` of a network."""
 
 from __future__ import annotations
 

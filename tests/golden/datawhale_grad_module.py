@@ -38,19 +38,20 @@ if _JIT:
 
     # error_model="numpy": a division by zero gives inf/nan as NumPy does, without a check per division.
     _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-    _jit_parallel = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-    _prange = numba.prange
-    _num_threads = numba.get_num_threads
 else:
 
     def _jit(function):
         return function
 
-    _jit_parallel = _jit
-    _prange = range
 
-    def _num_threads():
-        return 1
+def _signed(signature):
+    """Marks a kernel with the one signature GradFn compiles it for (then no other)."""
+
+    def mark(kernel):
+        kernel.symgrad_signature = signature
+        return kernel
+
+    return mark
 
 
 NETWORK = 'datawhale'
@@ -68,6 +69,7 @@ def _sigmoid(z):
     """1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails."""
     e = np.exp(-abs(z))
     return (1.0 if z >= 0.0 else e) / (1.0 + e)
+
 
 
 @_jit
@@ -159,10 +161,13 @@ def _grad_sample(p, x, y, g):
 
 @_jit
 def value_kernel(p, x, y):
-    """The loss of one sample; NaN when a parameter is NaN (the caller says which)."""
-    for k in range(N_PARAMS):
-        if p[k] != p[k]:  # NaN is the one value unequal to itself
-            return np.nan
+    """The loss of one sample; NaN when a parameter is NaN or an input or target is not finite (the caller says which)."""
+    if np.isnan(np.sum(p)) and np.isnan(p).any():
+        return np.nan
+    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
+        return np.nan
+    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
+        return np.nan
     return _value_sample(p, x, y)
 
 
@@ -170,66 +175,135 @@ def value_kernel(p, x, y):
 def grad_kernel(p, x, y, g):
     """The loss of one sample, its gradient written into g (length N_PARAMS).
 
-    Returns NaN, leaving g unwritten, when a parameter is NaN (the caller says which).
+    Returns NaN, leaving g unwritten, when a parameter is NaN or an input or target is
+    not finite (the caller says which).
     """
-    for k in range(N_PARAMS):
-        if p[k] != p[k]:
-            return np.nan
+    if np.isnan(np.sum(p)) and np.isnan(p).any():
+        return np.nan
+    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
+        return np.nan
+    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
+        return np.nan
     return _grad_sample(p, x, y, g)
 
 
-# Rows of the per-thread buffers are padded apart by a cache line, so that threads
-# writing into neighbouring rows do not contend for it.
-_ROW = N_PARAMS + 8
+@_signed("float64(float64[::1], float64[::1], float64[::1], float64[::1])")
+@_jit
+def call_grad(p, x, y, g):
+    """grad_kernel with the sizes checked too (NaN if one is wrong), taking x and y always
+    (None for a network without inputs or targets): what GradFn calls."""
+    if p.size != N_PARAMS or g.size != N_PARAMS or x.size != N_INPUTS or y.size != N_TARGETS:
+        return np.nan
+    if np.isnan(np.sum(p)) and np.isnan(p).any():
+        return np.nan
+    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
+        return np.nan
+    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
+        return np.nan
+    return _grad_sample(p, x, y, g)
 
 
-@_jit_parallel
-def batch_kernel(p, X, Y, mean, n_blocks):
-    """(loss, gradient) summed, or averaged if mean, over the rows of X, Y.
+@_signed("float64(float64[::1], float64[::1], float64[::1])")
+@_jit
+def call_value(p, x, y):
+    """value_kernel with the sizes checked too (see call_grad)."""
+    if p.size != N_PARAMS or x.size != N_INPUTS or y.size != N_TARGETS:
+        return np.nan
+    if np.isnan(np.sum(p)) and np.isnan(p).any():
+        return np.nan
+    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
+        return np.nan
+    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
+        return np.nan
+    return _value_sample(p, x, y)
 
-    One parallel loop over n_blocks contiguous blocks of samples (one per thread):
-    each block adds its samples into its own float64 accumulators, whatever the
-    dtype, and the blocks are summed at the end. (The caller passes n_blocks:
-    asking numba for the thread count in here would make the function uncacheable.)
+
+@_jit
+def block_kernel(p, X, Y, start, stop, acc):
+    """The loss summed over rows start..stop-1 of X, Y; the gradient's sum written into acc.
+
+    acc is float64 whatever the dtype: sums over many rows keep their precision. GradFn
+    runs blocks of rows on several threads (this function releases the GIL) and adds
+    them up in block order, so the result does not depend on the thread count.
     """
-    n = X.shape[0]
-    n_blocks = max(1, min(n, n_blocks))
-    block_losses = np.zeros(n_blocks)
-    block_grads = np.zeros((n_blocks, _ROW))
-    block_samples = np.empty((n_blocks, _ROW), DTYPE)
-    block_X = np.empty((n_blocks, N_INPUTS + 8), DTYPE)
-    block_Y = np.empty((n_blocks, N_TARGETS + 8), DTYPE)
-    for b in _prange(n_blocks):
-        start = b * n // n_blocks
-        stop = (b + 1) * n // n_blocks
-        acc = block_grads[b]
-        sample = block_samples[b]
-        row_X = block_X[b]
-        row_Y = block_Y[b]
-        total = 0.0
-        for i in range(start, stop):
-            # Copy the sample into this block's own rows: a view X[i] per sample would
-            # count references on X's memory from every thread at once.
-            for j in range(N_INPUTS):
-                row_X[j] = X[i, j]
-            for j in range(N_TARGETS):
-                row_Y[j] = Y[i, j]
-            total += _grad_sample(p, row_X, row_Y, sample)
-            for k in range(N_PARAMS):
-                acc[k] += sample[k]
-        block_losses[b] = total
-    loss = 0.0
-    grad = np.zeros(N_PARAMS, DTYPE)
-    for b in range(n_blocks):
-        loss += block_losses[b]
+    # One sample's program, fused into the loop: the parameters are read once, the
+    # gradient is summed in locals, and nothing is stored per sample.
+    w1 = p[0]
+    w2 = p[1]
+    w3 = p[2]
+    w4 = p[3]
+    w5 = p[4]
+    w6 = p[5]
+    w7 = p[6]
+    w8 = p[7]
+    w9 = p[8]
+    w10 = p[9]
+    b1 = p[10]
+    b2 = p[11]
+    _a0 = 0.0
+    _a1 = 0.0
+    _a2 = 0.0
+    _a3 = 0.0
+    _a4 = 0.0
+    _a5 = 0.0
+    _a6 = 0.0
+    _a7 = 0.0
+    _a8 = 0.0
+    _a9 = 0.0
+    _a10 = 0.0
+    _a11 = 0.0
+    total = 0.0
+    for i in range(start, stop):
+        i1 = X[i, 0]
+        i2 = X[i, 1]
+        i3 = X[i, 2]
+        f1 = Y[i, 0]
+        f2 = Y[i, 1]
+        u2 = i1*w1 + i2*w2 + i3*w3
+        h1 = _sigmoid(u2)
+        h2 = i1*w4 + i2*w5 + i3*w6
+        u1 = b1 + h1*w7 + h2*w8
+        fhat1 = _sigmoid(u1)
+        u3 = b2 + h1*w9 + h2*w10
+        fhat2 = _sigmoid(u3)
+        _t0 = fhat1 - f1
+        _t1 = fhat2 - f2
+        Loss = _t0*_t0/2.0 + _t1*_t1/2.0
+        bar_fhat2 = _t1
+        bar_u3 = bar_fhat2*fhat2*(1.0 - fhat2)
+        bar_fhat1 = _t0
+        bar_u1 = bar_fhat1*fhat1*(1.0 - fhat1)
+        bar_h2 = bar_u1*w8 + bar_u3*w10
+        bar_h1 = bar_u1*w7 + bar_u3*w9
+        bar_u2 = bar_h1*h1*(1.0 - h1)
+        total += Loss
+        _a0 += bar_u2*i1
+        _a1 += bar_u2*i2
+        _a2 += bar_u2*i3
+        _a3 += bar_h2*i1
+        _a4 += bar_h2*i2
+        _a5 += bar_h2*i3
+        _a6 += bar_u1*h1
+        _a7 += bar_u1*h2
+        _a8 += bar_u3*h1
+        _a9 += bar_u3*h2
+        _a10 += bar_u1
+        _a11 += bar_u3
     for k in range(N_PARAMS):
-        sum_k = 0.0
-        for b in range(n_blocks):
-            sum_k += block_grads[b, k]
-        grad[k] = sum_k / n if mean else sum_k
-    if mean:
-        loss /= n
-    return loss, grad
+        acc[k] = 0.0
+    acc[0] = _a0
+    acc[1] = _a1
+    acc[2] = _a2
+    acc[3] = _a3
+    acc[4] = _a4
+    acc[5] = _a5
+    acc[6] = _a6
+    acc[7] = _a7
+    acc[8] = _a8
+    acc[9] = _a9
+    acc[10] = _a10
+    acc[11] = _a11
+    return total
 
 
 @_jit
@@ -306,4 +380,8 @@ def batch_loss_and_grad(params, X, Y, reduce="mean"):
         raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
     if X.shape[0] == 0:
         raise ValueError("X has no rows")
-    return batch_kernel(_checked_params(params), X, Y, reduce == "mean", _num_threads())
+    acc = np.zeros(N_PARAMS)
+    loss = block_kernel(_checked_params(params), X, Y, 0, X.shape[0], acc)
+    if reduce == "mean":
+        return loss / X.shape[0], (acc / X.shape[0]).astype(DTYPE)
+    return loss, acc.astype(DTYPE)

@@ -1,4 +1,4 @@
-"""The matrix (loop) code path for layered networks: symgrad.compile.layered_codegen."""
+"""The layered backend: the matrix (loop) code path for layered networks (symgrad.compile.layered)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ import numpy as np
 import pytest
 
 import symgrad as sg
-from symgrad.compile.layered_codegen import (
-    generate_layered_source,
-    is_layered,
-    layered_module_path,
-)
+from symgrad.compile.layered import LAYERED, is_layered
+from symgrad.compile.pipeline import generate_source, module_path
 from symgrad.crosscheck.backprop import LayerPass, numeric_backprop
 from symgrad.errors import ShapeError, SymgradError
 
@@ -96,8 +93,11 @@ def test_wide_network_is_never_expanded(tmp_path):
     _close(loss, ref.loss)
     _close(g, ref.backward())
     assert net._steps is None
-    # The module's text does not grow with the widths: the same lines as a tiny network's.
-    assert f.source.count("\n") == generate_layered_source(sg.mlp([2, 2, 2])).count("\n")
+    # Widths are data: a tiny network of the same kinds runs the very same module, and the
+    # standalone text (module plus the network's block) has as many lines.
+    small = sg.mlp([2, 2, 2]).compile(jit=False, cache_dir=tmp_path, layered=True)
+    assert small.path == f.path and small.source.count("\n") == f.source.count("\n")
+    assert generate_source(sg.mlp([2, 2, 2]), backend=LAYERED) == generate_source(net, backend=LAYERED)
     assert f.param_names[0] == "W1_1_1" and f.param_names[-1] == "b2_10" and len(f.param_names) == len(net.params)
 
 
@@ -149,10 +149,10 @@ def test_no_bias_and_options(tmp_path):
     # part_ops is an option of the straight-line code: giving it selects that code.
     assert "symgrad_layered_" not in net.compile(jit=False, cache_dir=tmp_path, part_ops=0).path.name
     # The cache key follows the layer description and the dtype.
-    a = layered_module_path(net, cache_dir=tmp_path)
-    assert a == layered_module_path(sg.mlp([3, 4, 2], activation="tanh", loss="mse", bias=False), cache_dir=tmp_path)
-    assert a != layered_module_path(sg.mlp([3, 4, 2], activation="tanh", loss="mse"), cache_dir=tmp_path)
-    assert a != layered_module_path(net, cache_dir=tmp_path, dtype=np.float32)
+    a = module_path(net, backend=LAYERED, cache_dir=tmp_path)
+    assert a == module_path(sg.mlp([3, 4, 2], activation="tanh", loss="mse", bias=False), backend=LAYERED, cache_dir=tmp_path)
+    assert a != module_path(sg.mlp([3, 4, 2], activation="tanh", loss="mse"), backend=LAYERED, cache_dir=tmp_path)
+    assert a != module_path(net, backend=LAYERED, cache_dir=tmp_path, dtype=np.float32)
 
 
 def test_saved_module_is_standalone(tmp_path):
@@ -233,12 +233,12 @@ def test_sgd_kernel_matches_single_updates(tmp_path):
 
 
 def test_the_loop_kernel_is_chosen_by_size(tmp_path):
-    from symgrad.compile.codegen import LAYERED_MIN_PARAMS
+    from symgrad.compile.pipeline import LAYERED_MIN_PARAMS
 
     small, wide = sg.mlp([3, 4, 2]), sg.mlp([30, 20, 2])
     assert len(small.params) <= LAYERED_MIN_PARAMS < len(wide.params)
-    assert "symgrad_layered_" not in small.compile(jit=False, cache_dir=tmp_path).path.name
-    assert "symgrad_layered_" in wide.compile(jit=False, cache_dir=tmp_path).path.name
+    assert small.compile(jit=False, cache_dir=tmp_path).backend.name == "straight-line"
+    assert wide.compile(jit=False, cache_dir=tmp_path).backend is LAYERED
     assert wide._steps is None  # chosen and compiled without expanding the steps
 
 

@@ -1,4 +1,4 @@
-"""Compiled gradients (symgrad.compile.codegen): exactness, stability, the golden module, the
+"""Compiled gradients of the straight-line backend (symgrad.compile.straight_line, run by symgrad.compile.pipeline): exactness, stability, the golden module, the
 cache, export, float32.
 
 Most tests import the generated module as plain Python (``jit=False``), which runs
@@ -6,7 +6,7 @@ the very same text numba compiles; the few that compile with numba are marked sl
 
 Regenerate the golden module after an intended change to the generated code with
 
-    SYMGRAD_UPDATE_GOLDEN=1 python -m pytest tests/test_codegen.py
+    SYMGRAD_UPDATE_GOLDEN=1 python -m pytest tests/test_straight_line.py
 
 and review ``git diff tests/golden/datawhale_grad_module.py``.
 """
@@ -30,10 +30,10 @@ import sympy
 
 import symgrad as sg
 from conftest import ROOT, check_golden, evaluate, random_point, seed_network
-from symgrad.compile import codegen
 from symgrad.compile.cache import load_module
-from symgrad.compile.codegen import compile_network, generate_source, module_path
 from symgrad.compile.gradfn import GradFn
+from symgrad.compile.pipeline import compile_network, generate_source, module_path
+from symgrad.compile.straight_line import STRAIGHT_LINE
 from symgrad.errors import SymgradError
 from symgrad.model.functions import to_elementary
 from symgrad.template_loader import code_environment, template_text
@@ -163,7 +163,7 @@ def test_generated_text_does_not_depend_on_the_hash_seed():
         import sys
         sys.path.insert(0, "tests")
         from conftest import seed_network
-        from symgrad.compile.codegen import generate_source
+        from symgrad.compile.pipeline import generate_source
         sys.stdout.write(generate_source(seed_network("datawhale"), key="golden"))
         """
     )
@@ -179,9 +179,9 @@ def test_the_module_needs_only_numpy_and_numba():
 
 
 def test_template_is_found_and_strict():
-    assert "def grad_kernel" in template_text(codegen.TEMPLATE)
+    assert "def grad_kernel" in template_text(STRAIGHT_LINE.template)
     with pytest.raises(jinja2.UndefinedError):
-        code_environment().get_template(codegen.TEMPLATE).render({})
+        code_environment().get_template(STRAIGHT_LINE.template).render({})
 
 
 def test_module_is_written_to_the_cache_dir_under_its_key(cache_dir):
@@ -276,7 +276,7 @@ def test_numba_gives_the_numbers_plain_python_gives(compiled_datawhale):
     frozen, strided = p.copy(), np.repeat(X[1], 2)[::2]
     frozen.setflags(write=False)
     assert f(frozen, strided, Y[1])[0] == pytest.approx(plain(p, X[1], Y[1])[0], rel=1e-14)
-    assert [len(k.signatures) for k in (f._module.grad_kernel, f._module.value_kernel)] == [1, 1]  # no recompiles
+    assert [len(k.signatures) for k in (f._module.call_grad, f._module.call_value)] == [1, 1]  # no recompiles
     singles = [f(p, x, y) for x, y in zip(X, Y)]
     batch_loss, batch_g = f.batch(p, X, Y)
     assert batch_loss == pytest.approx(np.mean([s[0] for s in singles]), rel=1e-12)
@@ -386,11 +386,11 @@ def test_a_second_process_loads_from_the_cache(cache_dir):
         assert out.returncode == 0, out.stderr
         runs.append(json.loads(out.stdout))
     first, second = runs
-    assert first["info"]["grad_kernel"] == {"hits": 0, "misses": 1}  # compiled
-    assert second["info"]["grad_kernel"] == {"hits": 1, "misses": 0}  # loaded, nothing compiled
+    assert first["info"]["call_grad"] == {"hits": 0, "misses": 1}  # compiled
+    assert second["info"]["call_grad"] == {"hits": 1, "misses": 0}  # loaded, nothing compiled
     assert second["path"] == first["path"] and second["mtime"] == first["mtime"]
     assert second["loss"] == first["loss"]
-    index_files = list((cache_dir / "__pycache__").glob("*grad_kernel*.nbi"))
+    index_files = list((cache_dir / "__pycache__").glob("*call_grad*.nbi"))
     assert index_files, "numba wrote no cache index next to the generated module"
 
 
@@ -399,8 +399,8 @@ def test_a_numba_failure_becomes_a_symgrad_error(tmp_path):
     # A module numba cannot type (a stand-in for a code generator bug) must not leak
     # a TypingError: the user gets a SymgradError naming the module and jit=False.
     f = seed_network("quadratic").compile(cache_dir=tmp_path)
-    broken = tmp_path / "broken.py"
+    broken = tmp_path / f"broken_{f.path.stem.rsplit('_', 1)[-1]}.py"  # the key it records
     broken.write_text(f.source.replace("    f = _t0*_t0 + 1.0", "    f = _t0*_t0 + 'one'"))
     module = load_module(broken, jit=True)
-    with pytest.raises(SymgradError, match="numba could not compile .*broken.py.*jit=False"):
+    with pytest.raises(SymgradError, match=r"numba could not compile .*broken_\w+\.py.*jit=False"):
         GradFn(module, path=broken)([1.0, 1.0])

@@ -1,0 +1,152 @@
+"""How generated code computes each function: Jinja2 snippets, and the helpers they call.
+
+The snippets are rendered by the code generators with ``lit`` (a number as a literal of
+the module's dtype) and the function's constants by name (``alpha``); they write each
+function in a form that stays finite wherever the function is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["C_HELPERS", "HELPERS", "Code"]
+
+
+@dataclass(frozen=True)
+class Code:
+    """How generated code computes a function: Jinja2 snippets rendered by the code
+    generators with ``lit`` (a number as a literal of the module's dtype).
+
+    ``scalar`` is a call on one value (``x``; ``args`` holds every printed argument),
+    in a form that stays finite wherever the function is; ``helpers`` names the
+    entries of :data:`HELPERS` it calls. ``array``/``array_slope`` compute the value
+    and the derivative on a layer's arrays (``U`` the pre-activation, ``A`` its value)
+    for the loop (matrix) kernel, with ``array_helpers``. ``c`` is the scalar call in
+    C99 (double precision), calling the entries of :data:`C_HELPERS` in ``c_helpers``.
+    """
+
+    scalar: str
+    helpers: tuple[str, ...] = ()
+    array: str | None = None
+    array_slope: str | None = None
+    array_helpers: tuple[str, ...] = ()
+    c: str | None = None
+    c_helpers: tuple[str, ...] = ()
+
+
+#: Helper functions the generated modules define when a row's code calls them: name ->
+#: Jinja2 source (a jitted function, rendered with ``lit``).
+HELPERS: dict[str, str] = {
+    "_sigmoid": '''@_jit
+def _sigmoid(z):
+    """1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails."""
+    e = np.exp(-abs(z))
+    return ({{ lit(1) }} if z >= {{ lit(0) }} else e) / ({{ lit(1) }} + e)
+''',
+    "_softplus": '''@_jit
+def _softplus(z):
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, exact for very negative z."""
+    return (z if z > {{ lit(0) }} else {{ lit(0) }} * z) + np.log1p(np.exp(-abs(z)))
+''',
+    "_relu": '''@_jit
+def _relu(z):
+    """max(0, z), keeping a NaN a NaN."""
+    return z if z > {{ lit(0) }} else {{ lit(0) }} * z
+''',
+    "_heaviside": '''@_jit
+def _heaviside(z, at_zero):
+    """The step function: 0 below zero, 1 above, at_zero at zero (0 is relu's derivative there)."""
+    if z > {{ lit(0) }}:
+        return {{ lit(1) }}
+    if z < {{ lit(0) }}:
+        return {{ lit(0) }}
+    return at_zero
+''',
+    "_leaky_relu": '''@_jit
+def _leaky_relu(z, alpha):
+    """z above zero, alpha*z below (a NaN stays NaN)."""
+    return z if z > {{ lit(0) }} else alpha * z
+''',
+    "_elu": '''@_jit
+def _elu(z, alpha):
+    """z above zero, alpha*(e^z - 1) below, by expm1: exact for small z, no overflow above."""
+    return z if z > {{ lit(0) }} else alpha * np.expm1(z)
+''',
+    "_normal_cdf": '''@_jit
+def _normal_cdf(z):
+    """The standard normal distribution function, (1 + erf(z/sqrt 2))/2, as erfc(-z/sqrt 2)/2:
+    full relative precision in the lower tail."""
+    return {{ lit(0.5) }} * math.erfc(-z * {{ lit(0.7071067811865476) }})
+''',
+    "_normal_cdf_array": '''@_jit
+def _normal_cdf_array(U):
+    """_normal_cdf of every entry (NumPy has no erf ufunc)."""
+    flat = U.ravel()
+    out = np.empty_like(flat)
+    for i in range(flat.shape[0]):
+        out[i] = {{ lit(0.5) }} * math.erfc(-flat[i] * {{ lit(0.7071067811865476) }})
+    return out.reshape(U.shape)
+''',
+    "_gelu_tanh": '''@_jit
+def _gelu_tanh(z):
+    """The tanh approximation of the GELU, z(1 + tanh(c(z + a z^3)))/2; also on arrays."""
+    return {{ lit(0.5) }} * z * ({{ lit(1) }} + np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z)))
+''',
+    "_gelu_tanh_slope": '''@_jit
+def _gelu_tanh_slope(z):
+    """The derivative of _gelu_tanh; also on arrays."""
+    t = np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z))
+    return {{ lit(0.5) }} * ({{ lit(1) }} + t) + {{ lit(0.5) }} * z * ({{ lit(1) }} - t * t) * {{ lit(0.7978845608028654) }} * ({{ lit(1) }} + {{ lit(0.134145) }} * z * z)
+''',
+    "_sigmoid_array": '''@_jit
+def _sigmoid_array(U):
+    """1/(1 + e^-u) from e^-|u| <= 1: no overflow, full precision in both tails."""
+    e = np.exp(-np.abs(U))
+    r = {{ lit(1) }} / ({{ lit(1) }} + e)
+    return np.where(U >= {{ lit(0) }}, r, e * r)
+''',
+    "_softplus_array": '''@_jit
+def _softplus_array(U):
+    """log(1 + e^u) = max(u, 0) + log1p(e^-|u|): no overflow for large u, exact for very negative u."""
+    return np.maximum(U, {{ lit(0) }}) + np.log1p(np.exp(-np.abs(U)))
+''',
+}
+
+
+#: The C99 helpers the exported C source defines when a row's C code calls them.
+C_HELPERS: dict[str, str] = {
+    "sg_sigmoid": """/* 1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails. */
+static double sg_sigmoid(double z) {
+    double e = exp(-fabs(z));
+    return (z >= 0.0 ? 1.0 : e) / (1.0 + e);
+}""",
+    "sg_softplus": """/* log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow. */
+static double sg_softplus(double z) {
+    return (z > 0.0 ? z : 0.0 * z) + log1p(exp(-fabs(z)));
+}""",
+    "sg_relu": """/* max(0, z), keeping a NaN a NaN. */
+static double sg_relu(double z) {
+    return z > 0.0 ? z : 0.0 * z;
+}""",
+    "sg_leaky_relu": """static double sg_leaky_relu(double z, double alpha) {
+    return z > 0.0 ? z : alpha * z;
+}""",
+    "sg_elu": """/* z above zero, alpha*(e^z - 1) below, by expm1. */
+static double sg_elu(double z, double alpha) {
+    return z > 0.0 ? z : alpha * expm1(z);
+}""",
+    "sg_normal_cdf": """/* The standard normal distribution function, erfc(-z/sqrt 2)/2. */
+static double sg_normal_cdf(double z) {
+    return 0.5 * erfc(-z * 0.7071067811865476);
+}""",
+    "sg_gelu_tanh": """static double sg_gelu_tanh(double z) {
+    return 0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)));
+}""",
+    "sg_sign": """static double sg_sign(double z) {
+    return z > 0.0 ? 1.0 : (z < 0.0 ? -1.0 : z);
+}""",
+    "sg_step": """/* The step function: 0 below zero, 1 above, at_zero at zero. */
+static double sg_step(double z, double at_zero) {
+    return z > 0.0 ? 1.0 : (z < 0.0 ? 0.0 : at_zero);
+}""",
+}
