@@ -40,7 +40,7 @@ from ..derive.matrix_form import matrix_form
 from ..errors import SymgradError
 from ..model import names
 from . import formula
-from .latex import FORMULA, LATEX, expr_latex, name_latex, partial_latex
+from .latex import FORMULA, LATEX, expr_latex, name_latex, partial_latex, recognised_outputs
 from .normalise import Product, Shown, bracket_depth, render, sweep_tree, tidy, to_expr
 from .output_terms import LSE, U, X, Y, output_term, softmax_of
 from .text import TEXT, expr_text, name_text, partial_text
@@ -215,8 +215,8 @@ def _output_lines(network: "Network") -> tuple[list, list]:
         at_i, at_k = {softmax: at_i[X], **at_i}, {softmax: at_k[X], **at_k}
 
     def written(expr: sympy.Expr) -> sympy.Expr:
-        sums = {t: _sum_over(t.args[0].xreplace({softmax: at_k[softmax]} if softmax in at_k else {}), at_k) for t in expr.atoms(total)}
-        return expr.xreplace(sums).xreplace({softmax: at_i[softmax]} if softmax in at_i else {}).xreplace(at_i)
+        # xreplace matches a whole subtree before its parts: e^{u − lse} becomes ŷ before u does.
+        return expr.xreplace({t: _sum_over(t.args[0], at_k) for t in expr.atoms(total)}).xreplace(at_i)
 
     factors = (written(term.gradient),) + ((written(term.derivative),) if term.derivative is not None else ())
     lines.append((own["delta"], tidy(Product(factors))))
@@ -271,7 +271,8 @@ def delta_form(derivative: "Derivative") -> DeltaForm:
 
 def prefers_delta(derivative: "Derivative") -> bool:
     """Whether the factored form nests brackets more than :data:`DELTA_DEPTH` deep (a report then names the adjoints)."""
-    return bracket_depth(tidy(sweep_tree(derivative.sweep, derivative.param))) > DELTA_DEPTH
+    sweep = derivative.sweep
+    return bracket_depth(tidy(sweep_tree(sweep, derivative.param, recognised_outputs(derivative.network, sweep)))) > DELTA_DEPTH
 
 
 @hooks.provides
