@@ -40,6 +40,7 @@ from .model.network import Network
 from .model.spec import Spec, load_spec
 from .model.step import Step
 from .present import display as _display  # noqa: F401  (provides the notebook displays)
+from .present.adjoints import derivative_delta as _derivative_delta  # noqa: F401  (provides d.latex("delta"), d.text("delta"))
 from .present.draw import draw_network as _draw_network  # noqa: F401  (provides net.draw())
 from .present.latex import derivative_latex as _derivative_latex  # noqa: F401  (provides d.latex())
 from .present.matrix_latex import formulas_latex as _formulas_latex  # noqa: F401  (provides mf.latex())

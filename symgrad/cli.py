@@ -57,7 +57,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
             "derivatives": [grads[p.name].to_dict(args.form) for p in params],
         })
         return EXIT_OK
-    text = args.form == "text"
+    text = args.form in ("text", "text-delta")
     if not args.param:
         comment = "#" if text else "%"
         print(f"{comment} {spec.name}: {len(net.params)} parameters, {len(net.steps)} steps")
@@ -68,10 +68,10 @@ def _cmd_derive(args: argparse.Namespace) -> int:
                 print(f"{comment} {symbol_latex(st.target)} = {expr_latex(st.expr)}")
     for p in params:
         if text:
-            print(grads[p.name].text())
+            print(grads[p.name].text("delta" if args.form == "text-delta" else "factored"))
             continue
         body = grads[p.name].latex(args.form)
-        if args.form == "chain":
+        if args.form in ("chain", "delta"):
             print(body)
         else:
             print(f"{partial_latex(net.loss, p)} = {body}")
@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(sub, "derive", "print each parameter's derivative as LaTeX", "symgrad derive examples/datawhale.toml --param w1 --form chain", _cmd_derive, json_output=True)
     p.add_argument("--param", help="only this parameter (default: all)")
-    p.add_argument("--form", choices=("factored", "expanded", "chain", "text"), default="factored",
-                   help="how to write each derivative: LaTeX factored, expanded or as a chain-rule derivation, or Unicode text")
+    p.add_argument("--form", choices=("factored", "expanded", "chain", "delta", "text", "text-delta"), default="factored",
+                   help="how to write each derivative: LaTeX factored, expanded, as a chain-rule derivation or with named adjoints δ (delta), or Unicode text (text-delta: with named adjoints)")
 
     p = _add(sub, "report", "derive, compile and check, and write it up (HTML, LaTeX, PDF or Markdown)", "symgrad report examples/datawhale.toml -o datawhale.html", _cmd_report)
     p.add_argument("-o", "--output", help="write to this file; .html, .tex, .pdf (runs pdflatex) or .md picks the format; "

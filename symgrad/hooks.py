@@ -38,6 +38,7 @@ __all__ = [
     "derivative_text",
     "hessian",
     "second_derivative_latex",
+    "derivative_delta",
     "draw_network",
 ]
 
@@ -126,6 +127,11 @@ def hessian(network, sweep):
 def second_derivative_latex(second) -> str:
     """LaTeX of a second derivative, ``∂²L/∂p∂q = …`` (provided by ``symgrad.present``)."""
     return _hook("second_derivative_latex")(second)
+
+
+def derivative_delta(derivative, notation: str = "latex") -> str:
+    """A derivative as a product of named adjoints δ and their definitions, in ``"latex"`` or ``"text"`` (provided by ``symgrad.present``)."""
+    return _hook("derivative_delta")(derivative, notation)
 
 
 def draw_network(network, path=None, highlight=None):

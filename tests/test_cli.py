@@ -223,6 +223,21 @@ def test_derive_form_text_prints_the_unicode_form(capsys):
     assert not any("\\" in line for line in lines)  # no LaTeX in the text form
 
 
+def test_derive_form_delta_prints_named_adjoints(capsys):
+    assert main(["derive", str(EXAMPLES / "datawhale.toml"), "--param", "w1", "--form", "delta"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("\\begin{aligned}\n\\frac{\\partial \\mathrm{Loss}}{\\partial w_{1}} &= \\delta_{u_{2}} \\cdot i_{1}")
+    assert main(["derive", str(EXAMPLES / "datawhale.toml"), "--param", "w1", "--form", "text-delta"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "∂Loss/∂w1 = δ_u2 · i1",
+        "δ_u1 = (f̂1 − f1) · g(u1)(1 − g(u1))",
+        "δ_u3 = (f̂2 − f2) · g(u3)(1 − g(u3))",
+        "δ_u2 = [δ_u1 · w7 + δ_u3 · w9] · g(u2)(1 − g(u2))",
+    ]
+    doc = _json_of(["derive", str(EXAMPLES / "datawhale.toml"), "--param", "w1", "--form", "text-delta", "--json"], capsys, "symgrad-derive-1")
+    assert doc["derivatives"][0]["latex"] == out.rstrip("\n")
+
+
 # --------------------------------------------------------------------------- --json and its schema (docs/json.md)
 
 

@@ -76,37 +76,41 @@ class Derivative:
 
     @deep
     def latex(self, form: str = "factored") -> str:
-        """LaTeX of the derivative: ``"factored"``, ``"expanded"`` or ``"chain"`` (the
-        multi-line chain-rule derivation a hand derivation writes)."""
+        """LaTeX of the derivative: ``"factored"``, ``"expanded"``, ``"chain"`` (the multi-line
+        chain-rule derivation a hand derivation writes) or ``"delta"`` (a product of named
+        adjoints δ, then their definitions, one line each)."""
         return hooks.derivative_latex(self, form)
 
     @deep
     def text(self, form: str = "factored") -> str:
-        """The derivative as one line of Unicode text, ``∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1``
-        (``"factored"``, the structure of :meth:`latex`, or ``"expanded"``); also ``str(d)``."""
+        """The derivative as Unicode text, ``∂Loss/∂w7 = (f̂1 − f1) · g(u1)(1 − g(u1)) · h1``
+        (``"factored"``, the structure of :meth:`latex`, or ``"expanded"``, one line each; or
+        ``"delta"``, one line per named adjoint); also ``str(d)``."""
         return hooks.derivative_text(self, form)
 
     @deep
     def to_dict(self, form: str = "factored") -> dict:
         """The derivative as plain data (what ``symgrad derive --json`` prints for it; the
         schema is in ``docs/json.md``): ``param``, ``loss``, ``form``, ``text`` (one line of
-        Unicode), ``latex`` (in ``form``: ``"factored"``, ``"expanded"`` or ``"chain"``;
-        ``"text"`` means factored), ``expression`` (sympy's text of the factored or expanded
-        form, which ``sympy.sympify`` reads back) and ``routes`` (chain-rule routes).
+        Unicode), ``latex`` (in ``form``: ``"factored"``, ``"expanded"``, ``"chain"`` or
+        ``"delta"``; ``"text"`` means factored, ``"text-delta"`` delta), ``expression`` (sympy's
+        text of the factored or expanded form, which ``sympy.sympify`` reads back) and
+        ``routes`` (chain-rule routes).
 
         >>> from symgrad import Network
         >>> Network.from_expr("(w - 1)**2", params="w").grad("w").to_dict()
         {'param': 'w', 'loss': 'f', 'form': 'factored', 'text': '∂f/∂w = 2 (w − 1)', 'latex': '2 \\\\left(w - 1\\\\right)', 'expression': '2*(w - 1)', 'routes': 1}
         """
-        if form not in ("factored", "expanded", "chain", "text"):
-            raise SymgradError(f"unknown form {form!r} (use 'factored', 'expanded', 'chain' or 'text')", token=str(form))
+        forms = ("factored", "expanded", "chain", "delta", "text", "text-delta")
+        if form not in forms:
+            raise SymgradError(f"unknown form {form!r} (use {', '.join(map(repr, forms))})", token=str(form))
         expanded = form == "expanded"
         return {
             "param": self.param.name,
             "loss": self.network.loss.name,
             "form": form,
             "text": self.text("expanded" if expanded else "factored"),
-            "latex": self.latex(form if form != "text" else "factored"),
+            "latex": self.latex({"text": "factored", "text-delta": "delta"}.get(form, form)),
             "expression": str(self.expanded if expanded else self.factored),
             "routes": self._sweep.path_count(self.param),
         }

@@ -16,6 +16,7 @@ down from the loss first, then the local factor.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,15 +26,21 @@ from sympy.printing.latex import LatexPrinter
 from .. import hooks
 from ..errors import SymgradError
 from ..model import functions as fn
-from ..model.names import ADJOINT_PREFIX
+from ..model import names
+from ..model.names import ADJOINT_PREFIX, real_symbol
 from . import formula
+from .normalise import Notation, Product, Shown, Sum, render, sweep_tree, tidy, tidy_terms
+from .output_terms import output_term
 from .tex_text import unicode_math
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
-    from ..derive.sweep import ChainPath
+    from ..derive.sweep import ChainPath, LocalFactor
 
-__all__ = ["Derivation", "chain_ordered", "derivation", "derivative_latex", "derivative_layout", "expr_latex", "expr_layout", "name_latex", "partial_latex", "symbol_latex", "SymgradLatexPrinter"]
+__all__ = [
+    "FORMULA", "LATEX", "Derivation", "SymgradLatexPrinter", "chain_ordered", "chain_rows", "derivation", "derivative_latex", "derivative_layout",
+    "expr_latex", "expr_layout", "name_latex", "partial_latex", "recognised_outputs", "route_latex", "symbol_latex",
+]
 
 _LAYERED_MATRIX = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)_(\d+)$")  # W1_2_3: layer 1, row 2, column 3
 _LAYERED_VECTOR = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)$")  # b2_1, u2_1, x1_3
@@ -102,6 +109,12 @@ def partial_latex(of: sympy.Symbol, wrt: sympy.Symbol) -> str:
     return rf"\frac{{\partial {symbol_latex(of)}}}{{\partial {symbol_latex(wrt)}}}"
 
 
+def _named_operator(func) -> bool:
+    """A function TeX has a command for (\\tanh, \\log, \\sin…), other than exp (printed e^{…})."""
+    row = fn.row_of(func)
+    return row is not None and func is row.builtin and row.name != "exp" and row.latex.startswith("\\") and row.latex[1:].isalpha()
+
+
 class SymgradLatexPrinter(LatexPrinter):
     """sympy's LaTeX printer with the seeds' names, functions and term order."""
 
@@ -135,6 +148,10 @@ class SymgradLatexPrinter(LatexPrinter):
     def _print_Function(self, expr, exp=None):
         if isinstance(expr, (fn.Elementwise, fn.logsumexp)):
             return self._print_Elementwise(expr, exp)
+        if _named_operator(type(expr)):
+            # \tanh^{2}(u), as a textbook writes it (sympy: \tanh^{2}{\left(u \right)}).
+            name = self._function_name(type(expr))
+            return self._call(f"{name}^{{{exp}}}" if exp else name, expr.args)
         return super()._print_Function(expr, exp)
 
     def _print_logsumexp(self, expr, exp=None):
@@ -238,77 +255,88 @@ def _structure(expr) -> formula.Node | None:
     return None
 
 
-def _factor(expr: sympy.Expr) -> formula.Node:
-    node = _layout(expr)
-    return formula.Group(node) if expr.is_Add else node
+class _LatexNotation(Notation[str]):
+    r"""The tidied tree in LaTeX: ``\cdot`` between the factors of a route, ``\left[ … \right]`` around routes."""
+
+    def __init__(self):
+        super().__init__(expr_latex, times=r" \cdot ", negate="- ")
+
+    def wrap(self, body: str, brackets: str) -> str:
+        return rf"\left{brackets[0]}{body}\right{brackets[1]}"
+
+
+#: How :func:`chain_ordered` and the chain rows print in LaTeX.
+LATEX = _LatexNotation()
+
+
+class _FormulaNotation(Notation[formula.Node]):
+    """The tidied tree as a breakable formula (:mod:`symgrad.present.formula`) that prints as :data:`LATEX` does."""
+
+    def __init__(self):
+        super().__init__(_layout)
+
+    def wrap(self, body: formula.Node, brackets: str) -> formula.Node:
+        return formula.Group(body, brackets[0], brackets[1])
+
+    def product(self, parts: list) -> formula.Node:
+        return formula.join(r"\cdot", parts)
+
+    def juxtapose(self, number: formula.Node, part: formula.Node) -> formula.Node:
+        return formula.join("", [number, part])
+
+    def sum(self, items: list) -> formula.Node:
+        (sign, first), rest = items[0], items[1:]
+        if sign == "-":
+            first = formula.join("", [formula.Atom("-"), first])
+        return formula.Chain(first, tuple((s, part) for s, part in rest)) if rest else first
+
+
+#: The same, as a breakable formula (reports break long derivatives at their outermost + and ·).
+FORMULA = _FormulaNotation()
 
 
 # --------------------------------------------------------------------------- derivatives
 
 
-def _latex_wrap(text: str, brackets: str) -> str:
-    return rf"\left{brackets[0]}{text}\right{brackets[1]}"
-
-
-def _chain_structure(derivative: "Derivative", leaf, wrap, times, plus, zero):
-    """The factored derivative built from the sweep: adjoint first, then the local factor.
-
-    The structure (which factors, which brackets) is the same in every notation:
-    ``leaf(v)`` writes one expression, ``wrap(piece, "()" or "[]")`` brackets a sum,
-    ``times``/``plus`` join a route's factors and the routes' terms.
-    """
-    sweep = derivative.sweep
-    # Each piece is (piece, brackets): brackets is "" for a product, "()" for a single
-    # sum such as (f̂1 − f1), "[]" for a sum over several chain-rule routes.
-    memo: dict = {}
-
-    def factor(v):
-        return wrap(leaf(v), "()") if v.is_Add else leaf(v)
-
-    def adjoint(t):
-        """The inlined adjoint of step ``t``; None for the loss itself (its adjoint is 1)."""
-        return (None, "") if t == sweep.loss else memo[t]
-
-    def product(c, v):
-        piece, brackets = adjoint(c)
-        if piece is None:  # straight below the loss: the local factor alone, e.g. (f̂1 − f1)
-            return leaf(v), "()" if v.is_Add else ""
-        parts = [wrap(piece, brackets) if brackets else piece]
-        if v != 1:
-            parts.append(factor(v))
-        return times(parts), ""
-
-    # Each adjoint after those of the steps that consume it, from the loss down, without
-    # recursion: a chain thousands of steps long is as deep.
-    stack, seen = [(derivative.param, False)], set()
-    while stack:
-        t, consumers_done = stack.pop()
-        if consumers_done:
-            if t != derivative.param:
-                terms = [product(c, v) for c, v in sweep.consumers[t]]
-                memo[t] = terms[0] if len(terms) == 1 else (plus([piece for piece, _ in terms]), "[]")
-        elif t not in seen:
-            seen.add(t)
-            stack.append((t, True))
-            stack.extend((c, False) for c, _ in sweep.consumers.get(t, []) if c != sweep.loss and c not in seen)
-    terms = [product(c, v)[0] for c, v in sweep.consumers.get(derivative.param, [])]
-    return plus(terms) if terms else zero
-
-
-def chain_ordered(derivative: "Derivative", expr=None, times: str = r" \cdot ", wrap=_latex_wrap) -> str:
+def chain_ordered(derivative: "Derivative", notation: Notation | None = None) -> str:
     """The factored derivative printed from the sweep: adjoint first, then the local factor.
 
-    ``expr`` prints one expression (LaTeX by default), ``times`` joins the factors of a
-    chain-rule route and ``wrap(text, "()" or "[]")`` brackets a sum, so the Unicode
-    form (:mod:`symgrad.present.text`) follows the LaTeX one exactly.
+    The structure (which factors, which brackets) is the same in every notation: the
+    tree of :func:`symgrad.present.normalise.sweep_tree`, tidied; ``notation`` prints it
+    (LaTeX by default), so the Unicode form (:mod:`symgrad.present.text`) follows the
+    LaTeX one exactly.
+
+    >>> from symgrad import Network
+    >>> net = Network.from_equations("c = a + a*b; L = c**2/2", params="a b")
+    >>> chain_ordered(net.grad("a"))
+    'c \\\\cdot \\\\left(b + 1\\\\right)'
     """
-    return _chain_structure(derivative, expr or expr_latex, wrap, times.join, " + ".join, "0")
+    sweep = derivative.sweep
+    return render(tidy(sweep_tree(sweep, derivative.param, recognised_outputs(derivative.network, sweep))), notation or LATEX)
 
 
-def _chain_ordered(derivative: "Derivative") -> formula.Node:
-    """:func:`chain_ordered` as a breakable formula (:mod:`symgrad.present.formula`)."""
-    return _chain_structure(derivative, _layout, lambda node, b: formula.Group(node, b[0], b[1]),
-                            lambda parts: formula.join(r"\cdot", parts), lambda terms: formula.join("+", terms), formula.Atom("0"))
+_RECOGNISED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def recognised_outputs(network, sweep) -> dict[sympy.Symbol, sympy.Expr]:
+    """The output adjoints of a layered network written as a reader recognises them, where
+    that is shorter than the chain rule's product: x⁽ᴸ⁾ₖ − yₖ for a sigmoid under the binary
+    cross-entropy (the sigmoid's derivative cancels), x⁽ᴸ⁾ₖ·Σy − yₖ for a softmax under the
+    cross-entropy. Equal to the sweep's adjoints (the matrix form derives them); empty for
+    other networks.
+    """
+    if sweep not in _RECOGNISED:
+        found: dict[sympy.Symbol, sympy.Expr] = {}
+        term = output_term(network)
+        if term is not None and term.derivative is None:
+            for k in range(1, term.units + 1):
+                u = real_symbol(names.pre_activation_name(term.layer, k))
+                if u in sweep.bar:
+                    written = term.unit(network, k)
+                    if sympy.count_ops(written) < sympy.count_ops(sweep.inline[u]):
+                        found[u] = written
+        _RECOGNISED[sweep] = found
+    return _RECOGNISED[sweep]
 
 
 def _is_activation_of(expr: sympy.Expr, s: sympy.Symbol) -> bool:
@@ -322,45 +350,131 @@ def _partial(of: sympy.Symbol, wrt: sympy.Symbol, network) -> str:
     return partial_latex(of, wrt)
 
 
-def _coarse(path: "ChainPath", network) -> list[tuple[sympy.Symbol, sympy.Symbol]]:
-    """The path's nodes with each pre-activation merged into its activation (seed 002's first line)."""
-    nodes = list(path.nodes)
-    keep = [nodes[0]]
-    for above, node in zip(nodes, nodes[1:-1]):
-        expr = network.step_map.get(above)
-        if not (expr is not None and _is_activation_of(expr, node)):
-            keep.append(node)
-    keep.append(nodes[-1])
-    return list(zip(keep, keep[1:]))
+def _coarse(path: "ChainPath", network) -> list[tuple["LocalFactor", ...]]:
+    """The path's local factors grouped, each pre-activation merged into its activation
+    (the first line of a hand derivation): ∂f̂₁/∂h₁ stands for ∂f̂₁/∂u₁ · ∂u₁/∂h₁."""
+    groups: list[list] = []
+    for f in path.factors:
+        if groups and _is_activation_of(network.step_map.get(groups[-1][-1].of), f.of):
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    return [tuple(g) for g in groups]
+
+
+class _Routes:
+    """How many routes lead from one symbol up to another (1: its partial is the local one)."""
+
+    def __init__(self, sweep):
+        self.sweep = sweep
+        self.memo: dict[tuple, int] = {}
+
+    def __call__(self, low: sympy.Symbol, high: sympy.Symbol) -> int:
+        # Without recursion (a chain thousands of steps long is as deep): each count
+        # after those of the steps that consume it.
+        consumers = self.sweep.consumers
+        stack = [(low, False)]
+        while stack:
+            t, ready = stack.pop()
+            key = (t, high)
+            if t == high or key in self.memo:
+                continue
+            if ready:
+                self.memo[key] = sum(1 if c == high else self.memo[(c, high)] for c, _ in consumers.get(t, ()))
+            else:
+                stack.append((t, True))
+                stack.extend((c, False) for c, _ in consumers.get(t, ()) if c != high and (c, high) not in self.memo)
+        return 1 if low == high else self.memo[(low, high)]
+
+
+def _partial_factors(group: tuple, network, routes: _Routes) -> list:
+    """The factors that stand for a group of local partials in a chain row.
+
+    ``∂a/∂b`` reads as the derivative of a with respect to b along *every* route between
+    them; where more than one route joins them (a step that reaches the loss both
+    directly and through other steps), the row writes this route's local value instead,
+    so that no line counts a route twice when read as ordinary mathematics.
+    """
+    top, bottom = group[0].of, group[-1].wrt
+    if routes(bottom, top) == 1:
+        return [Shown(_partial(top, bottom, network))]
+    if len(group) > 1:
+        return [g for f in group for g in _partial_factors((f,), network, routes)]
+    return [group[0].value]
 
 
 @hooks.provides
 def derivative_latex(derivative: "Derivative", form: str = "factored") -> str:
-    """LaTeX of a derivative: ``factored``, ``expanded``, or ``chain`` (a multi-line derivation).
+    """LaTeX of a derivative: ``factored``, ``expanded``, ``chain`` (a multi-line derivation)
+    or ``delta`` (a product of named adjoints δ, then their definitions, one line each).
 
     >>> from symgrad import Network
     >>> net = Network.from_expr("(x1*x2 - 3)**2 + 1", params="x1 x2")
     >>> derivative_latex(net.grad("x1"))
     '2 x_{2} \\\\left(x_{1} x_{2} - 3\\\\right)'
     """
+    if form == "factored":
+        return chain_ordered(derivative)
+    if form == "expanded":
+        return expr_latex(derivative.expanded)
     if form == "chain":
         return _chain_lines(derivative)
-    return formula.latex(derivative_layout(derivative, form))
+    if form == "delta":
+        return hooks.derivative_delta(derivative, "latex")
+    raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded', 'chain' or 'delta')", token=str(form))
 
 
 def derivative_layout(derivative: "Derivative", form: str = "factored") -> formula.Node:
     """A derivative's right-hand side as a breakable formula: ``factored`` or ``expanded``."""
     if form == "factored":
-        return _chain_ordered(derivative)
+        return chain_ordered(derivative, FORMULA)
     if form == "expanded":
         return _layout(derivative.expanded)
-    raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored', 'expanded' or 'chain')", token=str(form))
+    raise SymgradError(f"unknown LaTeX form {form!r} (use 'factored' or 'expanded')", token=str(form))
 
 
-def _valued(path: "ChainPath") -> formula.Node:
-    """A route's evaluated factors, leaving out the unit ones (∂u/∂b = 1) as a hand derivation does."""
-    factors = [f.value for f in path.factors if f.value != 1] or [sympy.S.One]
-    return formula.join(r"\cdot", [_factor(v) for v in factors])
+def _rows(derivative: "Derivative", notation: Notation) -> list:
+    """The chain-rule derivation's right-hand sides in ``notation``: the product of partials
+    along each route (coarse, then with every local derivative named), their values, and
+    (where routes meet) the factored form; a row equal to the one before is left out."""
+    net = derivative.network
+    paths = derivative.paths
+    if not paths:
+        return [notation.expr(sympy.S.Zero)]
+    routes = _Routes(derivative.sweep)
+    coarse = Sum(tuple(Product(tuple(f for g in _coarse(p, net) for f in _partial_factors(g, net, routes))) for p in paths))
+    fine = Sum(tuple(Product(tuple(f for lf in p.factors for f in _partial_factors((lf,), net, routes))) for p in paths))
+    valued = Sum(tuple(Product(tuple(f.value for f in p.factors)) for p in paths))
+    candidates = [render(tidy_terms(coarse), notation), render(tidy_terms(fine), notation), render(tidy_terms(valued), notation),
+                  chain_ordered(derivative, notation)]
+    rows, shown = [], []
+    for row in candidates:
+        text = render_latex(row)
+        if not shown or text != shown[-1]:
+            rows.append(row)
+            shown.append(text)
+    return rows
+
+
+def render_latex(piece) -> str:
+    """A printed piece as LaTeX text, whether a string or a breakable formula."""
+    return piece if isinstance(piece, str) else formula.latex(piece)
+
+
+def chain_rows(derivative: "Derivative") -> list[str]:
+    """The right-hand sides of the chain-rule derivation, one per row (see :func:`derivation`)."""
+    return _rows(derivative, LATEX)
+
+
+def route_latex(path: "ChainPath") -> str:
+    """One chain-rule route's product of local derivatives, tidied (numbers folded, signs in front).
+
+    >>> from symgrad import Network
+    >>> net = Network.from_equations("h = 2*w; L = (3 - h)**2/2", params="w")
+    >>> route_latex(net.grad("w").paths[0])
+    '2 \\\\left(h - 3\\\\right)'
+    """
+    return render(tidy(Product(tuple(f.value for f in path.factors))), LATEX)
 
 
 @dataclass(frozen=True)
@@ -370,6 +484,10 @@ class Derivation:
     lhs: str
     rows: tuple[formula.Node, ...]
 
+    def pairs(self) -> list[tuple[str | None, formula.Node]]:
+        """``(left side or None, right side)`` per line: ``lhs = row₁``, then ``= row₂`` …"""
+        return [(self.lhs, self.rows[0])] + [(None, r) for r in self.rows[1:]]
+
     def latex(self) -> str:
         """One ``aligned`` block, a row per line."""
         body = (r" \\" + "\n" + "&= ").join(formula.latex(r) for r in self.rows)
@@ -377,8 +495,8 @@ class Derivation:
 
 
 def derivation(derivative: "Derivative") -> Derivation:
-    """The chain-rule derivation of a derivative, as seed 002 writes it: the product of
-    partials along each route, the local derivatives named, their values, and (where
+    """The chain-rule derivation of a derivative, as a hand derivation writes it: the product
+    of partials along each route, the local derivatives named, their values, and (where
     routes meet) the factored form that shares their common tail.
 
     >>> from symgrad import Network
@@ -388,30 +506,10 @@ def derivation(derivative: "Derivative") -> Derivation:
     = \\frac{\\partial f}{\\partial x_{1}}
     = 2 x_{2} \\left(x_{1} x_{2} - 3\\right)
     """
-    net = derivative.network
-    paths = derivative.paths
-    lhs = partial_latex(net.loss, derivative.param)
-    if not paths:
-        return Derivation(lhs, (formula.Atom("0"),))
-
-    def partials(pairs) -> formula.Node:
-        return formula.join(r"\cdot", [formula.Atom(_partial(a, b, net)) for a, b in pairs])
-
-    coarse = formula.join("+", [partials(_coarse(p, net)) for p in paths])
-    fine = formula.join("+", [partials((f.of, f.wrt) for f in p.factors) for p in paths])
-    valued = formula.join("+", [_valued(p) for p in paths])
-    rows = [coarse]
-    if formula.latex(fine) != formula.latex(coarse):
-        rows.append(fine)
-    rows.append(valued)
-    factored = _chain_ordered(derivative)
-    if len(paths) > 1 and formula.latex(factored) != formula.latex(valued):
-        rows.append(factored)
-    return Derivation(lhs, tuple(rows))
+    return Derivation(partial_latex(derivative.network.loss, derivative.param), tuple(_rows(derivative, FORMULA)))
 
 
 def _chain_lines(derivative: "Derivative") -> str:
-    d = derivation(derivative)
-    if len(d.rows) == 1 and formula.latex(d.rows[0]) == "0" and not derivative.paths:
-        return rf"\begin{{aligned}}{d.lhs} &= 0\end{{aligned}}"
-    return d.latex()
+    if not derivative.paths:
+        return rf"\begin{{aligned}}{partial_latex(derivative.network.loss, derivative.param)} &= 0\end{{aligned}}"
+    return derivation(derivative).latex()

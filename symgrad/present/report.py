@@ -1,8 +1,10 @@
 """Derivation reports: HTML (MathML, no script), a LaTeX document (or its PDF), or Markdown.
 
 A report holds the network's equations and a picture of its computation, each
-parameter's derivative in factored form with its chain-rule derivation (as seed 002
-writes it) and, where several routes meet, a picture of them; the matrix form of a
+parameter's derivative in factored form with its chain-rule derivation (as a hand
+derivation writes it; where the factored form nests brackets more than two deep, as a
+product of named adjoints δ followed by their definitions, :mod:`symgrad.present.adjoints`)
+and, where several routes meet, a picture of them; the matrix form of a
 layered network; a training run's pictures when one is given; and the three-way
 gradient check. Formulas keep their structure (:mod:`symgrad.present.formula`), so long
 ones break at their outermost ``+`` and ``·`` in every format. It is rendered from the
@@ -31,6 +33,7 @@ from ..errors import SymgradError
 from ..model.network import Network
 from ..template_loader import environment
 from . import formula
+from .adjoints import Definitions, delta_form, prefers_delta
 from .latex import Derivation, derivation, derivative_layout, expr_layout, partial_latex, symbol_latex
 from .matrix_latex import formulas_rows
 from .report_writers import WRITERS, Picture
@@ -57,7 +60,7 @@ class _Entry:
     heading: str  # ∂Loss/∂w7 on one line, for headings and the contents
     lhs: str
     factored: formula.Node
-    chain: Derivation | None
+    chain: Derivation | Definitions | None  # named adjoints' definitions where the factored form nests deep
     routes: int
     picture: Picture | None
 
@@ -81,14 +84,20 @@ def _entries(net: Network, pictures: bool) -> list[_Entry]:
     drawn = 0
     for d in list(grads)[:MAX_PARAMS_SHOWN]:
         routes = d.sweep.path_count(d.param)
-        chain = derivation(d) if 0 < routes <= MAX_ROUTES_SHOWN else None
+        if prefers_delta(d):
+            # Brackets nested this deep read better as named adjoints: δ·x, then each δ defined once.
+            form = delta_form(d)
+            factored, chain = form.product_layout(), form.definition_block()
+        else:
+            factored = derivative_layout(d, "factored")
+            chain = derivation(d) if 0 < routes <= MAX_ROUTES_SHOWN else None
         picture = None
         if pictures and routes > 1 and drawn < MAX_ROUTE_PICTURES:
             drawn += 1
             picture = Picture(f"routes_{d.param.name}", f"The {routes} chain-rule routes from {d.param.name} to the loss.",
                               _drawing(net, d.param.name))
         lhs = partial_latex(net.loss, d.param)
-        out.append(_Entry(d.param.name, _heading(net, d.param), lhs, derivative_layout(d, "factored"), chain, routes, picture))
+        out.append(_Entry(d.param.name, _heading(net, d.param), lhs, factored, chain, routes, picture))
     return out
 
 

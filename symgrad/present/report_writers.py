@@ -69,8 +69,9 @@ class _Writer:
         return self.figures[p.key]
 
     def derivation(self, d) -> str:
-        """A derivation's rows: ``lhs = row₁``, then ``= row₂`` …"""
-        return self.rows([(d.lhs, d.rows[0])] + [(None, r) for r in d.rows[1:]])
+        """A derivation's rows, ``(left side or None, right side)`` each: ``lhs = row₁``, then
+        ``= row₂`` … (or, for named adjoints, one equation per δ)."""
+        return self.rows(d.pairs())
 
 
 class _Html(_Writer):

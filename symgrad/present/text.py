@@ -29,11 +29,12 @@ from ..errors import SymgradError
 from ..model import functions as fn
 from ..model.names import ADJOINT_PREFIX
 from .latex import chain_ordered
+from .normalise import Notation
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..derive.derivative import Derivative
 
-__all__ = ["derivative_text", "expr_text", "name_text", "partial_text"]
+__all__ = ["TEXT", "derivative_text", "expr_text", "name_text", "partial_text"]
 
 _HAT = re.compile(r"^([A-Za-z]+?)hat(\d*)$")  # fhat1, yhat
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -108,7 +109,9 @@ class _TextPrinter(StrPrinter):
     def _print_Mul(self, expr):
         coeff, factors = expr.as_coeff_mul()
         if coeff.is_negative:
-            return _MINUS + self._print(sympy.Mul(-coeff, *factors, evaluate=False) if -coeff != 1 else sympy.Mul(*factors))
+            rest = sympy.Mul(-coeff, *factors, evaluate=False) if -coeff != 1 else sympy.Mul(*factors)
+            # −(t − o), not −t − o: a negated sum keeps its brackets.
+            return _MINUS + (f"({self._print(rest)})" if rest.is_Add else self._print(rest))
         numer = [f for f in factors if not (f.is_Pow and f.exp.is_negative)]
         denom = [1 / f for f in factors if f.is_Pow and f.exp.is_negative]
         if coeff.is_Rational and coeff.q != 1:
@@ -173,19 +176,29 @@ def expr_text(expr: sympy.Expr) -> str:
     return _PRINTER.doprint(expr)
 
 
-def _wrap(text: str, brackets: str) -> str:
-    return f"{brackets[0]}{text}{brackets[1]}"
+class _TextNotation(Notation[str]):
+    """The tidied tree in text: ``·`` between the factors of a route, − for minus."""
+
+    def __init__(self):
+        super().__init__(expr_text, times=" · ", minus=f" {_MINUS} ", negate=_MINUS)
+
+
+#: How :func:`derivative_text` prints the tidied tree.
+TEXT = _TextNotation()
 
 
 @hooks.provides
 def derivative_text(derivative: "Derivative", form: str = "factored") -> str:
-    """The derivative as one line of text, ``∂Loss/∂w7 = …``: ``"factored"`` (in the named
-    intermediates, the structure of ``d.latex()``) or ``"expanded"``."""
+    """The derivative as text, ``∂Loss/∂w7 = …``: ``"factored"`` (one line in the named
+    intermediates, the structure of ``d.latex()``), ``"expanded"`` (one line), or ``"delta"``
+    (a product of named adjoints δ, then their definitions, one line each)."""
     lhs = partial_text(derivative.network.loss, derivative.param)
     if form == "factored":
-        body = chain_ordered(derivative, expr=expr_text, times=" · ", wrap=_wrap)
+        body = chain_ordered(derivative, TEXT)
     elif form == "expanded":
         body = expr_text(derivative.expanded)
+    elif form == "delta":
+        return hooks.derivative_delta(derivative, "text")
     else:
-        raise SymgradError(f"unknown text form {form!r} (use 'factored' or 'expanded')", token=str(form))
+        raise SymgradError(f"unknown text form {form!r} (use 'factored', 'expanded' or 'delta')", token=str(form))
     return f"{lhs} = {body}"
