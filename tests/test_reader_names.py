@@ -115,3 +115,12 @@ def test_lexicon_resolves_names_and_functions(net):
     assert lexicon.is_word("Loss") and not lexicon.is_word("wh")
     with pytest.raises(UnknownSymbolError):
         lexicon.symbol(parse_name("q_1"))
+
+
+def test_phi_is_the_normal_density_where_the_derivative_prints_it_and_the_activation_elsewhere():
+    gelu = sg.Network.from_equations("u = w*x; o = gelu(u); L = (o - y)**2/2", params="w", inputs="x", targets="y")
+    tanh = sg.Network.from_equations("u = w*x; o = tanh(u); L = (o - y)**2/2", params="w", inputs="x", targets="y")
+    assert sg.verify(gelu, "w", r"(o - y) (\Phi(u) + u \phi(u)) x").ok
+    assert not sg.verify(gelu, "w", r"(o - y) \Phi(u) x").ok
+    assert sg.verify(tanh, "w", r"(o - y) \phi'(u) x").ok  # φ names the network's one activation
+    assert not sg.verify(tanh, "w", r"(o - y) \Phi(u) x").ok  # Φ is the normal CDF in any network

@@ -312,7 +312,7 @@ def sweep_tree(sweep, param: sympy.Symbol, named: Mapping[sympy.Symbol, sympy.Ex
         elif t not in seen and t != sweep.loss:
             seen.add(t)
             stack.append((t, True))
-            if t not in named:
+            if t == param or t not in named:
                 stack.extend((c, False) for c, _ in sweep.consumers.get(t, []) if c not in seen)
     terms = [term(c, v) for c, v in sweep.consumers.get(param, [])]
     return terms[0] if len(terms) == 1 else Sum(tuple(terms))

@@ -216,6 +216,8 @@ class Lexicon:
             return None
         if base in self.table.functions:
             return self.table.functions[base]
+        if base in self.table.symbol_functions:
+            return self.table.symbol_functions[base]
         if base in ("f", "phi", "varphi"):
             acts = self.table.activations
             if len(acts) == 1:

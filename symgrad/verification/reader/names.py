@@ -79,6 +79,13 @@ FUNCTION_WORDS.update({"sech": lambda x: 1 / sympy.cosh(x), "cosh": sympy.cosh, 
 MULTI_ARGUMENT = (fn.logsumexp, sympy.Max, sympy.Min)
 
 
+def _derivative_calls(f: type, x: sympy.Symbol):
+    try:
+        return sympy.diff(f(x), x).atoms(sympy.Function)
+    except (TypeError, ValueError):  # a function of more than one argument
+        return set()
+
+
 def function_word(word: str):
     """The function a word names (``tanh``, ``ReLU``, ``logistic``, ``swish``, ``step``), or None:
     the words above, then each row of the functions table by its name and its word spellings."""
@@ -86,7 +93,8 @@ def function_word(word: str):
     if lower in FUNCTION_WORDS:
         return FUNCTION_WORDS[lower]
     for row in fn.FUNCTIONS.values():
-        if row.builtin is not None and (lower == row.name or lower in (s.lower() for s in row.spellings if s.isalpha())):
+        if row.builtin is not None and (lower == row.name or lower in (s.lower() for s in row.spellings if s.isalpha())
+                                        or "\\" + word in row.spellings):
             return row.builtin
     return None
 
@@ -161,6 +169,14 @@ class NetworkNames:
             if row is not None and row.activation:
                 kinds[type(e)] = True
         self.activations = list(kinds)
+        # Functions the network's derivatives print with a symbol of their own (GELU's
+        # derivative is Φ(u) + u·φ(u)): in this network, \phi(u) is that function and
+        # not a name for the activation.
+        x = sympy.Dummy("x")
+        used = {type(call) for st in net.steps for call in st.expr.atoms(sympy.Function)}
+        printed = {type(call) for f in used for call in _derivative_calls(f, x)}
+        self.symbol_functions = {spelling[1:]: row.builtin for row in fn.FUNCTIONS.values() if row.builtin in printed
+                                 for spelling in row.spellings if spelling.startswith("\\")}
 
     def _keys_of(self, s: sympy.Symbol):
         parsed = parse_name(name_latex(s.name))
