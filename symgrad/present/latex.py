@@ -1,4 +1,4 @@
-"""LaTeX in the seeds' notation.
+"""LaTeX in the notation hand derivations use.
 
 Names: ``w7`` → ``w_{7}``, ``fhat1`` → ``\\hat{f}_{1}``, ``W1_2_3`` → ``w^{(1)}_{2,3}``,
 ``u2_1`` → ``u^{(2)}_{1}``, ``Loss`` → ``\\mathrm{Loss}`` (a word is one upright name);
@@ -63,7 +63,7 @@ def _base_latex(base: str) -> str:
 
 
 def name_latex(name: str) -> str:
-    """LaTeX for a symbol name, in the seeds' notation.
+    """LaTeX for a symbol name, as a hand derivation writes it.
 
     >>> name_latex("w10"), name_latex("b2_1"), name_latex("theta1_1_2"), name_latex("Loss")
     ('w_{10}', 'b^{(2)}_{1}', '\\\\theta^{(1)}_{1,2}', '\\\\mathrm{Loss}')
@@ -116,7 +116,7 @@ def _named_operator(func) -> bool:
 
 
 class SymgradLatexPrinter(LatexPrinter):
-    """sympy's LaTeX printer with the seeds' names, functions and term order."""
+    """sympy's LaTeX printer with symgrad's names, functions and term order."""
 
     def _print_Symbol(self, expr, style="plain"):
         return name_latex(expr.name)
@@ -162,7 +162,7 @@ class SymgradLatexPrinter(LatexPrinter):
         return f"{text}^{{{exp}}}" if exp else text
 
     def _as_ordered_terms(self, expr, order=None):
-        # Positive terms first, so (f̂1 − f1) and (1 − g(u)) read as in the seeds.
+        # Positive terms first, so (f̂1 − f1) and (1 − g(u)) read as a hand derivation writes them.
         terms = list(super()._as_ordered_terms(expr, order=order))
         return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
 

@@ -91,7 +91,7 @@ class _TextPrinter(StrPrinter):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Add(self, expr, order=None):
-        # Positive terms first, so (f̂1 − f1) and (1 − g(u)) read as in the seeds.
+        # Positive terms first, so (f̂1 − f1) and (1 − g(u)) read as a hand derivation writes them.
         terms = list(self._as_ordered_terms(expr, order=order))
         terms = [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
         out = ""
