@@ -115,7 +115,22 @@ def test_definitions_bind_for_the_lines_after_them_and_are_reported(wiki):
     d5, dj = v.definitions
     assert (d5.name, d5.line, d5.matches) == (r"\delta_5", 2, True) and "∂E/∂net5" in d5.meaning
     assert dj.matches is True and "∂E/∂net3" in dj.meaning and "∂E/∂net4" in dj.meaning
-    assert "definition: \\delta_j (line 3) is the network's adjoint" in str(v)
+    assert "definition: \\delta_j (line 2) is the network's adjoint" in str(v)  # as the verdict numbers its lines
+
+
+def test_a_definition_may_follow_the_line_that_uses_it(wiki):
+    # "∂E/∂w_ij = δ_j o_i, where δ_5 = … and δ_j = …"
+    reordered = r"""\begin{aligned}
+\frac{\partial E}{\partial w_{ij}} &= \delta_j\, o_i \\
+\delta_5 &= (o_5 - t_5)\, o_5 (1 - o_5) \\
+\delta_j &= \Big(\sum_k w_{jk}\, \delta_k\Big)\, o_j (1 - o_j)
+\end{aligned}"""
+    v = verify(wiki, None, reordered)
+    assert v.ok, v
+    assert [line.method for line in v.lines[1:]] == ["definition", "definition"]
+    assert all(d.matches for d in v.definitions)
+    slipped = verify(wiki, None, reordered.replace("(o_5 - t_5)", "(t_5 - o_5)"))
+    assert not slipped.ok and not slipped.lines[0].ok
 
 
 def test_a_definition_with_a_slip_is_reported_and_the_line_using_it_refuted(wiki):
@@ -124,9 +139,9 @@ def test_a_definition_with_a_slip_is_reported_and_the_line_using_it_refuted(wiki
     assert v.definitions[0].matches is False and "negative of the network's adjoint" in v.definitions[0].meaning
 
 
-def test_a_name_used_before_it_is_defined_is_unknown(wiki):
+def test_a_name_no_line_defines_is_unknown(wiki):
     with pytest.raises(UnknownSymbolError):
-        verify(wiki, None, r"\frac{\partial E}{\partial w_{35}} = \epsilon_5\, o_3 \\ \epsilon_5 = (o_5 - t_5) o_5 (1 - o_5)")
+        verify(wiki, None, r"\frac{\partial E}{\partial w_{35}} = \epsilon_5\, o_3 \\ \delta_5 = (o_5 - t_5) o_5 (1 - o_5)")
 
 
 def test_a_wrong_error_term_definition_is_the_first_wrong_line(mlp):

@@ -167,7 +167,10 @@ class _Checker:
     def run(self) -> DerivationResult:
         equations = split_equations(self.formula)
         plans = [self._plan(eq, len(equations)) for eq in equations]
-        for plan in plans:
+        # A definition may come after the line that uses it ("… = δ_j o_k, where δ_j = …"):
+        # definitions are bound first, each seeing the ones written before it, and every
+        # other line sees them all.
+        for plan in sorted(plans, key=lambda plan: plan.role != "definition"):
             plan.lexicon = self.lexicon.as_of(len(self.lexicon.definitions))
             self._instances(plan)
             if plan.role == "definition":

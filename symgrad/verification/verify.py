@@ -103,6 +103,10 @@ class Verdict:
             return f"∂{self.loss}/∂{self.param}"
         return self.subject or "the derivation"
 
+    def _ordinal(self, text_line: int) -> int:
+        """The number a line of the text has in this verdict's list (line 1, 2, …)."""
+        return next((i for i, line in enumerate(self.lines, start=1) if line.line == text_line), text_line)
+
     def __str__(self) -> str:
         out = []
         if self.lines:
@@ -119,7 +123,7 @@ class Verdict:
         else:
             out.append(f"{self.name}: {self._status()}")
             out.append(self._details())
-        out += [f"  definition: {d.name} (line {d.line}) is {d.meaning}" for d in self.definitions]
+        out += [f"  definition: {d.name} (line {self._ordinal(d.line)}) is {d.meaning}" for d in self.definitions]
         out += [f"  reading: {note}" for note in self.notes]
         return "\n".join(x for x in out if x)
 
@@ -210,7 +214,7 @@ class Verdict:
             rows.append(("diagnosis", esc(shown.diagnosis).replace("\n", "<br>")))
         if self._latex():
             rows.append(("correct", f"\\({esc(self._latex())}\\)"))
-        rows += [("definition", esc(f"{d.name} (line {d.line}) is {d.meaning}")) for d in self.definitions]
+        rows += [("definition", esc(f"{d.name} (line {self._ordinal(d.line)}) is {d.meaning}")) for d in self.definitions]
         rows += [("reading", esc(note)) for note in self.notes]
         color = "#060" if self.ok else "#b00"
         body = "".join(f'<tr><th style="text-align:left;vertical-align:top">{k}</th><td style="text-align:left">{v}</td></tr>' for k, v in rows)

@@ -159,14 +159,20 @@ def _is_loss(parser, name: Name, at: int) -> bool:
 
 def _names_something(parser, name: Name, at: int) -> bool:
     """Whether the network (or the caller's names) gives this name a meaning, for some index values."""
-    trial = parser.lexicon.bound({**{letter: 1 for letter in INDEX_LETTERS}, **parser.lexicon.bindings})
-    try:
-        trial.value(name, at)
-    except IndexOutOfRange:
+    # A generic name is something if some value of its letters names an entry; a family with
+    # no entry at all (ŷ_i where a fused softmax + cross-entropy has no output step) names
+    # nothing, and the line defines it. A concrete name out of range is a slip, not a definition.
+    generic = bool(index_letters(name))
+    for value in range(1, parser.lexicon.index_limit() + 1) if generic else (1,):
+        trial = parser.lexicon.bound({**{letter: value for letter in INDEX_LETTERS}, **parser.lexicon.bindings})
+        try:
+            trial.value(name, at)
+        except IndexOutOfRange:
+            continue
+        except (UnknownSymbolError, ParseError):
+            return parser.lexicon.function(name) is not None
         return True
-    except (UnknownSymbolError, ParseError):
-        return parser.lexicon.function(name) is not None
-    return True
+    return not generic
 
 
 def written_names(parser, a: int, b: int):

@@ -70,10 +70,17 @@ def index_letters(name: Name) -> list[str]:
     return out
 
 
+def _same_text(a: str, b: str) -> bool:
+    """Whether two indices are written alike, braces and spaces aside (u_{1} and u_1)."""
+    return re.sub(r"[{}\s]", "", a) == re.sub(r"[{}\s]", "", b)
+
+
 def _parts(index: str) -> list[str]:
     index = index.replace(" ", "")
     if not index:
         return []
+    if any(c in "_{}\\^" for c in index):
+        return [index]  # δ_{u_{1}}: a name as the index, one part
     if "," in index:
         return index.split(",")
     if any(c in INDEX_LETTERS for c in index):
@@ -491,6 +498,11 @@ class Lexicon:
                 continue
             pattern_parts = _parts(pattern.index)
             entry = None
+            if parts is None and pattern_parts and _same_text(pattern.index, name.index):
+                value = self._evaluate(definition, bindings)  # δ_{u_{1}}, δ_h: indexed by a name, as written
+                if value is not None:
+                    return value
+                continue
             if pattern_parts and parts is not None and len(pattern_parts) == len(parts):
                 for p, v in zip(pattern_parts, parts):
                     if p in INDEX_LETTERS:

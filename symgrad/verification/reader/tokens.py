@@ -67,9 +67,14 @@ def tokenize(text: str) -> list[Token]:
 
     >>> [t.text for t in tokenize(r"w_{7}\,h")]
     ['w', '_', '{', '7', '}', ' ', 'h']
+    >>> [t.text for t in tokenize("a % (b = 1\nc")]
+    ['a', ' ', ' ', '\n', 'c']
     """
     out = []
+    comment_end = -1
     for m in _TOKEN.finditer(text):
+        if m.start() < comment_end:
+            continue
         category = m.lastgroup
         tok = m.group()
         if category == "char" and tok in _UNICODE:
@@ -81,6 +86,7 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("space", " ", m.start()))
             if end < 0:
                 break
+            comment_end = end
             continue
         out.append(Token(category, tok, m.start()))
     return _drop_layout(out)
