@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from typing import TYPE_CHECKING
 
 import sympy
@@ -106,7 +107,12 @@ def _prove_in_child(work, todo, budget) -> dict[int, bool]:
     # A forked child can be killed when the budget runs out, which a thread cannot;
     # it inherits the expressions, so nothing is pickled, and reports one line per claim.
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Libraries with threads (JAX) warn that a forked child may deadlock: this child
+        # runs sympy alone and is killed at the deadline, so a deadlock costs the budget only.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
             os.close(read_fd)
