@@ -364,7 +364,7 @@ def _ordered(exprs: Iterable[sympy.Expr]) -> list[sympy.Expr]:
 # --------------------------------------------------------------------------- names
 
 # Names the generated module uses inside the functions that hold the program.
-_TEMPLATE_LOCALS = {"p", "x", "y", "g", "w", "np", "numba"}
+_TEMPLATE_LOCALS = {"p", "x", "y", "g", "w", "np", "numba", "_s", "_i"}  # _s, _i: the argument checks
 _RESERVED = set(keyword.kwlist) | set(dir(builtins)) | _TEMPLATE_LOCALS
 
 

@@ -162,12 +162,21 @@ def _grad_sample(p, x, y, g):
 @_jit
 def value_kernel(p, x, y):
     """The loss of one sample; NaN when a parameter is NaN or an input or target is not finite (the caller says which)."""
-    if np.isnan(np.sum(p)) and np.isnan(p).any():
-        return np.nan
-    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
-        return np.nan
-    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
-        return np.nan
+    _s = np.sum(p)
+    if _s != _s:
+        for _i in range(p.size):
+            if p[_i] != p[_i]:
+                return np.nan
+    _s = np.sum(x)
+    if not (_s - _s == 0.0):
+        for _i in range(x.size):
+            if not (x[_i] - x[_i] == 0.0):
+                return np.nan
+    _s = np.sum(y)
+    if not (_s - _s == 0.0):
+        for _i in range(y.size):
+            if not (y[_i] - y[_i] == 0.0):
+                return np.nan
     return _value_sample(p, x, y)
 
 
@@ -178,12 +187,21 @@ def grad_kernel(p, x, y, g):
     Returns NaN, leaving g unwritten, when a parameter is NaN or an input or target is
     not finite (the caller says which).
     """
-    if np.isnan(np.sum(p)) and np.isnan(p).any():
-        return np.nan
-    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
-        return np.nan
-    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
-        return np.nan
+    _s = np.sum(p)
+    if _s != _s:
+        for _i in range(p.size):
+            if p[_i] != p[_i]:
+                return np.nan
+    _s = np.sum(x)
+    if not (_s - _s == 0.0):
+        for _i in range(x.size):
+            if not (x[_i] - x[_i] == 0.0):
+                return np.nan
+    _s = np.sum(y)
+    if not (_s - _s == 0.0):
+        for _i in range(y.size):
+            if not (y[_i] - y[_i] == 0.0):
+                return np.nan
     return _grad_sample(p, x, y, g)
 
 
@@ -194,12 +212,21 @@ def call_grad(p, x, y, g):
     (None for a network without inputs or targets): what GradFn calls."""
     if p.size != N_PARAMS or g.size != N_PARAMS or x.size != N_INPUTS or y.size != N_TARGETS:
         return np.nan
-    if np.isnan(np.sum(p)) and np.isnan(p).any():
-        return np.nan
-    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
-        return np.nan
-    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
-        return np.nan
+    _s = np.sum(p)
+    if _s != _s:
+        for _i in range(p.size):
+            if p[_i] != p[_i]:
+                return np.nan
+    _s = np.sum(x)
+    if not (_s - _s == 0.0):
+        for _i in range(x.size):
+            if not (x[_i] - x[_i] == 0.0):
+                return np.nan
+    _s = np.sum(y)
+    if not (_s - _s == 0.0):
+        for _i in range(y.size):
+            if not (y[_i] - y[_i] == 0.0):
+                return np.nan
     return _grad_sample(p, x, y, g)
 
 
@@ -209,12 +236,21 @@ def call_value(p, x, y):
     """value_kernel with the sizes checked too (see call_grad)."""
     if p.size != N_PARAMS or x.size != N_INPUTS or y.size != N_TARGETS:
         return np.nan
-    if np.isnan(np.sum(p)) and np.isnan(p).any():
-        return np.nan
-    if not np.isfinite(np.sum(x)) and not np.isfinite(x).all():
-        return np.nan
-    if not np.isfinite(np.sum(y)) and not np.isfinite(y).all():
-        return np.nan
+    _s = np.sum(p)
+    if _s != _s:
+        for _i in range(p.size):
+            if p[_i] != p[_i]:
+                return np.nan
+    _s = np.sum(x)
+    if not (_s - _s == 0.0):
+        for _i in range(x.size):
+            if not (x[_i] - x[_i] == 0.0):
+                return np.nan
+    _s = np.sum(y)
+    if not (_s - _s == 0.0):
+        for _i in range(y.size):
+            if not (y[_i] - y[_i] == 0.0):
+                return np.nan
     return _value_sample(p, x, y)
 
 
