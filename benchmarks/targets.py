@@ -338,7 +338,7 @@ def section_wide(quick: bool) -> None:
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
-        print("    (threadpoolctl absent: the bench extra sets BLAS threads with it; skipped)")
+        print("    (threadpoolctl absent: it is a dependency of symgrad; skipped)")
         return
 
     blas = ThreadpoolController().select(user_api="blas")  # NumPy's OpenBLAS and SciPy's (numba's np.dot)

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..derive.second import hvp_network
 from ..errors import ShapeError, SymgradError
+from .blas import blas_threads
 from .c_export import write_c
 from .cache import drop_numba_cache, numba_errors
 from .cache import raised_by_numba_cache as _raised_by_numba_cache
@@ -88,6 +89,8 @@ class GradFn:
         self._block_kernel = getattr(module, "block_kernel", None)
         #: rows per block of f.batch (0: all rows in one block, for kernels that are parallel inside)
         self._block_rows = getattr(module, "BLOCK_ROWS", _BLOCK_ROWS)
+        #: whether the block kernel calls BLAS (its thread count is then set, see compile/blas.py)
+        self._calls_blas = bool(getattr(module, "CALLS_BLAS", False)) and jit
         self._n_params = len(self.param_names)
         self._param_shape = (len(self.param_names),)
         self._input_shape = (len(self.input_names),)
@@ -269,7 +272,7 @@ class GradFn:
         sums = np.zeros((len(starts), self._n_params))
         losses = np.zeros(len(starts))
         kernel = self._block_kernel
-        with numba_errors(self.path, self.network_name):
+        with numba_errors(self.path, self.network_name), blas_threads() if self._calls_blas else nullcontext():
             # The first block in this thread: a first call compiles (or loads) the kernel once.
             losses[0] = kernel(p, *columns, 0, min(size, n), sums[0])
             threads = min(batch_threads(), len(starts) - 1)

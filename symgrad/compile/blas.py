@@ -1,0 +1,53 @@
+"""How many threads BLAS may use while a layered network's batch runs.
+
+The layered kernel's matrix products are numba's ``np.dot``, which calls SciPy's
+OpenBLAS. Measured on a 2-core machine with other work on it, that OpenBLAS on two
+threads made a 784-256-10 batch 2× *slower* than on one (its threads spin-wait for
+each other), while symgrad's own batch threads (blocks of rows handed out one at a
+time) never are. So during a layered batch BLAS runs on ``$SYMGRAD_BLAS_THREADS``
+threads, 1 by default, and the parallelism is symgrad's. Without ``threadpoolctl`` the
+count is left as it is.
+
+>>> with blas_threads():
+...     pass
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+__all__ = ["blas_threads", "wanted_blas_threads"]
+
+_CONTROLLER = None
+_LOCK = threading.Lock()
+
+
+def wanted_blas_threads() -> int:
+    """``$SYMGRAD_BLAS_THREADS`` if it is a positive integer, else 1."""
+    wanted = os.environ.get("SYMGRAD_BLAS_THREADS", "").strip()
+    return int(wanted) if wanted.isdigit() and int(wanted) >= 1 else 1
+
+
+def blas_threads():
+    """A context in which the loaded BLAS libraries use :func:`wanted_blas_threads` threads."""
+    controller = _controller()
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=wanted_blas_threads())
+
+
+def _controller():
+    global _CONTROLLER
+    with _LOCK:
+        if _CONTROLLER is None:
+            try:
+                import scipy.linalg.cython_blas  # noqa: F401 - the library numba's np.dot calls, loaded before the scan
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                _CONTROLLER = False
+            else:
+                # Scanning the loaded libraries takes milliseconds: once per process.
+                _CONTROLLER = ThreadpoolController().select(user_api="blas")
+        return _CONTROLLER or None

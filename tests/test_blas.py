@@ -1,0 +1,42 @@
+"""The BLAS thread count during a layered batch (symgrad/compile/blas.py)."""
+
+import numpy as np
+import pytest
+
+from symgrad.compile import blas
+
+
+@pytest.mark.parametrize("value, threads", [("", 1), ("3", 3), ("0", 1), ("-2", 1), ("many", 1)])
+def test_the_wanted_count_comes_from_the_environment(monkeypatch, value, threads):
+    monkeypatch.setenv("SYMGRAD_BLAS_THREADS", value)
+    assert blas.wanted_blas_threads() == threads
+
+
+def test_inside_the_context_every_loaded_blas_runs_on_the_wanted_threads_and_after_it_as_before(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.delenv("SYMGRAD_BLAS_THREADS", raising=False)
+    import scipy.linalg.cython_blas  # noqa: F401 - loaded, as it is once numba has compiled an np.dot
+
+    before = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+    assert any("scipy" in path for path in before)  # SciPy's OpenBLAS, the one numba's np.dot calls
+    with blas.blas_threads():
+        inside = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+    after = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+    assert set(inside.values()) == {1} and after == before
+
+
+def test_a_layered_batch_gives_the_same_numbers_on_any_thread_count(monkeypatch, tmp_path):
+    import symgrad as sg
+
+    net = sg.mlp([6, 5, 3])
+    f = net.compile(cache_dir=tmp_path)
+    rng = np.random.default_rng(0)
+    p, X, Y = rng.normal(0, 0.5, net.n_params), rng.uniform(-1, 1, (2500, 6)), rng.uniform(0, 1, (2500, 3))
+    results = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("SYMGRAD_NUM_THREADS", threads)
+        results.append(f.batch(p, X, Y))
+    ref = sg.numeric_backprop_batch(net, p, X, Y)
+    assert results[0][0] == results[1][0] and np.array_equal(results[0][1], results[1][1])  # blocks added in order
+    assert results[0][0] == pytest.approx(ref[0], rel=1e-12)
+    np.testing.assert_allclose(results[0][1], ref[1], rtol=1e-9, atol=1e-13)
