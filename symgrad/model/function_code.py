@@ -37,23 +37,23 @@ class Code:
 #: Helper functions the generated modules define when a row's code calls them: name ->
 #: Jinja2 source (a jitted function, rendered with ``lit``).
 HELPERS: dict[str, str] = {
-    "_sigmoid": '''@_jit
+    "_sigmoid": '''@_inlined
 def _sigmoid(z):
     """1/(1 + e^-z) from e^-|z| <= 1: no overflow, full precision in both tails."""
     e = np.exp(-abs(z))
     return ({{ lit(1) }} if z >= {{ lit(0) }} else e) / ({{ lit(1) }} + e)
 ''',
-    "_softplus": '''@_jit
+    "_softplus": '''@_inlined
 def _softplus(z):
     """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, exact for very negative z."""
     return (z if z > {{ lit(0) }} else {{ lit(0) }} * z) + np.log1p(np.exp(-abs(z)))
 ''',
-    "_relu": '''@_jit
+    "_relu": '''@_inlined
 def _relu(z):
     """max(0, z), keeping a NaN a NaN."""
     return z if z > {{ lit(0) }} else {{ lit(0) }} * z
 ''',
-    "_heaviside": '''@_jit
+    "_heaviside": '''@_inlined
 def _heaviside(z, at_zero):
     """The step function: 0 below zero, 1 above, at_zero at zero (0 is relu's derivative there)."""
     if z > {{ lit(0) }}:
@@ -62,17 +62,17 @@ def _heaviside(z, at_zero):
         return {{ lit(0) }}
     return at_zero
 ''',
-    "_leaky_relu": '''@_jit
+    "_leaky_relu": '''@_inlined
 def _leaky_relu(z, alpha):
     """z above zero, alpha*z below (a NaN stays NaN)."""
     return z if z > {{ lit(0) }} else alpha * z
 ''',
-    "_elu": '''@_jit
+    "_elu": '''@_inlined
 def _elu(z, alpha):
     """z above zero, alpha*(e^z - 1) below, by expm1: exact for small z, no overflow above."""
     return z if z > {{ lit(0) }} else alpha * np.expm1(z)
 ''',
-    "_normal_cdf": '''@_jit
+    "_normal_cdf": '''@_inlined
 def _normal_cdf(z):
     """The standard normal distribution function, (1 + erf(z/sqrt 2))/2, as erfc(-z/sqrt 2)/2:
     full relative precision in the lower tail."""
@@ -87,12 +87,12 @@ def _normal_cdf_array(U):
         out[i] = {{ lit(0.5) }} * math.erfc(-flat[i] * {{ lit(0.7071067811865476) }})
     return out.reshape(U.shape)
 ''',
-    "_gelu_tanh": '''@_jit
+    "_gelu_tanh": '''@_inlined
 def _gelu_tanh(z):
     """The tanh approximation of the GELU, z(1 + tanh(c(z + a z^3)))/2; also on arrays."""
     return {{ lit(0.5) }} * z * ({{ lit(1) }} + np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z)))
 ''',
-    "_gelu_tanh_slope": '''@_jit
+    "_gelu_tanh_slope": '''@_inlined
 def _gelu_tanh_slope(z):
     """The derivative of _gelu_tanh; also on arrays."""
     t = np.tanh({{ lit(0.7978845608028654) }} * (z + {{ lit(0.044715) }} * z * z * z))
