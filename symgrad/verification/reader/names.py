@@ -279,7 +279,7 @@ def _modifiers(formula: Formula, name: Name, start: int, j: int, end: int) -> tu
         t = formula[k]
         if t.text == "_" and t.category == "char":
             if name.index:
-                raise ParseError(f"{column(t)}: a second subscript on {formula.source(start, k)!r}", token=formula.source(start, k + 2))
+                raise ParseError(f"{column(t)}: a second subscript on {formula.source(start, k)!r}", token=formula.source(start, min(k + 2, end)))
             a, b, j2 = formula.argument(k + 1, end, "_")
             if b == a + 1 and j2 == b and j2 < end and formula[a].category == "digit" and formula[j2].category == "digit":
                 written = formula.source(start, j2 + 1)

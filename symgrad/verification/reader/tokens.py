@@ -297,6 +297,7 @@ class Formula:
 
     def trim(self, start: int, stop: int) -> tuple[int, int]:
         """``start..stop`` without spaces at either end."""
+        stop = min(stop, len(self.tokens))
         start = self.skip(start, stop)
         while stop > start and _is_blank(self.tokens[stop - 1]):
             stop -= 1
