@@ -13,7 +13,7 @@ import pytest
 
 import symgrad as sg
 from conftest import ROOT, seed_network
-from symgrad.compile.cache import CacheWarning, key_of, load_module
+from symgrad.compile.cache import CacheWarning, cache_directory, key_of, load_module, write_atomically
 from symgrad.errors import SymgradError
 
 P = np.array([0.15, -0.20, 0.25, 0.30, -0.35, 0.40, 0.45, -0.50, 0.55, 0.60, 0.10, -0.10])
@@ -118,3 +118,25 @@ def test_a_broken_module_heals_in_the_batch_and_value_paths_too(tmp_path):
     assert f.value(P, X, Y) == pytest.approx(sg.numeric_backprop(net, P, X, Y)[0], rel=1e-14)
     loss, g = f.batch(P, np.tile(X, (3, 1)), np.tile(Y, (3, 1)))
     assert loss == pytest.approx(f(P, X, Y)[0], rel=1e-14)
+
+
+def test_threads_loading_one_module_at_once_all_get_it_whole(tmp_path):
+    # Dask runs blocks in threads, and each loads the kernel's module: while one thread
+    # runs the module, another must wait for it, not take the half-made module.
+    import threading
+    import time
+
+    path = cache_directory(str(tmp_path)) / "symgrad_slow_0abc.py"
+    write_atomically(path, "# symgrad key: 0abc\nimport time\ntime.sleep(0.3)\nANSWER = 42\n")
+    got = []
+
+    def load():
+        got.append(getattr(load_module(path, jit=False, required=("ANSWER",)), "ANSWER", None))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    assert got == [42, 42, 42, 42]

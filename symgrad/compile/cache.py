@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,12 +115,19 @@ def load_module(path: Path, *, jit: bool, regenerate: Callable[[], str] | None =
     >>> module.ANSWER, "symgrad_doc_0123.py" in str(caught[0].message)
     (42, True)
     """
+    # One import at a time in a process: a module sits in sys.modules while it runs, and
+    # a second thread (Dask workers run blocks in threads) must not take it half-made.
+    with _LOADING:
+        return _load(path, jit, regenerate, required)
+
+
+def _load(path: Path, jit: bool, regenerate: Callable[[], str] | None, required) -> object:
     try:
         return _import(path, jit, required)
     except _Broken as broken:
         if regenerate is None:
             raise SymgradError(f"the generated module {path} is broken ({broken}); delete it to generate it again", token=str(path)) from None
-        warnings.warn(CacheWarning(f"the cached module {path} was broken ({broken}); it has been generated again"), stacklevel=3)
+        warnings.warn(CacheWarning(f"the cached module {path} was broken ({broken}); it has been generated again"), stacklevel=4)
         for stale in [path, *_numba_cache_files(path)]:
             try:
                 stale.unlink()
@@ -132,6 +140,9 @@ def load_module(path: Path, *, jit: bool, regenerate: Callable[[], str] | None =
         return _import(path, jit, required)
     except _Broken as broken:
         raise SymgradError(f"the generated module {path} cannot be loaded even after generating it again: {broken}", token=str(path)) from None
+
+
+_LOADING = threading.RLock()
 
 
 class _Broken(Exception):

@@ -347,7 +347,7 @@ def helper_sources(names: Iterable[str], literal) -> list[str]:
     ``literal``, in the table's order (so generated modules do not depend on set order).
 
     >>> print(helper_sources({"_relu"}, NumbaPrinter({}).literal)[0])
-    @_jit
+    @_inlined
     def _relu(z):
         \"\"\"max(0, z), keeping a NaN a NaN.\"\"\"
         return z if z > 0.0 else 0.0 * z
