@@ -13,7 +13,8 @@ tens to hundreds). At each point :func:`symgrad.check` compares the columns:
 
 The sweep's count (networks tried, points checked, mismatches, refused points) is
 printed; ``python -m pytest tests/test_sweep.py -s`` shows it. The default run checks a
-sample (``FAST``); the slow test checks ``SLOW`` networks, 1,000.
+sample (``FAST``); ``python -m pytest -m sweep tests/test_sweep.py -s`` checks ``SLOW``
+networks, 1,000 (about a minute; CI runs it after the suite).
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def test_agreement_sweep_sample():
 
 
 @pytest.mark.slow
+@pytest.mark.sweep
 def test_agreement_sweep():
     """1,000 random networks, each at an ordinary and two saturated points."""
     with warnings.catch_warnings():
