@@ -242,7 +242,7 @@ class GradFn:
                 token="batch",
             )
         p = self._params(params)
-        if np.isnan(p).any():
+        if np.isnan(np.sum(p)) and np.isnan(p).any():  # the sum first: no array of flags for a large p
             self._raise_nan_params(p)
         columns = []
         if self.input_names:
@@ -259,11 +259,14 @@ class GradFn:
         if n == 0:
             raise ShapeError(f"{'X' if self.input_names else 'Y'} has no rows (no samples)", token="X" if self.input_names else "Y")
         loss, sums = self._guarded(self._run_blocks, p, columns, n)
-        if not (np.isfinite(loss) and np.isfinite(sums).all()):
+        if not np.isfinite(loss) or (not np.isfinite(np.sum(sums)) and not np.isfinite(sums).all()):
             self._explain_batch(columns)
+        # In place, without a copy: a wide network's gradient is megabytes, and each new
+        # array of that size costs the page faults of fresh memory.
         if reduce == "mean":
-            loss, sums = loss / n, sums / n
-        return float(loss), sums.astype(self.dtype)
+            loss = loss / n
+            sums /= n
+        return float(loss), sums.astype(self.dtype, copy=False)
 
     def _run_blocks(self, p, columns, n: int) -> tuple[float, np.ndarray]:
         """The loss and gradient summed over all rows: blocks of rows on the batch threads."""
@@ -292,7 +295,7 @@ class GradFn:
             else:
                 for b in range(1, len(starts)):
                     losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b])
-        return float(np.sum(losses)), np.sum(sums, axis=0)
+        return float(np.sum(losses)), (sums[0] if len(starts) == 1 else np.sum(sums, axis=0))
 
     # -- the generated module -------------------------------------------------------
 
