@@ -3,10 +3,10 @@
 The layered kernel's matrix products are numba's ``np.dot``, which calls SciPy's
 OpenBLAS. Measured on a 2-core machine with another process keeping a core busy, that
 OpenBLAS on two threads made a 784-256-10 batch 1.3× *slower* than on one (its threads
-spin-wait for each other; on an idle machine two are faster), while symgrad's own batch
-threads (blocks of rows handed out one at a time) never are slower than one. So during a layered batch BLAS runs on ``$SYMGRAD_BLAS_THREADS``
-threads, 1 by default, and the parallelism is symgrad's. Without ``threadpoolctl`` the
-count is left as it is.
+spin-wait for each other; on an idle machine two are faster), while symgrad's own
+batch threads (blocks of rows handed out one at a time) are never slower than one. So
+during a layered batch BLAS runs on ``$SYMGRAD_BLAS_THREADS`` threads, 1 by default,
+and the parallelism is symgrad's. Without ``threadpoolctl`` the count is left as it is.
 
 >>> with blas_threads():
 ...     pass
