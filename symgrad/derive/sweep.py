@@ -192,10 +192,16 @@ class Sweep:
         return sympy.S.One if t == self.loss else self.bar[t]
 
     def path_count(self, p: sympy.Symbol) -> int:
-        """How many chain-rule routes lead from ``p`` to the loss (a walk without recursion:
-        a chain of 5,000 steps is 5,000 deep)."""
-        counts: dict[sympy.Symbol, int] = {self.loss: 1}
-        stack = [p]
+        """How many chain-rule routes lead from ``p`` to the loss."""
+        return self.route_count(p)
+
+    def route_count(self, low: sympy.Symbol, high: sympy.Symbol | None = None, memo: dict | None = None) -> int:
+        """How many chain-rule routes lead from ``low`` up to ``high`` (the loss by default),
+        by a walk without recursion: a chain of 5,000 steps is 5,000 deep. ``memo`` (high →
+        counts) may be shared between calls, so that each count is made once."""
+        high = self.loss if high is None else high
+        counts = {high: 1} if memo is None else memo.setdefault(high, {high: 1})
+        stack = [low]
         while stack:
             s = stack[-1]
             if s in counts:
@@ -208,7 +214,7 @@ class Sweep:
                 continue
             counts[s] = sum(counts[c] for c, _ in uses)
             stack.pop()
-        return counts[p]
+        return counts[low]
 
     def paths(self, p: sympy.Symbol) -> tuple[ChainPath, ...]:
         """Every chain-rule route from ``p`` to the loss, in the order the network is written."""

@@ -15,10 +15,11 @@ down from the loss first, then the local factor.
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import sympy
 from sympy.printing.latex import LatexPrinter
@@ -362,32 +363,7 @@ def _coarse(path: "ChainPath", network) -> list[tuple["LocalFactor", ...]]:
     return [tuple(g) for g in groups]
 
 
-class _Routes:
-    """How many routes lead from one symbol up to another (1: its partial is the local one)."""
-
-    def __init__(self, sweep):
-        self.sweep = sweep
-        self.memo: dict[tuple, int] = {}
-
-    def __call__(self, low: sympy.Symbol, high: sympy.Symbol) -> int:
-        # Without recursion (a chain thousands of steps long is as deep): each count
-        # after those of the steps that consume it.
-        consumers = self.sweep.consumers
-        stack = [(low, False)]
-        while stack:
-            t, ready = stack.pop()
-            key = (t, high)
-            if t == high or key in self.memo:
-                continue
-            if ready:
-                self.memo[key] = sum(1 if c == high else self.memo[(c, high)] for c, _ in consumers.get(t, ()))
-            else:
-                stack.append((t, True))
-                stack.extend((c, False) for c, _ in consumers.get(t, ()) if c != high and (c, high) not in self.memo)
-        return 1 if low == high else self.memo[(low, high)]
-
-
-def _partial_factors(group: tuple, network, routes: _Routes) -> list:
+def _partial_factors(group: tuple, network, routes: Callable[[sympy.Symbol, sympy.Symbol], int]) -> list:
     """The factors that stand for a group of local partials in a chain row.
 
     ``∂a/∂b`` reads as the derivative of a with respect to b along *every* route between
@@ -441,7 +417,7 @@ def _rows(derivative: "Derivative", notation: Notation) -> list:
     paths = derivative.paths
     if not paths:
         return [notation.expr(sympy.S.Zero)]
-    routes = _Routes(derivative.sweep)
+    routes = functools.partial(derivative.sweep.route_count, memo={})
     coarse = Sum(tuple(Product(tuple(f for g in _coarse(p, net) for f in _partial_factors(g, net, routes))) for p in paths))
     fine = Sum(tuple(Product(tuple(f for lf in p.factors for f in _partial_factors((lf,), net, routes))) for p in paths))
     valued = Sum(tuple(Product(tuple(f.value for f in p.factors)) for p in paths))
