@@ -231,19 +231,14 @@ class GradFn:
         if reduce not in ("mean", "sum"):
             raise SymgradError(f"reduce must be 'mean' or 'sum', got {reduce!r}", token="reduce")
         if is_dask_array(X) or is_dask_array(Y):  # chunks run on the Dask workers
-            p = self._params(params)
-            if np.isnan(p).any():
-                self._raise_nan_params(p)
-            return dask_batch(self, p, X, Y, reduce)
+            return dask_batch(self, self._batch_params(params), X, Y, reduce)
         if self._block_kernel is None:
             raise SymgradError(
                 f"network {self.network_name!r} has no inputs or targets, so there are no samples to batch over; "
                 "call it with the parameters alone",
                 token="batch",
             )
-        p = self._params(params)
-        if np.isnan(np.sum(p)) and np.isnan(p).any():  # the sum first: no array of flags for a large p
-            self._raise_nan_params(p)
+        p = self._batch_params(params)
         columns = []
         if self.input_names:
             columns.append(self._matrix(X, "X", self.input_names, "inputs"))
@@ -451,6 +446,13 @@ class GradFn:
     def _no_extra(self, value, name: str, what: str) -> None:
         if value is not None and np.size(value):
             raise ShapeError(f"{name}: network {self.network_name!r} has no {what}; call it without {name}", token=name)
+
+    def _batch_params(self, params) -> np.ndarray:
+        """The parameters of a batch, converted; a NaN among them is named."""
+        p = self._params(params)
+        if np.isnan(np.sum(p)) and np.isnan(p).any():  # the sum first: no array of flags for a large p
+            self._raise_nan_params(p)
+        return p
 
     def _params(self, params) -> np.ndarray:
         return self._vector(params, "params", self._param_shape, self.param_names, "parameters")
