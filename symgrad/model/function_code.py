@@ -100,10 +100,21 @@ def _gelu_tanh_slope(z):
 ''',
     "_sigmoid_array": '''@_jit
 def _sigmoid_array(U):
-    """1/(1 + e^-u) from e^-|u| <= 1: no overflow, full precision in both tails."""
-    e = np.exp(-np.abs(U))
-    r = {{ lit(1) }} / ({{ lit(1) }} + e)
-    return np.where(U >= {{ lit(0) }}, r, e * r)
+    """1/(1 + e^-u) of every entry, from e^-|u| <= 1: no overflow, full precision in both tails."""
+    if not _JIT:  # plain Python: NumPy's whole-array operations
+        e = np.exp(-np.abs(U))
+        r = {{ lit(1) }} / ({{ lit(1) }} + e)
+        return np.where(U >= {{ lit(0) }}, r, e * r)
+    # Compiled, one pass into one array: the whole-array form above makes five
+    # temporaries of U's size, which cost more than the exponentials on a wide layer.
+    flat = U.ravel()
+    out = np.empty_like(flat)
+    for i in range(flat.shape[0]):
+        u = flat[i]
+        e = np.exp(-abs(u))
+        r = {{ lit(1) }} / ({{ lit(1) }} + e)
+        out[i] = r if u >= {{ lit(0) }} else e * r
+    return out.reshape(U.shape)
 ''',
     "_softplus_array": '''@_jit
 def _softplus_array(U):
