@@ -25,6 +25,25 @@ def test_inside_the_context_every_loaded_blas_runs_on_the_wanted_threads_and_aft
     assert set(inside.values()) == {1} and after == before
 
 
+def test_a_count_already_as_wanted_is_left_alone(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.linalg.cython_blas  # noqa: F401
+
+    libs = blas._controller().lib_controllers
+    monkeypatch.setenv("SYMGRAD_BLAS_THREADS", str(libs[0].num_threads))
+    with threadpoolctl.threadpool_limits(limits=libs[0].num_threads, user_api="blas"):
+        calls = []
+        for lib in libs:
+            monkeypatch.setattr(lib, "set_num_threads", lambda n, lib=lib: calls.append((lib.filepath, n)))
+        with blas.blas_threads():
+            pass
+        assert calls == []  # setting even the same count costs a wide batch a few percent
+        monkeypatch.setenv("SYMGRAD_BLAS_THREADS", str(libs[0].num_threads + 1))
+        with blas.blas_threads():
+            pass
+        assert {n for _, n in calls} == {libs[0].num_threads + 1, libs[0].num_threads}  # set, then put back
+
+
 def test_a_layered_batch_gives_the_same_numbers_on_any_thread_count(monkeypatch, tmp_path):
     import symgrad as sg
 

@@ -267,8 +267,10 @@ class GradFn:
         """The loss and gradient summed over all rows: blocks of rows on the batch threads."""
         size = self._block_rows or n
         starts = list(range(0, n, size))
-        sums = np.zeros((len(starts), self._n_params))
-        losses = np.zeros(len(starts))
+        # Not zeroed: every block kernel writes the whole of its row (zeroing a wide
+        # network's gradient is a pass over megabytes).
+        sums = np.empty((len(starts), self._n_params))
+        losses = np.empty(len(starts))
         kernel = self._block_kernel
         with numba_errors(self.path, self.network_name), blas_threads() if self._calls_blas else nullcontext():
             # The first block in this thread: a first call compiles (or loads) the kernel once.
