@@ -65,13 +65,18 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-def interleaved(candidates: dict, rounds: int, number: int) -> dict[str, float]:
-    """Median seconds per call of each candidate, the candidates taking turns every round."""
+def interleaved(candidates: dict, rounds: int, number: int, settle: float = 0.0) -> dict[str, float]:
+    """Median seconds per call of each candidate, the candidates taking turns every round.
+
+    ``settle`` seconds pass before each turn: the thread pools of OpenMP, JAX and PyTorch
+    spin for a while after their work, on the cores the next contender needs.
+    """
     times: dict[str, list[float]] = {name: [] for name in candidates}
     names = list(candidates)
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
             fn = candidates[name]
+            time.sleep(settle)
             t0 = time.perf_counter()
             for _ in range(number):
                 fn()
@@ -298,7 +303,7 @@ def section_batch(quick: bool, busy: bool = False) -> None:
                 torch_datawhale_loss(tp, tX.T, tY).mean().backward()
 
             cands["torch autograd (vectorised)"] = torch_batch
-        medians = interleaved(cands, rounds=5 if quick else 9, number=1)
+        medians = interleaved(cands, rounds=5 if quick else 15, number=1, settle=0.2)
         show("median per batch", medians, "hand-fused prange, 1 thread(s)", unit=1e-3, unit_name="ms")
         for threads in (1, 2):
             ratio = medians[f"symgrad f.batch, {threads} thread(s)"] / medians[f"hand-fused prange, {threads} thread(s)"]
@@ -382,7 +387,7 @@ def section_wide(quick: bool) -> None:
 
         cands["torch autograd, its own threads"] = torch_batch
     try:
-        medians = interleaved(cands, rounds=7 if quick else 15, number=3)
+        medians = interleaved(cands, rounds=7 if quick else 15, number=3, settle=0.2)
     finally:
         os.environ.pop("SYMGRAD_NUM_THREADS", None)
     show("median per batch", medians, "NumPy hand backprop, 1 BLAS thread(s)", unit=1e-3, unit_name="ms")
