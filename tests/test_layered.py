@@ -175,13 +175,23 @@ def test_saved_module_is_standalone(tmp_path):
     _close(module.batch_loss_and_grad(p, X, Y)[1], f.batch(p, X, Y)[1])
 
 
+#: The one layered kind compiled with numba here (~20 s cold; the widths are data, so the
+#: small and the 784-256-10 network share its module): a sigmoid hidden layer and the
+#: fused softmax cross-entropy. Every activation and loss is checked through the same
+#: generated code with jit=False above.
+NUMBA_KIND = (["sigmoid", "softmax"], "cross_entropy")
+
+
+@pytest.fixture(scope="module")
+def numba_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("layered-numba")
+
+
 @pytest.mark.slow
-# One numba compile (~25 s cold) is enough here: every activation and loss is
-# checked through the same generated code with jit=False above.
-@pytest.mark.parametrize("acts,loss", [(["tanh", "softmax"], "cross_entropy")])
-def test_numba_kernel_equals_straight_line(acts, loss, tmp_path):
+def test_numba_kernel_equals_straight_line(numba_cache, tmp_path):
+    acts, loss = NUMBA_KIND
     net = sg.mlp([3, 4, 3], activation=acts, loss=loss)
-    f = net.compile(cache_dir=tmp_path, layered=True)
+    f = net.compile(cache_dir=numba_cache, layered=True)
     straight = net.compile(jit=False, cache_dir=tmp_path, layered=False)
     p, x, y = _point(net, 7)
     _close(f(p, x, y)[0], straight(p, x, y)[0])
@@ -189,14 +199,15 @@ def test_numba_kernel_equals_straight_line(acts, loss, tmp_path):
     X, Y = np.stack([x, -x, 0.5 * x]), np.stack([y, y, y])
     loss_m, g_m = f.batch(p, X, Y)
     _close(g_m, np.mean([straight(p, a, b)[1] for a, b in zip(X, Y)], axis=0))
-    f32 = net.compile(cache_dir=tmp_path, dtype=np.float32, layered=True)
+    f32 = net.compile(cache_dir=numba_cache, dtype=np.float32, layered=True)
     np.testing.assert_allclose(f32(p, x, y)[1], f(p, x, y)[1], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.slow
-def test_784_256_10_numba_equals_numpy_backprop(tmp_path):
-    net = sg.mlp([784, 256, 10], activation="sigmoid", loss="mse")
-    f = net.compile(cache_dir=tmp_path, layered=True)
+def test_784_256_10_numba_equals_numpy_backprop(numba_cache):
+    acts, loss = NUMBA_KIND
+    net = sg.mlp([784, 256, 10], activation=acts, loss=loss)
+    f = net.compile(cache_dir=numba_cache, layered=True)
     rng = np.random.default_rng(3)
     p = rng.normal(0, 0.05, len(net.params))
     X, Y = rng.uniform(0, 1, (32, 784)), rng.uniform(0, 1, (32, 10))
