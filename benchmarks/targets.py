@@ -475,6 +475,17 @@ def _run(script: str, args: list[str], cache: Path | None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _run_in_copy(script: str, args: list[str], machine: Path) -> dict:
+    """_run with a fresh copy of the machine's cache: what was compiled once per machine, nothing of this network."""
+    cache = Path(tempfile.mkdtemp(prefix="symgrad-bench-"))
+    shutil.rmtree(cache)
+    shutil.copytree(machine, cache, copy_function=shutil.copy2)
+    try:
+        return _run(script, args, cache)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def section_compile(quick: bool) -> None:
     print(f"\n[compile] cold start of a new network to its first f() and first f.batch, in fresh processes ({load()})")
     print("  The machine's own kernels (the tape interpreter, a layered kind's kernel) were compiled once before,")
@@ -503,13 +514,9 @@ def section_compile(quick: bool) -> None:
         for what in ("call", "batch"):
             ours, theirs, backend = [], [], ""
             for _ in range(reps):
-                cache = Path(tempfile.mkdtemp(prefix="symgrad-bench-"))
-                shutil.rmtree(cache)
-                shutil.copytree(machine, cache, copy_function=shutil.copy2)
-                result = _run(script, [which, what, chosen], cache)
+                result = _run_in_copy(script, [which, what, chosen], machine)
                 ours.append(result["seconds"])
                 backend = result["backend"]
-                shutil.rmtree(cache, ignore_errors=True)
                 if jax is not None:
                     theirs.append(_run(jax_script, [which, what], None)["seconds"])
             row[what] = (statistics.median(ours), statistics.median(theirs) if theirs else float("nan"), backend)
@@ -519,11 +526,7 @@ def section_compile(quick: bool) -> None:
     # compiles a one-line function first, which loads its registries (and SciPy, for np.dot).
     started, theirs = [], []
     for _ in range(reps):
-        cache = Path(tempfile.mkdtemp(prefix="symgrad-bench-"))
-        shutil.rmtree(cache)
-        shutil.copytree(machine, cache, copy_function=shutil.copy2)
-        started.append(_run(script, ["datawhale", "call", "default", "started"], cache)["seconds"])
-        shutil.rmtree(cache, ignore_errors=True)
+        started.append(_run_in_copy(script, ["datawhale", "call", "default", "started"], machine)["seconds"])
         if jax is not None:
             theirs.append(_run(jax_script, ["datawhale", "call"], None)["seconds"])
     s_med, j_med = statistics.median(started), statistics.median(theirs) if theirs else float("nan")
