@@ -201,6 +201,9 @@ def test_numba_kernel_equals_straight_line(numba_cache, tmp_path):
     _close(g_m, np.mean([straight(p, a, b)[1] for a, b in zip(X, Y)], axis=0))
     f32 = net.compile(cache_dir=numba_cache, dtype=np.float32, layered=True)
     np.testing.assert_allclose(f32(p, x, y)[1], f(p, x, y)[1], rtol=1e-4, atol=1e-6)
+    loss32, g32 = f32.batch(p, X, Y)
+    assert g32.dtype == np.float32 and loss32 == pytest.approx(loss_m, rel=1e-5)
+    np.testing.assert_allclose(g32, g_m, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.slow
