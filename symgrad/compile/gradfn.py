@@ -23,6 +23,7 @@ symgrad.errors.ShapeError: params must have shape (2,) (x1, x2), got shape (3,)
 from __future__ import annotations
 
 import html
+import inspect
 import itertools
 import os
 import threading
@@ -41,13 +42,32 @@ from .cache import raised_by_numba_cache as _raised_by_numba_cache
 from .distributed import dask_batch, is_dask_array
 from .interop import to_jax, to_torch
 
+try:  # the one-sample call in C (csrc/_symgrad_fastcall.c), built by pip where a C compiler is found
+    from _symgrad_fastcall import FastCall as _CallBase
+except ImportError:  # pragma: no cover - depends on the install
+    _CallBase = object
+
 __all__ = ["GradFn"]
 
 # How many names an error message lists before "...".
 _SHOWN_NAMES = 6
 
 
-class GradFn:
+class _CallSignature:
+    """``f.__signature__``: the signature of ``f(...)``, which the C base class has not got.
+    On the class itself it is None, so that ``inspect.signature(GradFn)`` still shows
+    the constructor."""
+
+    def __init__(self, method):
+        self._method = method
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return None
+        return inspect.signature(self._method.__get__(instance, owner))
+
+
+class GradFn(_CallBase):
     """Loss and gradient of one network, compiled (``net.compile()``).
 
     * ``loss, grad = f(params, x, y)``: one sample; ``grad`` in ``net.params`` order;
@@ -131,9 +151,14 @@ class GradFn:
 
     # -- calls ------------------------------------------------------------------
 
-    def __call__(self, params, x=None, y=None, out=None) -> tuple[float, np.ndarray]:
+    def _call(self, params, x=None, y=None, out=None) -> tuple[float, np.ndarray]:
         """Loss and gradient for one sample; ``out``, a 1-D array of the dtype and length of
-        the gradient, receives it instead of a new array (and is returned)."""
+        the gradient, receives it instead of a new array (and is returned).
+
+        This is ``f(...)``: with the C extension built, its base class runs the try block
+        below in C and calls this method for everything else (a NaN loss, arguments to
+        check); without it, this method is ``__call__``.
+        """
         # The hot path is the try block: the next row of the gradient slab (or out), and
         # the call kernel through numba's dispatcher, which checks the argument types itself.
         try:
@@ -149,6 +174,11 @@ class GradFn:
         if loss != loss:  # NaN: a bad argument, or the formula's own
             self._explain_nan(params, x, y, out)
         return loss, grad  # numba returns the loss as a Python float
+
+    if _CallBase is object:
+        __call__ = _call
+    else:  # inspect.signature(f), help(f) and IPython's f? show the call's parameters
+        __signature__ = _CallSignature(_call)
 
     def _call_again(self, params, x, y, grad) -> tuple[float, np.ndarray]:
         try:
