@@ -2,12 +2,12 @@
  * _symgrad_fastcall: the one-sample call of a compiled symgrad gradient, in C.
  *
  * ``GradFn`` (symgrad/compile/gradfn.py) subclasses ``FastCall`` when this module is
- * built. A call ``f(params, x, y)`` or ``f(params, x, y, out)`` then runs here: the next
- * row of the gradient slab (or ``out``), the call kernel through numba's dispatcher
- * (which checks the argument types itself), and the ``(loss, gradient)`` tuple. A
- * Python method does the same work at about twice the cost of the kernel call: calling
- * an instance of a Python class, a keyword argument and the method's frame cost more
- * than the kernel itself on a small network.
+ * built. A call ``f(params, x, y)``, ``f(params, x, y, out)`` or ``f(params, x, y,
+ * out=out)`` then runs here: the next row of the gradient slab (or ``out``), the call
+ * kernel through numba's dispatcher (which checks the argument types itself), and the
+ * ``(loss, gradient)`` tuple. The same steps as a Python method cost more than the
+ * kernel itself on a small network: calling an instance of a Python class, the dict of
+ * a keyword argument, the method's frame.
  *
  * Anything out of the ordinary -- an exception from the kernel (arguments that are not
  * ready arrays, jit=False), a used-up slab, a NaN loss, other keywords or argument
@@ -179,11 +179,35 @@ static PyTypeObject FastCallType = {
     .tp_call = PyVectorcall_Call,
 };
 
+/* Python 3.12 lets a subclass that does not define __call__ keep its base's vectorcall
+   (and takes it away again if __call__ is assigned later); 3.11 gives every Python
+   subclass the generic tp_call, which packs the arguments in a tuple first. */
+static PyObject *
+inherit_vectorcall(PyObject *module, PyObject *cls)
+{
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &FastCallType)) {
+        PyErr_SetString(PyExc_TypeError, "inherit_vectorcall takes a subclass of FastCall");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)cls;
+    if (type->tp_call == PyVectorcall_Call && type->tp_vectorcall_offset == FastCallType.tp_vectorcall_offset)
+        type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+    return PyBool_FromLong(PyType_HasFeature(type, Py_TPFLAGS_HAVE_VECTORCALL));
+}
+
+static PyMethodDef fastcall_functions[] = {
+    {"inherit_vectorcall", inherit_vectorcall, METH_O,
+     PyDoc_STR("Let a subclass of FastCall that does not define __call__ be called without an argument tuple; "
+               "returns whether it is.")},
+    {NULL},
+};
+
 static struct PyModuleDef fastcall_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_symgrad_fastcall",
     .m_doc = PyDoc_STR("symgrad's one-sample call in C; symgrad runs without it, more slowly."),
     .m_size = -1,
+    .m_methods = fastcall_functions,
 };
 
 PyMODINIT_FUNC

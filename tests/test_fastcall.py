@@ -223,6 +223,17 @@ def test_gradfn_runs_on_the_c_base_class(compiled):
     extension = _extension()
     f, _ = compiled
     assert isinstance(f, extension.FastCall) and "__call__" not in GradFn.__dict__
+    assert GradFn.__flags__ & (1 << 11)  # Py_TPFLAGS_HAVE_VECTORCALL: called without an argument tuple
+
+    class Subclass(GradFn):  # one that defines __call__ is called through it, not the C code
+        def __call__(self, *args, **kwargs):
+            return "own"
+
+    assert not Subclass.__flags__ & (1 << 11)
+    assert Subclass(f.module, path=f.path, backend=f.backend)(P, X, Y) == "own"
+    assert extension.inherit_vectorcall(Subclass) is False
+    with pytest.raises(TypeError):
+        extension.inherit_vectorcall(int)
 
 
 def test_no_reference_is_kept_or_lost(compiled):

@@ -268,4 +268,7 @@ def test_generated_parameter_order_is_the_layer_specs(bias, tmp_path):
     # The standalone module spells the order out for itself; it must be LayerSpec's.
     net = sg.mlp([3, 4, 2, 2], bias=bias)
     f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    # The names are made when first asked for (200k strings for a wide network), the count at once.
+    assert "PARAMS" not in vars(f.module) and f.module.N_PARAMS == len(net.params)
     assert f.param_names == net.layers.param_names() == tuple(p.name for p in net.params)
+    assert f.module.PARAMS == f.param_names

@@ -29,6 +29,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ from .interop import to_jax, to_torch
 
 try:  # the one-sample call in C (csrc/_symgrad_fastcall.c), built by pip where a C compiler is found
     from _symgrad_fastcall import FastCall as _CallBase
+    from _symgrad_fastcall import inherit_vectorcall as _inherit_vectorcall
 except ImportError:  # pragma: no cover - depends on the install
     _CallBase = object
 
@@ -101,7 +103,6 @@ class GradFn(_CallBase):
         self.jit = jit
         self.dtype = np.dtype(module.DTYPE)
         self.network_name: str = module.NETWORK
-        self.param_names: tuple[str, ...] = tuple(module.PARAMS)
         self.input_names: tuple[str, ...] = tuple(module.INPUTS)
         self.target_names: tuple[str, ...] = tuple(module.TARGETS)
         self._grad_kernel = module.grad_kernel
@@ -111,8 +112,9 @@ class GradFn(_CallBase):
         self._block_rows = getattr(module, "BLOCK_ROWS", _BLOCK_ROWS)
         #: whether the block kernel calls BLAS (its thread count is then set, see compile/blas.py)
         self._calls_blas = bool(getattr(module, "CALLS_BLAS", False)) and jit
-        self._n_params = len(self.param_names)
-        self._param_shape = (len(self.param_names),)
+        n_params = getattr(module, "N_PARAMS", None)  # without building a layered module's names
+        self._n_params = len(module.PARAMS) if n_params is None else int(n_params)
+        self._param_shape = (self._n_params,)
         self._input_shape = (len(self.input_names),)
         self._target_shape = (len(self.target_names),)
         # The fast path: the call kernels compiled for one signature only (arrays of the
@@ -131,6 +133,12 @@ class GradFn(_CallBase):
         self._slab_rows = max(1, _SLAB_VALUES // max(1, self._n_params))
         self._rows = iter(())  # empty: the first call makes the first slab
         self._source: str | None = None
+
+    @cached_property
+    def param_names(self) -> tuple[str, ...]:
+        """The parameters' names, in gradient order (built on first use: a layered
+        module makes them only when asked, 200k strings at 784-256-10)."""
+        return tuple(self._module.PARAMS)
 
     def _first_call(self, which: str):
         def first(*args):
@@ -402,10 +410,10 @@ class GradFn(_CallBase):
                 if n:
                     xv[:n] = x
             except (ValueError, TypeError):  # the full checks say what is wrong
-                v = self._vector(v, "v", self._param_shape, self.param_names, "parameters")
-                xv = np.concatenate([self._vector(x, "x", self._input_shape, self.input_names, "inputs"), v]) if n else v
+                v = self._vector(v, "v", self._param_shape, "param_names", "parameters")
+                xv = np.concatenate([self._vector(x, "x", self._input_shape, "input_names", "inputs"), v]) if n else v
             return self._hvp(params, xv, y)[1]
-        v = self._vector(v, "v", self._param_shape, self.param_names, "parameters")
+        v = self._vector(v, "v", self._param_shape, "param_names", "parameters")
         X = np.zeros((rows, 0)) if x is None else self._matrix(x, "X", self.input_names, "inputs")
         return self._hvp.batch(params, np.hstack([X, np.broadcast_to(v, (rows, len(v)))]), y)[1]
 
@@ -437,7 +445,7 @@ class GradFn(_CallBase):
 
     def __repr__(self) -> str:
         mode = "numba" if self.jit else "python"
-        return f"<GradFn {self.network_name!r}: {len(self.param_names)} params, {self.dtype.name}, {mode}>"
+        return f"<GradFn {self.network_name!r}: {self._n_params} params, {self.dtype.name}, {mode}>"
 
     def summary(self) -> str:
         """One line: the network, what the function takes and returns, and where its code lives.
@@ -466,11 +474,11 @@ class GradFn(_CallBase):
         params = self._params(params)
         present = []
         if self.input_names:
-            present.append(self._vector(x, "x", self._input_shape, self.input_names, "inputs"))
+            present.append(self._vector(x, "x", self._input_shape, "input_names", "inputs"))
         else:
             self._no_extra(x, "x", "inputs")
         if self.target_names:
-            present.append(self._vector(y, "y", self._target_shape, self.target_names, "targets"))
+            present.append(self._vector(y, "y", self._target_shape, "target_names", "targets"))
         else:
             self._no_extra(y, "y", "targets")
         return (params, *present)
@@ -487,14 +495,18 @@ class GradFn(_CallBase):
         return p
 
     def _params(self, params) -> np.ndarray:
-        return self._vector(params, "params", self._param_shape, self.param_names, "parameters")
+        return self._vector(params, "params", self._param_shape, "param_names", "parameters")
 
-    def _vector(self, value, name: str, shape: tuple[int], names, what: str) -> np.ndarray:
+    def _vector(self, value, name: str, shape: tuple[int], labels: str, what: str) -> np.ndarray:
+        """``value`` as a 1-D array of ``shape``; ``labels`` names the attribute holding the
+        entries' names, read only for an error message (a wide network's are many)."""
         if value is None:
-            raise ShapeError(f"{name} is missing: network {self.network_name!r} needs its {shape[0]} {what} ({_listing(names)})", token=name)
+            raise ShapeError(
+                f"{name} is missing: network {self.network_name!r} needs its {shape[0]} {what} ({_listing(getattr(self, labels))})", token=name
+            )
         array = self._convert(value, name)
         if array.shape != shape:
-            raise ShapeError(f"{name} must have shape {shape} ({_listing(names)}), got shape {array.shape}", token=name)
+            raise ShapeError(f"{name} must have shape {shape} ({_listing(getattr(self, labels))}), got shape {array.shape}", token=name)
         return array
 
     def _matrix(self, value, name: str, names, what: str) -> np.ndarray:
@@ -560,7 +572,12 @@ class GradFn(_CallBase):
         raise SymgradError(f"params contains NaN: {shown}{more}", token="params")
 
 
-#: How many values a slab of gradients holds (see GradFn.__call__).
+if _CallBase is not object:
+    # f(...) without an argument tuple or, for out=, a dict (Python 3.12 does this itself for
+    # a subclass that does not define __call__; 3.11 needs telling).
+    _inherit_vectorcall(GradFn)
+
+#: How many values a slab of gradients holds (see GradFn._call).
 _SLAB_VALUES = 4096
 
 
