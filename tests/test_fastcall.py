@@ -17,6 +17,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from conftest import seed_network
 from symgrad.compile.gradfn import GradFn
@@ -146,6 +148,104 @@ def test_every_bad_call_raises_what_the_python_method_raises(compiled, bad):
     assert raised == outcome(lambda: BAD_CALLS[bad](python_method(f)))
     if bad not in ("params missing", "an unknown keyword", "five arguments", "out twice"):
         assert issubclass(raised[0], SymgradError)  # the argument is named, not numba's TypeError
+
+
+# Arguments of every kind the C code could be handed: right and wrong lengths, dtypes,
+# layouts, NaN and infinity, lists, scalars, None, strings.
+_LENGTHS = st.sampled_from([0, 1, 2, 3, 11, 12, 13])
+_DTYPES = st.sampled_from([np.float64, np.float32, np.int64, np.bool_, np.complex128, object])
+_ENTRIES = st.sampled_from([0.0, 0.5, -2.0, np.nan, np.inf, 1e300])
+
+
+@st.composite
+def _arrays(draw):
+    values = draw(st.lists(_ENTRIES, min_size=0, max_size=13))
+    if len(values) not in (0, 1, 2, 3, 11, 12, 13):
+        values = values[: draw(_LENGTHS)]
+    dtype = draw(_DTYPES)
+    with np.errstate(all="ignore"):
+        array = np.array(values, dtype=np.float64).astype(dtype) if dtype is not object else np.array(values, dtype=object)
+    layout = draw(st.sampled_from(["C", "strided", "read-only", "2-D"]))
+    if layout == "strided":
+        array = np.repeat(array, 2)[::2]
+    elif layout == "read-only":
+        array.setflags(write=False)
+    elif layout == "2-D":
+        array = array.reshape(1, -1)
+    return array
+
+
+_ARGUMENTS = st.one_of(
+    _arrays(), _arrays(), _arrays(),
+    st.sampled_from([None, 1.5, "w1", [0.1] * 12, [[0.1] * 12], (), P.copy(), X.copy(), Y.copy()]),
+)
+
+
+@st.composite
+def _good_vector(draw, n):
+    """n finite numbers in any form the call accepts: an array (strided or read-only too),
+    float32 or integers, or a list."""
+    values = np.array(draw(st.lists(st.floats(-4, 4, allow_subnormal=False), min_size=n, max_size=n)))
+    form = draw(st.sampled_from(["array", "array", "strided", "read-only", "float32", "integers", "list"]))
+    if form == "strided":
+        return np.repeat(values, 2)[::2]
+    if form == "read-only":
+        values.setflags(write=False)
+        return values
+    if form in ("float32", "integers"):
+        return values.astype(np.float32 if form == "float32" else np.int64)
+    return values.tolist() if form == "list" else values
+
+
+@st.composite
+def _calls(draw):
+    """Arguments and keywords for f: a good call (out left out, by position or by
+    keyword), the same with some of it replaced, cut short or lengthened, or any
+    arguments at all."""
+    kind = draw(st.sampled_from(["good", "changed", "any"]))
+    if kind == "any":
+        return draw(st.lists(_ARGUMENTS, max_size=5)), draw(st.sampled_from([{}, {"out": np.empty(12)}, {"out": None}]))
+    args, keywords = [draw(_good_vector(12)), draw(_good_vector(3)), draw(_good_vector(2))], {}
+    out = draw(st.sampled_from(["absent", "position", "keyword", "None"]))
+    if out == "position":
+        args.append(np.empty(12))
+    elif out != "absent":
+        keywords["out"] = np.empty(12) if out == "keyword" else None
+    if kind == "changed":
+        for _ in range(draw(st.integers(1, 2))):
+            where = draw(st.integers(0, len(args) - (0 if keywords else 1)))
+            if where == len(args):
+                keywords["out"] = draw(_ARGUMENTS)
+            else:
+                args[where] = draw(_ARGUMENTS)
+        args += draw(st.lists(_ARGUMENTS, max_size=1))
+    return args, keywords
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(call=_calls())
+def test_any_arguments_give_what_the_python_method_gives(compiled, call):
+    f, _ = compiled
+    args, keywords = call
+    given_arrays = [id(a) for a in [*args, *keywords.values()]]
+
+    def snapshot(function):  # what came back, copied before the other call writes into out
+        with np.errstate(all="ignore"):
+            result = outcome(lambda: function(*args, **keywords))
+        if isinstance(result[0], type):
+            return result
+        loss, grad = result
+        return loss, grad.copy(), given_arrays.index(id(grad)) if id(grad) in given_arrays else None
+
+    fast, slow = snapshot(f), snapshot(python_method(f))
+    if isinstance(fast[0], type):
+        event("raised")
+        assert fast == slow
+    else:
+        event("returned")
+        assert not isinstance(slow[0], type), slow
+        assert fast[0] == slow[0] or (fast[0] != fast[0] and slow[0] != slow[0])
+        assert np.array_equal(fast[1], slow[1], equal_nan=True) and fast[2] == slow[2]
 
 
 def test_a_network_without_inputs_is_called_with_params_alone(cache):
