@@ -199,6 +199,17 @@ def test_numba_kernel_equals_straight_line(numba_cache, tmp_path):
     X, Y = np.stack([x, -x, 0.5 * x]), np.stack([y, y, y])
     loss_m, g_m = f.batch(p, X, Y)
     _close(g_m, np.mean([straight(p, a, b)[1] for a, b in zip(X, Y)], axis=0))
+    # Three blocks of rows: the mean's 1/n scales each block's gradient inside the kernel;
+    # a sum is not scaled.
+    rng = np.random.default_rng(11)
+    XL, YL = rng.normal(size=(2500, 3)), rng.uniform(0, 1, (2500, 3))
+    mean_loss, mean_g = f.batch(p, XL, YL)
+    expected_loss, expected_g = straight.batch(p, XL, YL)
+    _close(mean_loss, expected_loss)
+    _close(mean_g, expected_g)
+    sum_loss, sum_g = f.batch(p, XL, YL, reduce="sum")
+    _close(sum_loss, 2500 * expected_loss)
+    _close(sum_g, 2500 * expected_g)
     f32 = net.compile(cache_dir=numba_cache, dtype=np.float32, layered=True)
     np.testing.assert_allclose(f32(p, x, y)[1], f(p, x, y)[1], rtol=1e-4, atol=1e-6)
     loss32, g32 = f32.batch(p, X, Y)

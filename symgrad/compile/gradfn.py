@@ -112,6 +112,9 @@ class GradFn(_CallBase):
         self._block_rows = getattr(module, "BLOCK_ROWS", _BLOCK_ROWS)
         #: whether the block kernel calls BLAS (its thread count is then set, see compile/blas.py)
         self._calls_blas = bool(getattr(module, "CALLS_BLAS", False)) and jit
+        #: whether the block kernel takes a last argument, a factor for its gradient: the
+        #: mean's 1/n then scales a few numbers inside instead of the whole gradient after
+        self._scales_blocks = bool(getattr(module, "SCALES_BLOCKS", False))
         n_params = getattr(module, "N_PARAMS", None)  # without building a layered module's names
         self._n_params = len(module.PARAMS) if n_params is None else int(n_params)
         self._param_shape = (self._n_params,)
@@ -291,18 +294,21 @@ class GradFn(_CallBase):
         n = columns[0].shape[0]
         if n == 0:
             raise ShapeError(f"{'X' if self.input_names else 'Y'} has no rows (no samples)", token="X" if self.input_names else "Y")
-        loss, sums = self._guarded(self._run_blocks, p, columns, n)
+        scaled = reduce == "mean" and self._scales_blocks
+        loss, sums = self._guarded(self._run_blocks, p, columns, n, (1.0 / n,) if scaled else ())
         if not np.isfinite(loss) or (not np.isfinite(np.sum(sums)) and not np.isfinite(sums).all()):
             self._explain_batch(columns)
-        # In place, without a copy: a wide network's gradient is megabytes, and each new
-        # array of that size costs the page faults of fresh memory.
         if reduce == "mean":
             loss = loss / n
-            sums /= n
+            if not scaled:
+                # In place, without a copy: a wide network's gradient is megabytes, and each
+                # new array of that size costs the page faults of fresh memory.
+                sums /= n
         return float(loss), sums.astype(self.dtype, copy=False)
 
-    def _run_blocks(self, p, columns, n: int) -> tuple[float, np.ndarray]:
-        """The loss and gradient summed over all rows: blocks of rows on the batch threads."""
+    def _run_blocks(self, p, columns, n: int, scale: tuple) -> tuple[float, np.ndarray]:
+        """The loss and gradient summed over all rows: blocks of rows on the batch threads
+        (``scale``: the gradient's factor, for a kernel that takes one, or nothing)."""
         size = self._block_rows or n
         starts = list(range(0, n, size))
         # Not zeroed: every block kernel writes the whole of its row (zeroing a wide
@@ -312,7 +318,7 @@ class GradFn(_CallBase):
         kernel = self._block_kernel
         with numba_errors(self.path, self.network_name), blas_threads() if self._calls_blas else nullcontext():
             # The first block in this thread: a first call compiles (or loads) the kernel once.
-            losses[0] = kernel(p, *columns, 0, min(size, n), sums[0])
+            losses[0] = kernel(p, *columns, 0, min(size, n), sums[0], *scale)
             threads = min(batch_threads(), len(starts) - 1)
             if threads >= 2 and self.jit:
                 blocks = itertools.count(1)
@@ -321,7 +327,7 @@ class GradFn(_CallBase):
                     for b in blocks:  # next() on a count is atomic: each block runs once
                         if b >= len(starts):
                             return
-                        losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b])
+                        losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b], *scale)
 
                 pending = [_pool().submit(work) for _ in range(threads - 1)]
                 work()
@@ -329,7 +335,7 @@ class GradFn(_CallBase):
                     job.result()
             else:
                 for b in range(1, len(starts)):
-                    losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b])
+                    losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b], *scale)
         return float(np.sum(losses)), (sums[0] if len(starts) == 1 else np.sum(sums, axis=0))
 
     # -- the generated module -------------------------------------------------------
