@@ -3,9 +3,10 @@
  *
  * ``GradFn`` (symgrad/compile/gradfn.py) subclasses ``FastCall`` when this module is
  * built. A call ``f(params, x, y)``, ``f(params, x, y, out)`` or ``f(params, x, y,
- * out=out)`` then runs here: the next row of the gradient slab (or ``out``), the call
- * kernel through numba's dispatcher (which checks the argument types itself), and the
- * ``(loss, gradient)`` tuple. The same steps as a Python method cost more than the
+ * out=out)`` then runs here: a gradient array (``out``, a kept one nothing else uses any
+ * more, or the next row of the gradient slab), the call kernel through numba's
+ * dispatcher (which checks the argument types itself), and the ``(loss, gradient)``
+ * tuple. The same steps as a Python method cost more than the
  * kernel itself on a small network: calling an instance of a Python class, the dict of
  * a keyword argument, the method's frame.
  *
@@ -20,12 +21,49 @@
 #include <structmember.h>
 #include <math.h>
 
+/* Two gradient arrays are kept ("spares"), each owning its memory. One that nothing else
+   references any more (the caller dropped it, or rebound its name to a newer one) is
+   handed out again, which saves making and freeing an array: a third of a small
+   network's call. Only a reference count of exactly 1 says "ours alone", and that
+   needs the GIL. It also needs an array that owns its memory: a view of a view has the
+   memory's owner as its base, so a view of a slab row does not keep the row alive, but
+   a view of a spare keeps the spare. When both spares are in use the call takes a row
+   of the slab, which is never handed out again. */
+#ifdef Py_GIL_DISABLED
+#define SPARES 0
+#else
+#define SPARES 2
+#endif
+
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
-    PyObject *call_grad; /* the call kernel: (params, x, y, grad) -> loss */
-    PyObject *rows;      /* an iterator over the rows of the gradient slab */
+    PyObject *call_grad;      /* the call kernel: (params, x, y, grad) -> loss */
+    PyObject *rows;           /* an iterator over the rows of the gradient slab */
+    PyObject *new_gradient;   /* () -> a new gradient array owning its memory */
+    PyObject *spares[SPARES + 1];  /* the kept gradient arrays (NULL: not made yet) */
 } FastCall;
+
+/* A spare that only this object references (made first if its slot is empty), as a
+   new reference; NULL if both are in use or none can be made. */
+static PyObject *
+free_spare(FastCall *self, int *slot)
+{
+    for (int i = 0; i < SPARES; i++) {
+        if (self->spares[i] == NULL && self->new_gradient != NULL) {
+            self->spares[i] = PyObject_CallNoArgs(self->new_gradient);
+            if (self->spares[i] == NULL) {
+                PyErr_Clear();  /* the slab's row will do */
+                return NULL;
+            }
+        }
+        if (self->spares[i] != NULL && Py_REFCNT(self->spares[i]) == 1) {
+            *slot = i;
+            return Py_NewRef(self->spares[i]);
+        }
+    }
+    return NULL;
+}
 
 static PyObject *str_call;  /* "_call" */
 static PyObject *str_out;   /* "out" */
@@ -75,11 +113,12 @@ fastcall_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject
         goto slow;
 
     PyObject *grad;
+    int spare = -1;  /* the slot of a kept array handed out again */
     if (out != NULL && out != Py_None) {
         Py_INCREF(out);
         grad = out;
     }
-    else {
+    else if ((grad = free_spare(self, &spare)) == NULL) {
         grad = PyIter_Next(self->rows);
         if (grad == NULL) {  /* the slab is used up: the Python method makes a new one */
             if (PyErr_Occurred() && !clear_ordinary_error())
@@ -94,17 +133,15 @@ fastcall_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject
     PyObject *kernel = Py_NewRef(self->call_grad);
     PyObject *loss = PyObject_Vectorcall(kernel, call, 4, NULL);
     Py_DECREF(kernel);
-    if (loss == NULL) {
-        /* Not ready arguments, or an error: the Python method checks the arguments and
-           calls again, so it raises exactly what it would have raised alone. */
+    if (loss == NULL || !PyFloat_CheckExact(loss) || isnan(PyFloat_AS_DOUBLE(loss))) {
+        /* Not ready arguments, an error or a NaN: the Python method checks the arguments
+           and calls again, so it raises (or explains) exactly what it would have alone. */
+        Py_XDECREF(loss);
         Py_DECREF(grad);
-        if (!clear_ordinary_error())
+        if (spare >= 0)  /* the caller may have changed a kept array (its shape, its flags) */
+            Py_CLEAR(self->spares[spare]);
+        if (loss == NULL && !clear_ordinary_error())
             return NULL;
-        goto slow;
-    }
-    if (!PyFloat_CheckExact(loss) || isnan(PyFloat_AS_DOUBLE(loss))) {  /* a NaN is explained there */
-        Py_DECREF(loss);
-        Py_DECREF(grad);
         goto slow;
     }
     PyObject *result = PyTuple_New(2);
@@ -135,6 +172,9 @@ fastcall_traverse(FastCall *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->call_grad);
     Py_VISIT(self->rows);
+    Py_VISIT(self->new_gradient);
+    for (int i = 0; i < SPARES; i++)
+        Py_VISIT(self->spares[i]);
     return 0;
 }
 
@@ -143,6 +183,9 @@ fastcall_clear(FastCall *self)
 {
     Py_CLEAR(self->call_grad);
     Py_CLEAR(self->rows);
+    Py_CLEAR(self->new_gradient);
+    for (int i = 0; i < SPARES; i++)
+        Py_CLEAR(self->spares[i]);
     return 0;
 }
 
@@ -160,6 +203,8 @@ static PyMemberDef fastcall_members[] = {
      "the call kernel, (params, x, y, grad) -> loss"},
     {"_rows", T_OBJECT_EX, offsetof(FastCall, rows), 0,
      "an iterator over the rows of the gradient slab"},
+    {"_new_gradient", T_OBJECT_EX, offsetof(FastCall, new_gradient), 0,
+     "() -> a new gradient array owning its memory (the kept spares are made by it)"},
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(FastCall, vectorcall), READONLY, NULL},
     {NULL},
 };

@@ -307,6 +307,59 @@ def test_ctrl_c_in_the_kernel_stops_the_call(compiled):
     assert len(calls) == 1
 
 
+def test_a_dropped_gradient_array_is_handed_out_again(cache):
+    # One that nothing references any more is reused; one still referenced, directly or
+    # through a view, never is.
+    _extension()
+    f = seed_network("datawhale").compile(cache_dir=cache)
+    reference = GradFn._call(f, P, X, Y)[1]
+    dropped = f(P, X, Y)[1]
+    dropped_id = id(dropped)
+    del dropped  # (kept alive by the call's spare slot, so no other array can take its id)
+    assert id(f(P, X, Y)[1]) == dropped_id
+    kept = [f(P, X, Y)[1] for _ in range(5)]
+    assert len({id(g) for g in kept}) == 5
+    view = f(P, X, Y)[1][2:]  # the view's base is the array: it stays in use
+    rng = np.random.default_rng(4)
+    others = [(x, f(P, x, Y)) for x in rng.normal(size=(6, 3))]
+    for g in kept:
+        np.testing.assert_array_equal(g, reference)
+    np.testing.assert_array_equal(view, reference[2:])
+    for x, (loss, g) in others:
+        np.testing.assert_array_equal(g, GradFn._call(f, P, x, Y)[1])
+
+
+def test_a_loop_that_rebinds_its_gradient_reuses_two_arrays(cache):
+    _extension()
+    f = seed_network("datawhale").compile(cache_dir=cache)
+    rng = np.random.default_rng(5)
+    seen, p = set(), P.copy()
+    for x in rng.normal(size=(50, 3)):
+        loss, g = f(p, x, Y)  # the previous g is still bound while this call runs
+        seen.add(id(g))
+        np.testing.assert_array_equal(g, GradFn._call(f, p, x, Y)[1])
+        p -= 0.1 * g
+    assert len(seen) == 2
+
+
+def test_a_dropped_array_that_was_changed_is_not_handed_out_again(cache):
+    _extension()
+    f = seed_network("datawhale").compile(cache_dir=cache)
+    expected = GradFn._call(f, P, X, Y)[1]
+    for change in ("read-only", "reshaped"):
+        g = f(P, X, Y)[1]
+        if change == "read-only":
+            g.setflags(write=False)
+        else:
+            g.shape = (3, 4)
+        del g
+        for _ in range(3):  # the changed array is dropped from the kept ones, then calls are fast again
+            loss, g = f(P, X, Y)
+            assert g.flags.writeable and g.shape == (12,)
+            np.testing.assert_array_equal(g, expected)
+            del g
+
+
 def test_the_signature_is_the_call_s(compiled):
     f, _ = compiled
     assert list(inspect.signature(f).parameters) == ["params", "x", "y", "out"]
@@ -356,7 +409,8 @@ def test_no_reference_is_kept_or_lost(compiled):
         gc.collect()
         assert [sys.getrefcount(a) for a in watched] == before
     loss, grad = f(p, x, y)
-    assert sys.getrefcount(grad) == 2 and sys.getrefcount(loss) == 2  # the name, and the argument here
+    # the name, the argument here, and the slot that keeps it for reuse once it is dropped
+    assert sys.getrefcount(grad) == 3 and sys.getrefcount(loss) == 2
 
 
 def test_a_gradfn_is_freed_with_its_reference_cycle(cache):
@@ -371,15 +425,23 @@ def test_a_gradfn_is_freed_with_its_reference_cycle(cache):
     assert gone() is None
 
 
-def test_the_fields_are_the_python_attributes(compiled):
+def test_the_fields_are_the_python_attributes(cache):
     _extension()
-    f, _ = compiled
-    rows = f._rows
-    f._rows = iter(np.zeros((1, 12)))  # one row, then the Python method makes a new slab
-    try:
-        first, second = f(P, X, Y)[1], f(P, X, Y)[1]
-        assert first is not second and np.array_equal(first, second)
-    finally:
-        f._rows = rows
+    f = seed_network("datawhale").compile(cache_dir=cache)  # new: no gradient array kept yet
+    made = []
+
+    def new_gradient():
+        made.append(1)
+        return np.full(12, 7.0)
+
+    f._new_gradient = new_gradient
+    spares = f(P, X, Y)[1], f(P, X, Y)[1]  # the two kept arrays, made by _new_gradient
+    assert len(made) == 2 and all(g.base is None for g in spares)
+    slab = np.zeros((2, 12))
+    f._rows = iter(slab)  # both spares in use: rows of this slab, then the Python method makes a new one
+    rows = [f(P, X, Y)[1] for _ in range(3)]
+    assert [g.base is slab for g in rows] == [True, True, False] and len(made) == 2
+    for g in spares + tuple(rows):
+        np.testing.assert_array_equal(g, GradFn._call(f, P, X, Y)[1])
     with pytest.raises(AttributeError):
         GradFn.__new__(GradFn)._rows  # never set: missing, as an instance attribute would be

@@ -29,7 +29,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +73,9 @@ class GradFn(_CallBase):
     """Loss and gradient of one network, compiled (``net.compile()``).
 
     * ``loss, grad = f(params, x, y)``: one sample; ``grad`` in ``net.params`` order;
-      ``x``/``y`` are left out for a network without inputs/targets;
+      ``x``/``y`` are left out for a network without inputs/targets. A gradient array
+      that nothing references any more (a weak reference does not count) may be handed
+      out again by a later call; ``out=`` gives the call an array of your own;
     * ``loss, grad = f.batch(params, X, Y, reduce="mean")``: over the rows of X and Y
       (``"sum"`` adds them), in one parallel loop;
     * ``f.value(params, x, y)``: the loss alone;
@@ -135,6 +137,9 @@ class GradFn(_CallBase):
         # costs a third of a fresh np.empty (each row is still its own array).
         self._slab_rows = max(1, _SLAB_VALUES // max(1, self._n_params))
         self._rows = iter(())  # empty: the first call makes the first slab
+        # The C call keeps two gradient arrays of its own and hands one out again once
+        # nothing else references it (csrc/_symgrad_fastcall.c); this makes them.
+        self._new_gradient = partial(np.empty, self._n_params, self.dtype)
         self._source: str | None = None
 
     @cached_property
