@@ -9,6 +9,7 @@ the C object itself skip.
 
 from __future__ import annotations
 
+import copy
 import gc
 import inspect
 import sys
@@ -358,6 +359,14 @@ def test_a_dropped_array_that_was_changed_is_not_handed_out_again(cache):
             assert g.flags.writeable and g.shape == (12,)
             np.testing.assert_array_equal(g, expected)
             del g
+
+
+def test_a_copy_calls_like_the_original(compiled):
+    f, _ = compiled
+    twin = copy.copy(f)
+    assert type(twin) is GradFn and twin is not f and twin.module is f.module
+    loss, grad = twin(P, X, Y)
+    assert loss == f(P, X, Y)[0] and np.array_equal(grad, f(P, X, Y)[1])
 
 
 def test_the_signature_is_the_call_s(compiled):

@@ -454,6 +454,11 @@ class GradFn(_CallBase):
                 info[name] = {"hits": sum(stats.cache_hits.values()), "misses": sum(stats.cache_misses.values())}
         return info
 
+    def __copy__(self) -> GradFn:
+        """Another GradFn of the same generated module (its compiled kernels are shared;
+        its gradient arrays are its own)."""
+        return type(self)(self._module, path=self.path, jit=self.jit, backend=self.backend, network=self.network)
+
     def __repr__(self) -> str:
         mode = "numba" if self.jit else "python"
         return f"<GradFn {self.network_name!r}: {self._n_params} params, {self.dtype.name}, {mode}>"
