@@ -171,9 +171,10 @@ class GradFn(_CallBase):
         """Loss and gradient for one sample; ``out``, a 1-D array of the dtype and length of
         the gradient, receives it instead of a new array (and is returned).
 
-        This is ``f(...)``: with the C extension built, its base class runs the try block
-        below in C and calls this method for everything else (a NaN loss, arguments to
-        check); without it, this method is ``__call__``.
+        This is ``f(...)``: with the C extension built, its base class runs the ordinary
+        call in C (the try block below, with a kept gradient array where one is free) and
+        calls this method for everything else (a NaN loss, arguments to check); without
+        it, this method is ``__call__``.
         """
         # The hot path is the try block: the next row of the gradient slab (or out), and
         # the call kernel through numba's dispatcher, which checks the argument types itself.
