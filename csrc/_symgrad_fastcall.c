@@ -6,9 +6,9 @@
  * out=out)`` then runs here: a gradient array (``out``, a kept one nothing else uses any
  * more, or the next row of the gradient slab), the call kernel through numba's
  * dispatcher (which checks the argument types itself), and the ``(loss, gradient)``
- * tuple. The same steps as a Python method cost more than the
- * kernel itself on a small network: calling an instance of a Python class, the dict of
- * a keyword argument, the method's frame.
+ * tuple. The same steps as a Python method cost more than the kernel itself on a small
+ * network: calling an instance of a Python class, the dict of a keyword argument, the
+ * method's frame.
  *
  * Anything out of the ordinary -- an exception from the kernel (arguments that are not
  * ready arrays, jit=False), a used-up slab, a NaN loss, other keywords or argument

@@ -168,7 +168,7 @@ def _arrays(draw):
         array = np.array(values, dtype=np.float64).astype(dtype) if dtype is not object else np.array(values, dtype=object)
     layout = draw(st.sampled_from(["C", "strided", "read-only", "2-D"]))
     if layout == "strided":
-        array = np.repeat(array, 2)[::2]
+        array = strided(array)
     elif layout == "read-only":
         array.setflags(write=False)
     elif layout == "2-D":
@@ -189,7 +189,7 @@ def _good_vector(draw, n):
     values = np.array(draw(st.lists(st.floats(-4, 4, allow_subnormal=False), min_size=n, max_size=n)))
     form = draw(st.sampled_from(["array", "array", "strided", "read-only", "float32", "integers", "list"]))
     if form == "strided":
-        return np.repeat(values, 2)[::2]
+        return strided(values)
     if form == "read-only":
         values.setflags(write=False)
         return values

@@ -117,8 +117,7 @@ class GradFn(_CallBase):
         #: whether the block kernel takes a last argument, a factor for its gradient: the
         #: mean's 1/n then scales a few numbers inside instead of the whole gradient after
         self._scales_blocks = bool(getattr(module, "SCALES_BLOCKS", False))
-        n_params = getattr(module, "N_PARAMS", None)  # without building a layered module's names
-        self._n_params = len(module.PARAMS) if n_params is None else int(n_params)
+        self._n_params = int(module.N_PARAMS)  # not len(PARAMS): a layered module makes its names when asked
         self._param_shape = (self._n_params,)
         self._input_shape = (len(self.input_names),)
         self._target_shape = (len(self.target_names),)
