@@ -24,6 +24,11 @@ import symgrad as sg
 from symgrad.model.functions import kind_of
 from symgrad.model.spec import load_spec
 
+# The tests of compiled kernels compile them on the first call; the first calls' plain
+# Python (net.compile(jit_after=...)) is tested in test_pipeline and test_gradfn, and the
+# README runs as users see it (test_readme clears this).
+os.environ.setdefault("SYMGRAD_JIT_AFTER", "0")
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 GOLDEN = Path(__file__).resolve().parent / "golden"

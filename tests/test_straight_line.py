@@ -13,6 +13,7 @@ and review ``git diff tests/golden/datawhale_grad_module.py``.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import random
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jinja2
@@ -32,7 +34,7 @@ import symgrad as sg
 from conftest import ROOT, check_golden, evaluate, random_point, seed_network
 from symgrad.compile.cache import load_module
 from symgrad.compile.gradfn import GradFn
-from symgrad.compile.pipeline import compile_network, generate_source, module_path
+from symgrad.compile.pipeline import JIT_AFTER, compile_network, generate_source, module_path
 from symgrad.compile.straight_line import STRAIGHT_LINE
 from symgrad.errors import SymgradError
 from symgrad.model.functions import to_elementary
@@ -232,6 +234,10 @@ def test_an_existing_module_is_reused_not_rewritten():
         ({"dtype": "float16"}, "float16"),
         ({"part_ops": -1}, "part_ops"),
         ({"part_ops": 2.5}, "part_ops"),
+        ({"jit_after": -1}, "jit_after"),
+        ({"jit_after": 2.5}, "jit_after"),
+        ({"jit_after": True}, "jit_after"),
+        ({"jit_after": "3"}, "jit_after"),
     ],
 )
 def test_bad_options_raise_symgrad_error(options, token):
@@ -293,6 +299,81 @@ def test_numba_is_stable_at_params_40_x_9(compiled_datawhale):
     assert np.isfinite(loss) and np.isfinite(g).all()
     with pytest.raises(SymgradError, match="NaN: w1"):
         f(np.r_[np.nan, np.ones(11)], np.ones(3), np.ones(2))
+
+
+# --------------------------------------------------------------------------- the first calls in plain Python
+
+
+def test_only_the_straight_line_code_runs_its_first_calls_in_plain_python(monkeypatch):
+    monkeypatch.delenv("SYMGRAD_JIT_AFTER", raising=False)
+    net = seed_network("mlp_3_4_2")
+    assert compile_network(net)._plain_calls_left == JIT_AFTER > 0
+    assert compile_network(net, backend="tape")._plain_calls_left == 0  # compiled once per machine
+    assert compile_network(net, layered=True)._plain_calls_left == 0
+    assert compile_network(net, backend="tape", jit_after=5)._plain_calls_left == 5
+    assert compile_network(net, jit_after=0)._plain_calls_left == 0
+    assert "its next 1000 calls plain Python" in compile_network(net).summary()
+    monkeypatch.setenv("SYMGRAD_JIT_AFTER", "7")
+    assert compile_network(net)._plain_calls_left == 7
+    monkeypatch.setenv("SYMGRAD_JIT_AFTER", "soon")
+    with pytest.raises(SymgradError, match=r"\$SYMGRAD_JIT_AFTER must be a whole number of calls, 0 or more, got 'soon'"):
+        compile_network(net)
+
+
+def outcome(call):
+    """What a call gives: its numbers, or its exception's type and message."""
+    try:
+        loss, g = call()
+    except Exception as exc:  # noqa: BLE001 - compared, not handled
+        return type(exc).__name__, str(exc)
+    return loss, g.tolist()
+
+
+@pytest.mark.slow
+def test_the_first_calls_run_plain_python_then_numba_compiles():
+    net = seed_network("datawhale")
+    f, plain = compile_network(net, jit_after=4), compile_network(net, jit=False)
+    rng = np.random.default_rng(11)
+    p, x, y = rng.normal(size=12), rng.normal(size=3), rng.uniform(size=2)
+    nan_p = np.r_[np.nan, p[1:]]
+    # The plain calls give plain Python's very numbers and errors; a batch is compiled and not counted.
+    first = [lambda: f(p, x, y), lambda: (f.value(p.tolist(), x, y), p), lambda: f(nan_p, x, y), lambda: f(p, x[:2], y)]
+    again = [lambda: plain(p, x, y), lambda: (plain.value(p, x, y), p), lambda: plain(nan_p, x, y), lambda: plain(p, x[:2], y)]
+    assert [outcome(c) for c in first[:2]] == [outcome(c) for c in again[:2]]
+    X, Y = rng.normal(size=(40, 3)), rng.uniform(size=(40, 2))
+    batch_loss, batch_g = f.batch(p, X, Y)
+    assert batch_loss == pytest.approx(plain.batch(p, X, Y)[0], rel=1e-13)
+    assert [outcome(c) for c in first[2:]] == [outcome(c) for c in again[2:]]
+    assert f._plain_calls_left == 1  # a call refused before it runs (the short x) is not counted
+    assert outcome(lambda: f(p, 2 * x, y)) == outcome(lambda: plain(p, 2 * x, y))
+    assert f._plain_calls_left == 0 and not f._module.call_grad.signatures  # numba has compiled no call kernel yet
+    loss, g = f(p, x, y)  # the call after the plain ones: compiled
+    assert len(f._module.call_grad.signatures) == 1 and f.cache_info()["call_grad"]["misses"] == 1
+    ref_loss, ref_g = plain(p, x, y)
+    assert loss == pytest.approx(ref_loss, rel=1e-14) and np.allclose(g, ref_g, rtol=1e-13, atol=0)
+    assert outcome(lambda: f(nan_p, x, y)) == outcome(lambda: plain(nan_p, x, y))
+    assert "plain Python" not in f.summary()
+
+
+@pytest.mark.slow
+def test_calls_from_threads_and_copies_cross_over_to_numba_together():
+    net = seed_network("xor")
+    f, plain = compile_network(net, jit_after=60), compile_network(net, jit=False)
+    twin = copy.copy(f)
+    assert twin._plain_calls_left == 60
+    rng = np.random.default_rng(2)
+    cases = [(rng.normal(size=len(net.params)), rng.normal(size=2), rng.uniform(size=1)) for _ in range(50)]
+    expected = [plain(*case) for case in cases]
+
+    def run(fn):
+        return [fn(*case) for case in cases for _ in range(2)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = [r for fn in (f, f, twin, twin) for r in pool.submit(run, fn).result()]
+    for (loss, g), (ref_loss, ref_g) in zip(results, [e for _ in range(4) for e in expected for _ in range(2)]):
+        assert loss == pytest.approx(ref_loss, rel=1e-13) and np.allclose(g, ref_g, rtol=1e-12, atol=1e-15)
+    assert f._plain_module is None and twin._plain_module is None
+    assert len(f._module.call_grad.signatures) == 1
 
 
 def test_float32_is_within_float32_tolerance():

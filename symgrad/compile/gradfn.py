@@ -75,7 +75,9 @@ class GradFn(_CallBase):
     * ``loss, grad = f(params, x, y)``: one sample; ``grad`` in ``net.params`` order;
       ``x``/``y`` are left out for a network without inputs/targets. A gradient array
       that nothing references any more (a weak reference does not count) may be handed
-      out again by a later call; ``out=`` gives the call an array of your own;
+      out again by a later call; ``out=`` gives the call an array of your own. A network's
+      own module (the straight-line code) runs its first calls as plain Python, and numba
+      compiles it on the call after them (``net.compile(jit_after=...)``);
     * ``loss, grad = f.batch(params, X, Y, reduce="mean")``: over the rows of X and Y
       (``"sum"`` adds them), in one parallel loop;
     * ``f.value(params, x, y)``: the loss alone;
@@ -93,7 +95,9 @@ class GradFn(_CallBase):
     (2.0, [6.0, 2.0])
     """
 
-    def __init__(self, module, *, path: Path | None = None, jit: bool = True, backend=None, network=None):
+    def __init__(
+        self, module, *, path: Path | None = None, jit: bool = True, backend=None, network=None, plain_module=None, jit_after: int = 0
+    ):
         self._module = module
         #: the network compiled (None for a module loaded from elsewhere): what hvp, the C
         #: export and the interop functions derive from
@@ -127,11 +131,20 @@ class GradFn(_CallBase):
         # and infinite inputs are checked inside (a NaN loss then sends the call to the
         # checks here). Compiled (or loaded from numba's cache) on first use.
         compiled = jit and hasattr(_dispatcher(module.call_grad), "overloads")
-        self._call_grad = self._first_call("grad") if compiled else _not_compiled
-        self._call_value = self._first_call("value") if compiled else _not_compiled
+        self._call_grad = self._first_call("grad") if compiled else _checked_only
+        self._call_value = self._first_call("value") if compiled else _checked_only
         # Plain Python kernels (jit=False) compute in NumPy scalars: their overflow and
         # division warnings are the compiled code's silent inf and NaN.
         self._quiet = nullcontext if compiled else _quiet_numpy
+        # The first jit_after calls (of f and f.value) run plain_module, the same generated
+        # code as plain Python, on checked arguments: numba's first compile in a process
+        # takes longer than a thousand such calls, so a few calls never wait for it.
+        self._plain_module = plain_module if compiled and jit_after > 0 else None
+        self._plain_calls_left = jit_after if self._plain_module is not None else 0
+        self._jit_after = self._plain_calls_left  # f.hvp's own function starts the same way
+        if self._plain_module is not None:
+            self._call_grad = self._call_value = _checked_only
+            self._quiet = _quiet_numpy
         # Gradients are rows of a slab allocated now and then: handing out the next row
         # costs a third of a fresh np.empty (each row is still its own array).
         self._slab_rows = max(1, _SLAB_VALUES // max(1, self._n_params))
@@ -182,7 +195,7 @@ class GradFn(_CallBase):
             loss = self._call_grad(params, x, y, grad)
         except StopIteration:  # the slab is used up: a new one, and the call again
             return self._call_again(params, x, y, self._new_rows())
-        except TypeError:  # not ready arrays (or jit=False): convert and check them
+        except TypeError:  # not ready arrays (or a plain Python call): convert and check them
             return self._call_checked(params, x, y, self._out(out) if out is not None else grad)
         except Exception:
             with numba_errors(self.path, self.network_name):
@@ -259,12 +272,25 @@ class GradFn(_CallBase):
         present = [i for i, labels in ((1, self.input_names), (2, self.target_names)) if labels]
         for i, a in zip(present, args[1:]):
             full[i] = a
-        if self.jit:  # the compiled call kernel, through the fast path's (now checked) entry
+        plain = self._plain_module if self.jit else self._module
+        if plain is not None:
+            if self.jit:
+                self._count_plain_call()
+            kernel = plain.call_grad if which == "grad" else plain.call_value
+        else:  # the compiled call kernel, through the fast path's (now checked) entry
             kernel = self._call_grad if which == "grad" else self._call_value
-        else:
-            kernel = self._module.call_grad if which == "grad" else self._module.call_value
         with numba_errors(self.path, self.network_name):
             return kernel(*full, *out)
+
+    def _count_plain_call(self) -> None:
+        """One of the first calls ran as plain Python; after the last of them, calls go to
+        the compiled kernels (numba compiles each, or loads it from its cache, on its first call)."""
+        self._plain_calls_left -= 1
+        if self._plain_calls_left <= 0 and self._plain_module is not None:
+            self._plain_module = None
+            self._call_grad = self._first_call("grad")
+            self._call_value = self._first_call("value")
+            self._quiet = nullcontext
 
     def batch(self, params, X=None, Y=None, reduce: str = "mean") -> tuple[float, np.ndarray]:
         """Loss and gradient over the rows of ``X`` (inputs) and ``Y`` (targets), their
@@ -411,7 +437,9 @@ class GradFn(_CallBase):
         if self._hvp is None:
             net = self._compiled_network("compute Hessian-vector products")
             directions = hvp_network(net, net.gradients().sweep)
-            self._hvp = directions.compile(jit=self.jit, dtype=self.dtype, cache_dir=self.path.parent if self.path else None)
+            self._hvp = directions.compile(
+                jit=self.jit, dtype=self.dtype, cache_dir=self.path.parent if self.path else None, jit_after=self._jit_after
+            )
         rows = next((np.shape(a)[0] for a in (x, y) if a is not None and np.ndim(a) == 2), None)
         if rows is None:  # one sample: v rides along as extra inputs, after x
             n = self._input_shape[0]
@@ -457,7 +485,10 @@ class GradFn(_CallBase):
     def __copy__(self) -> GradFn:
         """Another GradFn of the same generated module (its compiled kernels are shared;
         its gradient arrays are its own)."""
-        return type(self)(self._module, path=self.path, jit=self.jit, backend=self.backend, network=self.network)
+        return type(self)(
+            self._module, path=self.path, jit=self.jit, backend=self.backend, network=self.network,
+            plain_module=self._plain_module, jit_after=self._plain_calls_left,
+        )
 
     def __repr__(self) -> str:
         mode = "numba" if self.jit else "python"
@@ -475,6 +506,8 @@ class GradFn(_CallBase):
         args = ", ".join(["params"] + (["x"] if self.input_names else []) + (["y"] if self.target_names else []))
         count = len(self.param_names)
         mode = "numba" if self.jit else "plain Python"
+        if self._plain_module is not None:
+            mode += f", its next {self._plain_calls_left} call{'s' if self._plain_calls_left != 1 else ''} plain Python"
         where = f" (module {self.path.name})" if self.path is not None else ""
         return f"GradFn of {self.network_name!r}: f({args}) -> (loss, grad), {count} parameter{'s' if count != 1 else ''} ({names}), {self.dtype.name}, {mode}{where}"
 
@@ -603,8 +636,10 @@ def _dispatcher(kernel):
     return getattr(kernel, "dispatcher", kernel)
 
 
-def _not_compiled(*args):
-    raise TypeError("jit=False: the kernels take checked arguments only")
+def _checked_only(*args):
+    """The fast path's kernel while calls run as plain Python: its TypeError sends every
+    call to the checked path (GradFn._call_checked)."""
+    raise TypeError("plain Python kernels take checked arguments only")
 
 
 def _compile_signed(kernel, path, network) -> None:

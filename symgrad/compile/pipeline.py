@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ from .printer import dtype_name
 from .straight_line import STRAIGHT_LINE
 from .tape import TAPE
 
-__all__ = ["BACKENDS", "LAYERED_MIN_PARAMS", "compile_network", "generate_source", "module_path"]
+__all__ = ["BACKENDS", "JIT_AFTER", "LAYERED_MIN_PARAMS", "compile_network", "generate_source", "module_path"]
 
 #: The backends by name (``net.compile(backend=...)``).
 BACKENDS: dict[str, Backend] = {b.name: b for b in (STRAIGHT_LINE, LAYERED, TAPE)}
@@ -59,7 +60,15 @@ LAYERED_MIN_PARAMS = 500
 #: At or below it the straight-line code, fastest to run, compiles in a few seconds.
 STRAIGHT_LINE_MAX_PARAMS = 64
 
-_OPTIONS = ("jit", "dtype", "cache_dir", "part_ops", "layered", "backend")
+#: How many calls of ``f`` (and ``f.value``) run a network's own module as plain Python
+#: before numba compiles it (``net.compile(jit_after=...)``; ``$SYMGRAD_JIT_AFTER``).
+#: A first compile in a process takes numba about 0.5 s before it reads the module (its
+#: registries, SciPy's BLAS) and the module's code as much again: 20,000-40,000 plain calls
+#: of a seed-sized network. A thousand take 2-5% of that, and a user who needs only a few
+#: gradients (a check, a plot, a report) gets them at once.
+JIT_AFTER = 1000
+
+_OPTIONS = ("jit", "dtype", "cache_dir", "part_ops", "layered", "backend", "jit_after")
 
 
 @hooks.provides
@@ -72,6 +81,7 @@ def compile_network(
     part_ops: int | None = None,
     layered: bool | None = None,
     backend: str | None = None,
+    jit_after: int | None = None,
     **future,
 ) -> GradFn:
     """The compiled loss-and-gradient function of ``net`` (what ``net.compile()`` returns).
@@ -88,6 +98,14 @@ def compile_network(
     forces the straight-line code, ``layered=True`` the matrix code (an error for other
     networks). Giving ``part_ops``, an option of the straight-line code only, also
     selects it. ``backend=`` names a backend of :data:`BACKENDS` outright.
+
+    With numba, the first ``jit_after`` calls of ``f`` and ``f.value`` run the generated
+    module as plain Python (the same code; the same numbers to rounding) and the next call
+    compiles it, so that a few gradients never wait for numba. The default is
+    ``$SYMGRAD_JIT_AFTER`` if set, else :data:`JIT_AFTER` for a module of the network's own
+    (the straight-line code) and 0 for the tape and layered backends, whose kernels numba
+    compiled once for the machine. 0 compiles on the first call. ``f.batch`` is compiled
+    on its first call.
 
     >>> import tempfile, symgrad as sg
     >>> net = sg.Network.from_equations("u = w*x + b; L = (u - y)**2/2",
@@ -113,11 +131,39 @@ def compile_network(
 
     if not path.exists():
         write_atomically(path, generate())
-    with numba_errors(path, net.name):
-        module = load_module(path, jit=bool(jit), regenerate=generate, required=chosen.required)  # a broken file is generated again
-    if chosen.bind is not None:  # a generic module (one for many networks) bound to this one
-        module = chosen.bind(module, net)
-    return GradFn(module, path=path, jit=bool(jit), backend=chosen, network=net)
+    plain_calls = _plain_calls(jit_after, chosen)  # checked with jit=False too, where every call is plain
+    if not jit:
+        plain_calls = 0
+    modules = []
+    for as_jit in (bool(jit), False)[: 2 if plain_calls else 1]:
+        with numba_errors(path, net.name):
+            module = load_module(path, jit=as_jit, regenerate=generate, required=chosen.required)  # a broken file is generated again
+        if chosen.bind is not None:  # a generic module (one for many networks) bound to this one
+            module = chosen.bind(module, net)
+        modules.append(module)
+    return GradFn(
+        modules[0], path=path, jit=bool(jit), backend=chosen, network=net,
+        plain_module=modules[1] if plain_calls else None, jit_after=plain_calls,
+    )
+
+
+def _plain_calls(jit_after, backend: Backend) -> int:
+    """How many first calls run as plain Python (see :func:`compile_network`)."""
+    source = "jit_after"
+    if jit_after is None:
+        setting = os.environ.get("SYMGRAD_JIT_AFTER", "").strip()
+        if not setting:
+            return JIT_AFTER if backend.bind is None else 0
+        jit_after, source = setting, "$SYMGRAD_JIT_AFTER"
+        if setting.isdigit():
+            jit_after = int(setting)
+    try:
+        calls = None if isinstance(jit_after, bool) else operator.index(jit_after)
+    except TypeError:
+        calls = None
+    if calls is None or calls < 0:
+        raise SymgradError(f"{source} must be a whole number of calls, 0 or more, got {jit_after!r}", token="jit_after")
+    return calls
 
 
 def choose_backend(
