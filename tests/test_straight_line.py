@@ -312,6 +312,7 @@ def test_only_the_straight_line_code_runs_its_first_calls_in_plain_python(monkey
     assert compile_network(net, layered=True)._plain_calls_left == 0
     assert compile_network(net, backend="tape", jit_after=5)._plain_calls_left == 5
     assert compile_network(net, jit_after=0)._plain_calls_left == 0
+    assert compile_network(sg.mlp([8, 8, 2]), backend="straight-line")._plain_calls_left == 0  # 90 parameters
     assert "its next 1000 calls plain Python" in compile_network(net).summary()
     monkeypatch.setenv("SYMGRAD_JIT_AFTER", "7")
     assert compile_network(net)._plain_calls_left == 7

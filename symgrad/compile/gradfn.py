@@ -75,8 +75,8 @@ class GradFn(_CallBase):
     * ``loss, grad = f(params, x, y)``: one sample; ``grad`` in ``net.params`` order;
       ``x``/``y`` are left out for a network without inputs/targets. A gradient array
       that nothing references any more (a weak reference does not count) may be handed
-      out again by a later call; ``out=`` gives the call an array of your own. A network's
-      own module (the straight-line code) runs its first calls as plain Python, and numba
+      out again by a later call; ``out=`` gives the call an array of your own. A small
+      network's straight-line code runs its first calls as plain Python, and numba
       compiles it on the call after them (``net.compile(jit_after=...)``);
     * ``loss, grad = f.batch(params, X, Y, reduce="mean")``: over the rows of X and Y
       (``"sum"`` adds them), in one parallel loop;

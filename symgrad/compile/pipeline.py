@@ -102,10 +102,10 @@ def compile_network(
     With numba, the first ``jit_after`` calls of ``f`` and ``f.value`` run the generated
     module as plain Python (the same code; the same numbers to rounding) and the next call
     compiles it, so that a few gradients never wait for numba. The default is
-    ``$SYMGRAD_JIT_AFTER`` if set, else :data:`JIT_AFTER` for a module of the network's own
-    (the straight-line code) and 0 for the tape and layered backends, whose kernels numba
-    compiled once for the machine. 0 compiles on the first call. ``f.batch`` is compiled
-    on its first call.
+    ``$SYMGRAD_JIT_AFTER`` if set, else :data:`JIT_AFTER` for the straight-line code of a
+    network of up to :data:`STRAIGHT_LINE_MAX_PARAMS` parameters and 0 for the rest (the
+    tape's and layered kernels, compiled once for the machine, run slowly as plain Python).
+    0 compiles on the first call. ``f.batch`` is compiled on its first call.
 
     >>> import tempfile, symgrad as sg
     >>> net = sg.Network.from_equations("u = w*x + b; L = (u - y)**2/2",
@@ -123,6 +123,9 @@ def compile_network(
     if not isinstance(net, Network):
         raise SymgradError(f"compile_network needs a symgrad Network, got {type(net).__name__}")
     chosen = choose_backend(net, layered=layered, part_ops=part_ops, backend=backend, jit=bool(jit), cache_dir=cache_dir, dtype=dtype)
+    plain_calls = _plain_calls(jit_after, chosen, net)  # checked with jit=False too, where every call is plain
+    if not jit:
+        plain_calls = 0
     options = {"part_ops": part_ops}
     path = module_path(net, backend=chosen, dtype=dtype, cache_dir=cache_dir, **options)
 
@@ -131,29 +134,30 @@ def compile_network(
 
     if not path.exists():
         write_atomically(path, generate())
-    plain_calls = _plain_calls(jit_after, chosen)  # checked with jit=False too, where every call is plain
-    if not jit:
-        plain_calls = 0
-    modules = []
-    for as_jit in (bool(jit), False)[: 2 if plain_calls else 1]:
+
+    def load(as_jit: bool):
         with numba_errors(path, net.name):
             module = load_module(path, jit=as_jit, regenerate=generate, required=chosen.required)  # a broken file is generated again
         if chosen.bind is not None:  # a generic module (one for many networks) bound to this one
             module = chosen.bind(module, net)
-        modules.append(module)
+        return module
+
     return GradFn(
-        modules[0], path=path, jit=bool(jit), backend=chosen, network=net,
-        plain_module=modules[1] if plain_calls else None, jit_after=plain_calls,
+        load(bool(jit)), path=path, jit=bool(jit), backend=chosen, network=net,
+        plain_module=load(False) if plain_calls else None, jit_after=plain_calls,
     )
 
 
-def _plain_calls(jit_after, backend: Backend) -> int:
+def _plain_calls(jit_after, backend: Backend, net: Network) -> int:
     """How many first calls run as plain Python (see :func:`compile_network`)."""
     source = "jit_after"
     if jit_after is None:
         setting = os.environ.get("SYMGRAD_JIT_AFTER", "").strip()
         if not setting:
-            return JIT_AFTER if backend.bind is None else 0
+            # A plain call takes 20-40 µs up to 64 parameters, then about 0.3 µs more a
+            # parameter. A larger network gets straight-line code only when numba compiled it
+            # before (or when asked), and a thousand calls would cost what loading it costs.
+            return JIT_AFTER if backend is STRAIGHT_LINE and net.n_params <= STRAIGHT_LINE_MAX_PARAMS else 0
         jit_after, source = setting, "$SYMGRAD_JIT_AFTER"
         if setting.isdigit():
             jit_after = int(setting)
