@@ -64,6 +64,16 @@ def test_the_symbolic_column_is_the_generated_module_without_numba():
     assert rep.symbolic_method == "compiled (jit=False)"
 
 
+@pytest.mark.slow  # compiles the quadratic with numba
+def test_the_jit_column_runs_the_compiled_kernel_from_the_first_point(monkeypatch):
+    monkeypatch.delenv("SYMGRAD_JIT_AFTER", raising=False)  # the default: a small network's first calls are plain Python
+    net = seed_network("quadratic")
+    rep = check(net, seed=0, symbolic="jit")
+    assert rep.ok and rep.symbolic_method == "compiled (jit=True)"
+    kernel = net.compile()._module.call_grad  # the same module, loaded once in the process
+    assert len(kernel.signatures) == 1
+
+
 def test_the_symbolic_column_is_the_expanded_derivative():
     net = seed_network("datawhale")
     rep = check(net, seed=3, symbolic="lambdify")  # the earlier evaluator's name: the same column
