@@ -370,7 +370,8 @@ def test_calls_from_threads_and_copies_cross_over_to_numba_together():
         return [fn(*case) for case in cases for _ in range(2)]
 
     with ThreadPoolExecutor(4) as pool:
-        results = [r for fn in (f, f, twin, twin) for r in pool.submit(run, fn).result()]
+        jobs = [pool.submit(run, fn) for fn in (f, f, twin, twin)]  # all four at once
+        results = [r for job in jobs for r in job.result()]
     for (loss, g), (ref_loss, ref_g) in zip(results, [e for _ in range(4) for e in expected for _ in range(2)]):
         assert loss == pytest.approx(ref_loss, rel=1e-13) and np.allclose(g, ref_g, rtol=1e-12, atol=1e-15)
     assert f._plain_module is None and twin._plain_module is None
