@@ -129,7 +129,8 @@ class GradFn(_CallBase):
         # module's dtype, C-contiguous, writeable), so that numba's dispatcher checks the
         # argument types itself, in C, and raises TypeError for anything else. Sizes, NaN
         # and infinite inputs are checked inside (a NaN loss then sends the call to the
-        # checks here). Compiled (or loaded from numba's cache) on first use.
+        # checks here). Compiled (or loaded from numba's cache) on first use: the first call, or
+        # the one after the plain Python calls below.
         compiled = jit and hasattr(_dispatcher(module.call_grad), "overloads")
         self._call_grad = self._first_call("grad") if compiled else _checked_only
         self._call_value = self._first_call("value") if compiled else _checked_only
