@@ -112,7 +112,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     net = spec.network
     dtype = np.float32 if args.dtype == "float32" else np.float64
-    f = net.compile(dtype=dtype, jit=False) if args.no_jit else net.compile(dtype=dtype, jit_after=0)  # compiled now, and in numba's cache
+    f = net.compile(dtype=dtype, jit=not args.no_jit, jit_after=0)  # with numba: compiled now, and in numba's cache
     print(f"compiled {spec.name}: {len(net.params)} parameters ({', '.join(p.name for p in net.params[:8])}{', ...' if len(net.params) > 8 else ''})")
     if args.output:
         path = f.save(args.output)

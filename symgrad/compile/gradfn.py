@@ -132,19 +132,18 @@ class GradFn(_CallBase):
         # checks here). Compiled (or loaded from numba's cache) on first use: the first call, or
         # the one after the plain Python calls below.
         compiled = jit and hasattr(_dispatcher(module.call_grad), "overloads")
-        self._call_grad = self._first_call("grad") if compiled else _checked_only
-        self._call_value = self._first_call("value") if compiled else _checked_only
-        # Plain Python kernels (jit=False) compute in NumPy scalars: their overflow and
-        # division warnings are the compiled code's silent inf and NaN.
-        self._quiet = nullcontext if compiled else _quiet_numpy
         # The first jit_after calls (of f and f.value) run plain_module, the same generated
         # code as plain Python, on checked arguments: numba's first compile in a process
         # takes longer than a thousand such calls, so a few calls never wait for it.
         self._plain_module = plain_module if compiled and jit_after > 0 else None
         self._plain_calls_left = jit_after if self._plain_module is not None else 0
         self._jit_after = self._plain_calls_left  # f.hvp's own function starts the same way
-        if self._plain_module is not None:
+        if compiled and self._plain_module is None:
+            self._use_compiled_calls()
+        else:
             self._call_grad = self._call_value = _checked_only
+            # Plain Python kernels compute in NumPy scalars: their overflow and division
+            # warnings are the compiled code's silent inf and NaN.
             self._quiet = _quiet_numpy
         # Gradients are rows of a slab allocated now and then: handing out the next row
         # costs a third of a fresh np.empty (each row is still its own array).
@@ -285,13 +284,18 @@ class GradFn(_CallBase):
 
     def _count_plain_call(self) -> None:
         """One of the first calls ran as plain Python; after the last of them, calls go to
-        the compiled kernels (numba compiles each, or loads it from its cache, on its first call)."""
+        the compiled kernels."""
         self._plain_calls_left -= 1
         if self._plain_calls_left <= 0 and self._plain_module is not None:
             self._plain_module = None
-            self._call_grad = self._first_call("grad")
-            self._call_value = self._first_call("value")
-            self._quiet = nullcontext
+            self._use_compiled_calls()
+
+    def _use_compiled_calls(self) -> None:
+        """Calls go to the compiled call kernels (numba compiles each, or loads it from its
+        cache, on its first call)."""
+        self._call_grad = self._first_call("grad")
+        self._call_value = self._first_call("value")
+        self._quiet = nullcontext
 
     def batch(self, params, X=None, Y=None, reduce: str = "mean") -> tuple[float, np.ndarray]:
         """Loss and gradient over the rows of ``X`` (inputs) and ``Y`` (targets), their

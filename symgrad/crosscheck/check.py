@@ -271,7 +271,7 @@ def _symbolic_column(net, symbolic, notes):
     if symbolic not in ("auto", "compiled", "jit", "lambdify"):
         raise SymgradError(f"symbolic must be 'auto', 'compiled', 'jit', 'lambdify' or None, not {symbolic!r}", token=str(symbolic))
     jit = symbolic == "jit"
-    f = net.compile(jit=jit, jit_after=0) if jit else net.compile(jit=False)  # with numba: the compiled kernel, from the first call
+    f = net.compile(jit=jit, jit_after=0)  # with numba: the compiled kernel, from the first call
 
     def call(theta, x, y):
         return f(theta, x if net.inputs else None, y if net.targets else None)
