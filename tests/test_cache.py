@@ -140,3 +140,24 @@ def test_threads_loading_one_module_at_once_all_get_it_whole(tmp_path):
     for t in threads:
         t.join()
     assert got == [42, 42, 42, 42]
+
+
+@pytest.mark.parametrize("backend_name", ["straight-line", "tape", "layered"])
+def test_a_change_to_the_helpers_code_changes_the_key(backend_name, monkeypatch):
+    # The helpers (model/function_code.py) are text in every generated module: a module
+    # generated before they changed must not be found again under the same key.
+    from pathlib import Path
+
+    from symgrad.compile import pipeline
+
+    backend = pipeline.BACKENDS[backend_name]
+    pipeline._generator_digest.cache_clear()
+    before = pipeline._generator_digest(backend)
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read_bytes(path) + (b"#" if path.name == "function_code.py" else b""))
+    pipeline._generator_digest.cache_clear()
+    try:
+        assert pipeline._generator_digest(backend) != before
+    finally:
+        monkeypatch.undo()
+        pipeline._generator_digest.cache_clear()

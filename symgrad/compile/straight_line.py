@@ -220,7 +220,7 @@ STRAIGHT_LINE = Backend(
     printer=NumbaPrinter,
     sources=(
         "compile/straight_line.py", "compile/program.py", "compile/printer.py", "compile/stable.py",
-        "derive/sweep.py", "model/canonical.py", "model/functions.py", "model/network.py",
+        "derive/sweep.py", "model/canonical.py", "model/functions.py", "model/function_code.py", "model/network.py",
     ),
     accepts=lambda net: True,
     identity=_identity,
