@@ -133,6 +133,33 @@ def test_a_definition_may_follow_the_line_that_uses_it(wiki):
     assert not slipped.ok and not slipped.lines[0].ok
 
 
+HIDDEN_FIRST = r"""\begin{aligned}
+\delta_j &= \Big(\sum_k w_{jk}\, \delta_k\Big)\, o_j (1 - o_j) \\
+\delta_5 &= e_5\, o_5 (1 - o_5) \\
+e_5 &= o_5 - t_5 \\
+\frac{\partial E}{\partial w_{ij}} &= \delta_j\, o_i
+\end{aligned}"""
+
+
+def test_a_definition_may_use_names_defined_further_down(wiki):
+    # The recursion before its base case: δ_j from δ_k, then the output unit's δ_5 from e_5.
+    v = verify(wiki, None, HIDDEN_FIRST)
+    assert v.ok, v
+    assert [line.method for line in v.lines[:3]] == ["definition"] * 3 and v.lines[3].scope == "for all 6 (i, j)"
+    assert [(d.name, d.line, d.matches) for d in v.definitions] == [(r"\delta_j", 2, True), (r"\delta_5", 3, True), ("e_5", 4, True)]
+    slipped = verify(wiki, None, HIDDEN_FIRST.replace("o_5 - t_5", "t_5 - o_5"))
+    assert not slipped.ok and not slipped.lines[3].ok and "sign" in str(slipped)
+
+
+def test_definitions_that_wait_for_each_other_or_an_unknown_name_are_errors(wiki):
+    circle = r"\alpha_5 = \beta_5 \\ \beta_5 = 2\alpha_5 \\ \frac{\partial E}{\partial w_{35}} = \alpha_5\, o_3"
+    with pytest.raises(UnknownSymbolError, match=r"definitions of '\\\\alpha_5', '\\\\beta_5' each use a name another of them defines") as caught:
+        verify(wiki, None, circle)
+    assert caught.value.token == r"\beta_5"
+    with pytest.raises(UnknownSymbolError, match=r"unknown name '\\\\gamma_k'"):
+        verify(wiki, None, HIDDEN_FIRST.replace(r"\delta_k\Big)", r"\gamma_k\Big)"))
+
+
 def test_a_definition_with_a_slip_is_reported_and_the_line_using_it_refuted(wiki):
     v = verify(wiki, None, WIKI_DERIVATION.replace("(o_5 - t_5)", "(t_5 - o_5)"))
     assert not v.ok and v.mistake == "sign"

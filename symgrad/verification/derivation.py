@@ -7,8 +7,9 @@ A block is cut into equations (:mod:`.reader.equations`) and read in order:
    layer), and, when it holds a whole matrix or vector, in the column and in the row
    convention. The left side gives the true value: the network's gradient for a
    derivative of the loss, the network's error term for δ, the left side's own value
-   for a stated fact. A name the block defines (``\delta_j = …``) is bound for the
-   lines after it.
+   for a stated fact. A name the block defines (``\delta_j = …``) is bound for every
+   other line, wherever it is written; a definition may use one written further down
+   (``\delta_j`` from ``\delta_k`` before the output layer's ``\delta_k``).
 2. **Numbers.** Every right side is compared with its left side at random points
    (:mod:`.comparison`); a matrix claim holds when it holds, for every index value, in
    one convention.
@@ -25,6 +26,7 @@ A block is cut into equations (:mod:`.reader.equations`) and read in order:
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Mapping
@@ -151,6 +153,22 @@ def check_values(net: "Network", param: sympy.Symbol, values: list, *, points: i
         return checker.judge_all([plan])
 
 
+def _unbound(deferred: list[tuple[_Plan, UnknownSymbolError]]) -> UnknownSymbolError:
+    """The error of the first definition that could not be read. When the name it does not
+    know is one that another of them defines, the definitions wait for each other: said so."""
+    plan, error = deferred[0]
+    waiting_for = re.match(r"\\?([A-Za-z]+)", error.token or "")
+    others = [other for other, _ in deferred if other is not plan]
+    if waiting_for and any(other.side.name.base == waiting_for.group(1) for other in others):
+        names = ", ".join(repr(p.side.name.written) for p, _ in deferred)
+        return UnknownSymbolError(
+            f"the definitions of {names} each use a name another of them defines ({error.token!r}), so none can be "
+            "read first: define one of them from the network's own names",
+            token=error.token,
+        )
+    return error
+
+
 class _Checker:
     def __init__(self, net, text, lexicon, param, points, seed, deadline, line_of):
         self.net, self.text, self.param = net, text, param
@@ -168,15 +186,34 @@ class _Checker:
         equations = split_equations(self.formula)
         plans = [self._plan(eq, len(equations)) for eq in equations]
         # A definition may come after the line that uses it ("… = δ_j o_k, where δ_j = …"):
-        # definitions are bound first, each seeing the ones written before it, and every
-        # other line sees them all.
-        for plan in sorted(plans, key=lambda plan: plan.role != "definition"):
-            plan.lexicon = self.lexicon.as_of(len(self.lexicon.definitions))
-            self._instances(plan)
-            if plan.role == "definition":
+        # definitions are bound first, and every other line sees them all.
+        self._bind_definitions([plan for plan in plans if plan.role == "definition"])
+        for plan in plans:
+            if plan.role != "definition":
+                plan.lexicon = self.lexicon.as_of(len(self.lexicon.definitions))
+                self._instances(plan)
+        return self.judge_all(plans)
+
+    def _bind_definitions(self, plans: list[_Plan]) -> None:
+        """Bind the definitions in the order written, each seeing the ones bound before it;
+        one that uses a name defined further down waits until that one is bound (a
+        derivation may give the hidden units' δ_j from δ_k before the output units' δ_k)."""
+        waiting = plans
+        while waiting:
+            deferred = []
+            for plan in waiting:
+                plan.lexicon = self.lexicon.as_of(len(self.lexicon.definitions))
+                plan.instances, plan.letters = [], []
+                try:
+                    self._instances(plan)
+                except UnknownSymbolError as error:
+                    deferred.append((plan, error))
+                    continue
                 a, b = plan.segments[0]
                 self.lexicon.define(Definition(plan.side.name, self._reader(a, b), self._line(a)))
-        return self.judge_all(plans)
+            if len(deferred) == len(waiting):  # none of them could be read: a name is unknown, or they wait for each other
+                raise _unbound(deferred)
+            waiting = [plan for plan, _ in deferred]
 
     def judge_all(self, plans: list[_Plan]) -> DerivationResult:
         self.sample = self._sample(plans)
