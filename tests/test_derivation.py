@@ -151,6 +151,22 @@ def test_a_definition_may_use_names_defined_further_down(wiki):
     assert not slipped.ok and not slipped.lines[3].ok and "sign" in str(slipped)
 
 
+def test_a_name_defined_again_is_a_claim_about_the_first_definition(wiki):
+    # Every line reads δ_5 as its first definition; the line that restates it wrongly is
+    # the one refuted, not the line between the two that uses it.
+    restated = r"""\begin{aligned}
+\delta_5 &= (o_5 - t_5)\, o_5 (1 - o_5) \\
+\frac{\partial E}{\partial w_{35}} &= \delta_5\, o_3 \\
+\delta_5 &= (t_5 - o_5)\, o_5 (1 - o_5)
+\end{aligned}"""
+    v = verify(wiki, None, restated)
+    assert [line.ok for line in v.lines] == [True, True, False] and v.lines[0].method == "definition"
+    assert [(d.name, d.line) for d in v.definitions] == [(r"\delta_5", 2)]
+    simplified = verify(wiki, None, r"\delta_5 = \frac{\partial E}{\partial net_5} \\ \delta_5 = (o_5 - t_5)\, o_5 (1 - o_5) \\ "
+                                    r"\frac{\partial E}{\partial w_{35}} = \delta_5\, o_3")
+    assert simplified.ok and simplified.lines[1].method != "definition", simplified
+
+
 def test_definitions_that_wait_for_each_other_or_an_unknown_name_are_errors(wiki):
     circle = r"\alpha_5 = \beta_5 \\ \beta_5 = 2\alpha_5 \\ \frac{\partial E}{\partial w_{35}} = \alpha_5\, o_3"
     with pytest.raises(UnknownSymbolError, match=r"definitions of '\\\\alpha_5', '\\\\beta_5' each use a name another of them defines") as caught:

@@ -9,7 +9,8 @@ A block is cut into equations (:mod:`.reader.equations`) and read in order:
    derivative of the loss, the network's error term for δ, the left side's own value
    for a stated fact. A name the block defines (``\delta_j = …``) is bound for every
    other line, wherever it is written; a definition may use one written further down
-   (``\delta_j`` from ``\delta_k`` before the output layer's ``\delta_k``).
+   (``\delta_j`` from ``\delta_k`` before the output layer's ``\delta_k``). A name
+   defined again on a later line is a claim about its first definition.
 2. **Numbers.** Every right side is compared with its left side at random points
    (:mod:`.comparison`); a matrix claim holds when it holds, for every index value, in
    one convention.
@@ -153,6 +154,20 @@ def check_values(net: "Network", param: sympy.Symbol, values: list, *, points: i
         return checker.judge_all([plan])
 
 
+def _restatements_are_facts(plans: list[_Plan]) -> None:
+    """A name defined on two lines (``\\delta_5 = …`` and again ``\\delta_5 = …``) is defined
+    by the first; a later one is a claim about it, checked against it like any other line,
+    so that every line reads the name the same way."""
+    first: set = set()
+    for plan in plans:
+        if plan.role == "definition" and not plan.standard:
+            name = plan.side.name
+            key = (name.key, name.superscript, name.primes)
+            if key in first:
+                plan.role = "fact"
+            first.add(key)
+
+
 def _unbound(deferred: list[tuple[_Plan, UnknownSymbolError]]) -> UnknownSymbolError:
     """The error of the first definition that could not be read. When the name it does not
     know is one that another of them defines, the definitions wait for each other: said so."""
@@ -185,6 +200,7 @@ class _Checker:
     def run(self) -> DerivationResult:
         equations = split_equations(self.formula)
         plans = [self._plan(eq, len(equations)) for eq in equations]
+        _restatements_are_facts(plans)
         # A definition may come after the line that uses it ("… = δ_j o_k, where δ_j = …"):
         # definitions are bound first, and every other line sees them all.
         self._bind_definitions([plan for plan in plans if plan.role == "definition"])
