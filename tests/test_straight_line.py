@@ -20,6 +20,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -376,6 +377,28 @@ def test_calls_from_threads_and_copies_cross_over_to_numba_together():
         assert loss == pytest.approx(ref_loss, rel=1e-13) and np.allclose(g, ref_g, rtol=1e-12, atol=1e-15)
     assert f._plain_module is None and twin._plain_module is None
     assert len(f._module.call_grad.signatures) == 1
+
+
+@pytest.mark.slow
+def test_after_the_first_batch_every_block_is_handed_out_so_two_blocks_run_on_two_threads(monkeypatch, tmp_path):
+    net = seed_network("xor")
+    f = compile_network(net, cache_dir=tmp_path, jit_after=0)
+    f._block_rows = 4  # two blocks of the 8 rows below
+    rng = np.random.default_rng(5)
+    p, X, Y = rng.normal(size=len(net.params)), rng.normal(size=(8, 2)), rng.uniform(size=(8, 1))
+    monkeypatch.setenv("SYMGRAD_NUM_THREADS", "2")
+    first = f.batch(p, X, Y)  # its first block alone: the kernel compiles once
+    kernel, both, threads = f._block_kernel, threading.Barrier(2, timeout=5), set()
+
+    def meeting(*args):  # each block waits for the other: they must run at the same time
+        threads.add(threading.get_ident())
+        both.wait()
+        return kernel(*args)
+
+    f._block_kernel = meeting
+    again = f.batch(p, X, Y)
+    assert len(threads) == 2
+    assert again[0] == first[0] and np.array_equal(again[1], first[1])  # blocks added in order, whichever thread ran them
 
 
 def test_float32_is_within_float32_tolerance():

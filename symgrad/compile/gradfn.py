@@ -121,6 +121,7 @@ class GradFn(_CallBase):
         #: whether the block kernel takes a last argument, a factor for its gradient: the
         #: mean's 1/n then scales a few numbers inside instead of the whole gradient after
         self._scales_blocks = bool(getattr(module, "SCALES_BLOCKS", False))
+        self._blocks_ran = False  # whether a batch block has run (so the block kernel is compiled)
         self._n_params = int(module.N_PARAMS)  # not len(PARAMS): a layered module makes its names when asked
         self._param_shape = (self._n_params,)
         self._input_shape = (len(self.input_names),)
@@ -353,11 +354,16 @@ class GradFn(_CallBase):
         losses = np.empty(len(starts))
         kernel = self._block_kernel
         with numba_errors(self.path, self.network_name), blas_threads() if self._calls_blas else nullcontext():
-            # The first block in this thread: a first call compiles (or loads) the kernel once.
-            losses[0] = kernel(p, *columns, 0, min(size, n), sums[0], *scale)
-            threads = min(batch_threads(), len(starts) - 1)
+            first = 0
+            if not self._blocks_ran:
+                # The first batch runs its first block alone, in this thread: it compiles (or
+                # loads) the kernel once. Later batches hand out every block, so that two
+                # blocks run on two threads.
+                losses[0] = kernel(p, *columns, 0, min(size, n), sums[0], *scale)
+                self._blocks_ran, first = True, 1
+            threads = min(batch_threads(), len(starts) - first)
             if threads >= 2 and self.jit:
-                blocks = itertools.count(1)
+                blocks = itertools.count(first)
 
                 def work():
                     for b in blocks:  # next() on a count is atomic: each block runs once
@@ -370,7 +376,7 @@ class GradFn(_CallBase):
                 for job in pending:
                     job.result()
             else:
-                for b in range(1, len(starts)):
+                for b in range(first, len(starts)):
                     losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b], *scale)
         return float(np.sum(losses)), (sums[0] if len(starts) == 1 else np.sum(sums, axis=0))
 
