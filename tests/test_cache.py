@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import symgrad as sg
 from conftest import ROOT, seed_network
+from symgrad.compile import pipeline
 from symgrad.compile.cache import CacheWarning, cache_directory, key_of, load_module, write_atomically
 from symgrad.errors import SymgradError
 
@@ -146,10 +148,6 @@ def test_threads_loading_one_module_at_once_all_get_it_whole(tmp_path):
 def test_a_change_to_the_helpers_code_changes_the_key(backend_name, monkeypatch):
     # The helpers (model/function_code.py) are text in every generated module: a module
     # generated before they changed must not be found again under the same key.
-    from pathlib import Path
-
-    from symgrad.compile import pipeline
-
     backend = pipeline.BACKENDS[backend_name]
     pipeline._generator_digest.cache_clear()
     before = pipeline._generator_digest(backend)

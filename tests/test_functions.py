@@ -109,7 +109,7 @@ def test_the_compiled_array_sigmoid_is_exact_to_three_units_in_the_last_place(dt
         rng.normal(0.0, scale, 700) for scale in (1e-3, 1.0, 10.0, 300.0)
     ] + [np.linspace(-760.0, 760.0, 1000), [0.0, -0.0, 5e-324, -5e-324, -708.4, -745.1, -745.2, -746.0, -3e38, 3e38]])
     U = U.astype(dtype)
-    got = sigmoid_array(U.reshape(-1, 3)[:, :2].copy()).ravel()  # 2-D, and 2/3 of the entries
+    got = sigmoid_array(U.reshape(-1, 3)[:, :2].copy()).ravel()  # 2-D, 2,540 entries: not whole blocks of 256
     U = U.reshape(-1, 3)[:, :2].ravel()
     assert got.dtype == np.dtype(dtype) and got.shape == U.shape
     exact = np.array([float(1 / (1 + mpmath.exp(-mpmath.mpf(float(u))))) for u in U]).astype(dtype)
