@@ -6,6 +6,8 @@ The truth is always the network's own gradient (net.grad and its sweep); the for
 below are written the way a textbook writes them, some with a slip on purpose.
 """
 
+import itertools
+
 import pytest
 
 from conftest import node_numbered_network, seed_network
@@ -149,6 +151,15 @@ def test_a_definition_may_use_names_defined_further_down(wiki):
     assert [(d.name, d.line, d.matches) for d in v.definitions] == [(r"\delta_j", 2, True), (r"\delta_5", 3, True), ("e_5", 4, True)]
     slipped = verify(wiki, None, HIDDEN_FIRST.replace("o_5 - t_5", "t_5 - o_5"))
     assert not slipped.ok and not slipped.lines[3].ok and "sign" in str(slipped)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))), ids=lambda order: "".join(map(str, order)))
+def test_a_derivation_holds_whatever_the_order_of_its_lines(wiki, order):
+    lines = HIDDEN_FIRST.splitlines()[1:-1]
+    text = " \\\\\n".join(lines[k].rstrip(" \\") for k in order)
+    v = verify(wiki, None, text)
+    assert v.ok, (text, v)
+    assert sorted(d.name for d in v.definitions) == sorted([r"\delta_j", r"\delta_5", "e_5"])
 
 
 def test_a_name_defined_again_is_a_claim_about_the_first_definition(wiki):
