@@ -25,8 +25,8 @@ from symgrad.model.functions import kind_of
 from symgrad.model.spec import load_spec
 
 # The tests of compiled kernels compile them on the first call; the first calls' plain
-# Python (net.compile(jit_after=...)) is tested in test_pipeline and test_gradfn, and the
-# README runs as users see it (test_readme clears this).
+# Python (net.compile(jit_after=...)) is tested in test_straight_line and test_check, and
+# the README runs as users see it (test_readme clears this).
 os.environ.setdefault("SYMGRAD_JIT_AFTER", "0")
 
 ROOT = Path(__file__).resolve().parent.parent

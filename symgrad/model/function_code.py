@@ -100,6 +100,9 @@ def _gelu_tanh_slope(z):
 ''',
     "_sigmoid_array": '''#: Entries per block of _sigmoid_array's loops: their scratch arrays stay in the L1 cache.
 _EXP_BLOCK = 256
+#: 1.5·2^52: a float added to it is rounded to a whole number, kept in the low bits; and those bits.
+_EXP_SHIFT = 6755399441055744.0
+_EXP_SHIFT_BITS = 4843621399236968448
 
 
 @_jit
@@ -138,7 +141,7 @@ def _exp_rounded(U, shifted):
     for j in range(U.shape[0]):
         t = -abs(np.float64(U[j]))
         t = -746.0 if t < -746.0 else t
-        shifted[j] = t * 1.4426950408889634 + 6755399441055744.0
+        shifted[j] = t * 1.4426950408889634 + _EXP_SHIFT
 
 
 @_jit
@@ -146,7 +149,7 @@ def _exp_powers_of_two(shifted_bits, low_bits, high_bits):
     """The bits of 2^h and 2^(n - h), h = floor(n/2), made from n's bits: two normal numbers
     whose product is 2^n, which is subnormal when n < -1022."""
     for j in range(shifted_bits.shape[0]):
-        n = shifted_bits[j] - 4843621399236968448  # the bits of 1.5·2^52
+        n = shifted_bits[j] - _EXP_SHIFT_BITS
         h = n >> 1
         low_bits[j] = (h + 1023) << 52
         high_bits[j] = (n - h + 1023) << 52
@@ -161,7 +164,7 @@ def _sigmoid_from_parts(U, shifted, low, high, out):
         u = np.float64(U[j])
         t = -abs(u)
         t = -746.0 if t < -746.0 else t
-        n = shifted[j] - 6755399441055744.0
+        n = shifted[j] - _EXP_SHIFT
         r = (t - n * 0.6931471803691238) - n * 1.9082149292705877e-10
         e_r = 1.0 + r * (1.0 + r * (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 + r * (
             0.008333333333333333 + r * (0.001388888888888889 + r * (0.0001984126984126984 + r * (

@@ -158,14 +158,14 @@ def _restatements_are_facts(plans: list[_Plan]) -> None:
     """A name defined on two lines (``\\delta_5 = …`` and again ``\\delta_5 = …``) is defined
     by the first; a later one is a claim about it, checked against it like any other line,
     so that every line reads the name the same way."""
-    first: set = set()
+    defined: set = set()
     for plan in plans:
         if plan.role == "definition" and not plan.standard:
             name = plan.side.name
             key = (name.key, name.superscript, name.primes)
-            if key in first:
+            if key in defined:
                 plan.role = "fact"
-            first.add(key)
+            defined.add(key)
 
 
 def _unbound(deferred: list[tuple[_Plan, UnknownSymbolError]]) -> UnknownSymbolError:
@@ -219,7 +219,7 @@ class _Checker:
             deferred = []
             for plan in waiting:
                 plan.lexicon = self.lexicon.as_of(len(self.lexicon.definitions))
-                plan.instances, plan.letters = [], []
+                plan.instances = []  # a retry reads them again
                 try:
                     self._instances(plan)
                 except UnknownSymbolError as error:
