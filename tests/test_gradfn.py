@@ -12,7 +12,7 @@ import pytest
 import symgrad as sg
 from conftest import seed_network
 from symgrad.compile.gradfn import GradFn
-from symgrad.errors import ShapeError, SymgradError
+from symgrad.errors import ShapeError, SymgradError, UnusedParameterWarning
 
 P = np.array([0.15, -0.20, 0.25, 0.30, -0.35, 0.40, 0.45, -0.50, 0.55, 0.60, 0.10, -0.10])
 X = np.array([1.0, 0.5, -0.3])
@@ -134,6 +134,26 @@ def test_nan_parameter_is_named(f):
     for call in (lambda: f(bad, X, Y), lambda: f.value(bad, X, Y), lambda: f.batch(bad, X[None, :], Y[None, :])):
         with pytest.raises(SymgradError, match=r"params contains NaN: w4 \(index 3\)"):
             call()
+
+
+def test_batch_names_a_nan_parameter_the_loss_does_not_read(tmp_path):
+    # A batch looks for NaN parameters after its blocks ran: v here leaves the loss and
+    # the gradient finite, and is named all the same.
+    with pytest.warns(UnusedParameterWarning):
+        f = sg.Network.from_expr("(w - x)**2", params="w v", inputs="x").compile(jit=False, cache_dir=tmp_path)
+    with pytest.raises(SymgradError, match=r"params contains NaN: v \(index 1\)"):
+        f.batch([1.0, np.nan], np.ones((3, 1)))
+
+
+def test_batch_whose_parameters_times_gradient_overflows_is_not_an_error(tmp_path):
+    # The loss w x + v^2 y is 1e308 here and its gradient (x, 2 v y) finite, while
+    # params . gradient, the one-pass check, overflows: the slow path finds all finite.
+    f = sg.Network.from_expr("w*x + v**2*y", params="w v", inputs="x y").compile(jit=False, cache_dir=tmp_path)
+    loss, grad = f.batch([1.0, 1e150], [[-0.5e308, 1.5e8]])
+    assert loss == pytest.approx(1e308)
+    np.testing.assert_allclose(grad, [-0.5e308, 3e158])
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.dot(grad, [1.0, 1e150]))
 
 
 def test_nan_input_is_named(f):
