@@ -36,6 +36,7 @@ from conftest import ROOT, check_golden, evaluate, random_point, seed_network
 from symgrad.compile.cache import load_module
 from symgrad.compile.gradfn import GradFn
 from symgrad.compile.pipeline import JIT_AFTER, compile_network, generate_source, module_path
+from symgrad.compile.placement import cores_besides_current
 from symgrad.compile.straight_line import STRAIGHT_LINE
 from symgrad.errors import SymgradError
 from symgrad.model.functions import to_elementary
@@ -380,7 +381,7 @@ def test_calls_from_threads_and_copies_cross_over_to_numba_together():
 
 
 @pytest.mark.slow
-def test_after_the_first_batch_every_block_is_handed_out_so_two_blocks_run_on_two_threads(monkeypatch, tmp_path):
+def test_after_the_first_batch_every_block_is_handed_out_so_two_blocks_run_on_two_cores(monkeypatch, tmp_path):
     net = seed_network("xor")
     f = compile_network(net, cache_dir=tmp_path, jit_after=0)
     f._block_rows = 4  # two blocks of the 8 rows below
@@ -388,17 +389,21 @@ def test_after_the_first_batch_every_block_is_handed_out_so_two_blocks_run_on_tw
     p, X, Y = rng.normal(size=len(net.params)), rng.normal(size=(8, 2)), rng.uniform(size=(8, 1))
     monkeypatch.setenv("SYMGRAD_NUM_THREADS", "2")
     first = f.batch(p, X, Y)  # its first block alone: the kernel compiles once
-    kernel, both, threads = f._block_kernel, threading.Barrier(2, timeout=5), set()
+    kernel, both, cores = f._block_kernel, threading.Barrier(2, timeout=5), {}
 
     def meeting(*args):  # each block waits for the other: they must run at the same time
-        threads.add(threading.get_ident())
+        cores[threading.get_ident()] = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         both.wait()
         return kernel(*args)
 
     f._block_kernel = meeting
     again = f.batch(p, X, Y)
-    assert len(threads) == 2
+    assert len(cores) == 2
     assert again[0] == first[0] and np.array_equal(again[1], first[1])  # blocks added in order, whichever thread ran them
+    if cores_besides_current() is not None:  # Linux, two cores or more: the helper keeps off the caller's core
+        caller = cores.pop(threading.get_ident())
+        (helper,) = cores.values()
+        assert helper < caller and len(helper) == len(caller) - 1
 
 
 def test_float32_is_within_float32_tolerance():

@@ -42,6 +42,7 @@ from .cache import drop_numba_cache, numba_errors
 from .cache import raised_by_numba_cache as _raised_by_numba_cache
 from .distributed import dask_batch, is_dask_array
 from .interop import to_jax, to_torch
+from .placement import cores_besides_current, keep_to
 
 try:  # the one-sample call in C (csrc/_symgrad_fastcall.c), built by pip where a C compiler is found
     from _symgrad_fastcall import FastCall as _CallBase
@@ -372,14 +373,18 @@ class GradFn(_CallBase):
             threads = min(batch_threads(), len(starts) - first)
             if threads >= 2 and self.jit:
                 blocks = itertools.count(first)
+                # The helper threads keep off this thread's core: two batch threads on
+                # one core, beside another busy process, are no faster than one.
+                helpers_cores = cores_besides_current()
 
-                def work():
+                def work(cores=None):
+                    keep_to(cores)
                     for b in blocks:  # next() on a count is atomic: each block runs once
                         if b >= len(starts):
                             return
                         losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b], *scale)
 
-                pending = [_pool().submit(work) for _ in range(threads - 1)]
+                pending = [_pool().submit(work, helpers_cores) for _ in range(threads - 1)]
                 work()
                 for job in pending:
                     job.result()
@@ -690,7 +695,9 @@ def batch_threads() -> int:
 
     The threads are plain Python threads running the compiled block kernel, which
     releases the GIL; blocks are handed out one at a time, so a thread slowed down by
-    another process simply takes fewer blocks and two threads are never slower than one.
+    another process simply takes fewer blocks, and the helper threads keep off the
+    calling thread's core (:mod:`symgrad.compile.placement`): two threads are never
+    slower than one.
     (numba's own parallel loops split the work evenly up front and spin-wait for the
     slowest thread, which on a loaded machine made two threads slower than one.)
 
