@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from symgrad.compile import placement
-from symgrad.compile.placement import cores_besides_current, keep_to
+from symgrad.compile.placement import cores_for_helpers, keep_to
 
 linux = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="thread placement is Linux's")
 two_cores = pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
@@ -25,19 +25,26 @@ def _in_a_thread(job):
 
 @linux
 @two_cores
-def test_cores_besides_current_leave_out_one_allowed_core():
+def test_helpers_leave_out_one_of_the_callers_cores():
     allowed = os.sched_getaffinity(0)
-    others = cores_besides_current()
-    assert others < allowed and len(others) == len(allowed) - 1
+    cores = cores_for_helpers()
+    assert cores < allowed and len(cores) == len(allowed) - 1
 
 
 @linux
-def test_a_thread_on_one_core_has_no_other():
+def test_a_caller_on_one_core_shares_it():
     def on_one_core():
         keep_to(frozenset([min(os.sched_getaffinity(0))]))
-        return cores_besides_current()
+        return cores_for_helpers()
 
-    assert _in_a_thread(on_one_core) is None
+    assert _in_a_thread(on_one_core) == {min(os.sched_getaffinity(0))}
+
+
+@linux
+def test_without_sched_getcpu_helpers_may_use_every_core_of_the_caller(monkeypatch):
+    # not "no change": a helper kept off a core in an earlier batch is let back on it
+    monkeypatch.setattr(placement, "_SCHED_GETCPU", None)
+    assert cores_for_helpers() == os.sched_getaffinity(0)
 
 
 @linux
@@ -65,6 +72,6 @@ def test_keep_to_none_changes_nothing():
     assert after == before
 
 
-def test_without_sched_getcpu_there_is_no_placement(monkeypatch):
-    monkeypatch.setattr(placement, "_SCHED_GETCPU", None)
-    assert cores_besides_current() is None
+def test_without_affinity_calls_there_is_no_placement(monkeypatch):
+    monkeypatch.delattr(os, "sched_setaffinity", raising=False)
+    assert cores_for_helpers() is None

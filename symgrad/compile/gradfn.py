@@ -42,7 +42,7 @@ from .cache import drop_numba_cache, numba_errors
 from .cache import raised_by_numba_cache as _raised_by_numba_cache
 from .distributed import dask_batch, is_dask_array
 from .interop import to_jax, to_torch
-from .placement import cores_besides_current, keep_to
+from .placement import cores_for_helpers, keep_to
 
 try:  # the one-sample call in C (csrc/_symgrad_fastcall.c), built by pip where a C compiler is found
     from _symgrad_fastcall import FastCall as _CallBase
@@ -375,7 +375,7 @@ class GradFn(_CallBase):
                 blocks = itertools.count(first)
                 # The helper threads keep off this thread's core: two batch threads on
                 # one core, beside another busy process, are no faster than one.
-                helpers_cores = cores_besides_current()
+                helpers_cores = cores_for_helpers()
 
                 def work(cores=None):
                     keep_to(cores)

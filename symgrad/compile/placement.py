@@ -5,15 +5,15 @@ threads two on one core and one on the other, and leaves them there: moving one 
 not even out the load. When the two are the batch's own threads, each gets half a core
 and two threads finish no sooner than one. Measured on the 1M-sample batch of seed
 002's network, that happened in a quarter of the batches (2 threads / 1: 0.89–1.03,
-against 0.57–0.75 when the two ran on different cores; 0.49–0.80 over 48 batches with
-the helper kept off the caller's core). A helper thread that keeps off
-the calling thread's current core makes the pair always span two cores; the calling
-thread itself is the user's and is left where it is.
+against 0.57–0.75 when the two ran on different cores; with the helper kept off the
+caller's core, 0.49–0.80 over 48 batches). So before each batch a helper thread is
+kept to the cores its caller may use but for the one the caller is on: the pair always
+spans two cores. The calling thread itself is the user's and is left where it is.
 
 Only Linux can say which core a thread is on; elsewhere the threads run where the
 system puts them.
 
->>> cores = cores_besides_current()
+>>> cores = cores_for_helpers()
 >>> cores is None or len(cores) >= 1
 True
 """
@@ -23,13 +23,11 @@ from __future__ import annotations
 import ctypes
 import os
 
-__all__ = ["cores_besides_current", "keep_to"]
+__all__ = ["cores_for_helpers", "keep_to"]
 
 
 def _sched_getcpu():
     """The C library's ``sched_getcpu`` (the core the calling thread runs on), or None."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
     try:
         function = ctypes.CDLL(None).sched_getcpu
     except (OSError, AttributeError, TypeError):  # a C library without it
@@ -42,16 +40,17 @@ def _sched_getcpu():
 _SCHED_GETCPU = _sched_getcpu()
 
 
-def cores_besides_current() -> frozenset[int] | None:
-    """The cores the calling thread may run on, but for the one it is running on now;
-    None where the system cannot say, or where no other core is left."""
-    if _SCHED_GETCPU is None:
+def cores_for_helpers() -> frozenset[int] | None:
+    """The cores a helper of the calling thread is to run on: those the caller may run on,
+    but for the one it is on now (all of them if that is the only one); None where the
+    system has no thread placement."""
+    if not hasattr(os, "sched_setaffinity"):
         return None
-    allowed = os.sched_getaffinity(0)
-    current = _SCHED_GETCPU()
-    if current not in allowed or len(allowed) < 2:
-        return None
-    return frozenset(allowed - {current})
+    allowed = frozenset(os.sched_getaffinity(0))
+    current = _SCHED_GETCPU() if _SCHED_GETCPU is not None else None
+    others = allowed - {current}
+    # Every core, rather than no change: a helper keeps its placement from batch to batch.
+    return others if others and current in allowed else allowed
 
 
 def keep_to(cores: frozenset[int] | None) -> None:
