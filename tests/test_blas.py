@@ -12,17 +12,39 @@ def test_the_wanted_count_comes_from_the_environment(monkeypatch, value, threads
     assert blas.wanted_blas_threads() == threads
 
 
-def test_inside_the_context_every_loaded_blas_runs_on_the_wanted_threads_and_after_it_as_before(monkeypatch):
+def _blas_counts(threadpoolctl) -> dict[str, int]:
+    return {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+
+def test_inside_the_context_scipys_blas_runs_on_the_wanted_threads_and_after_it_as_before(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.delenv("SYMGRAD_BLAS_THREADS", raising=False)
     import scipy.linalg.cython_blas  # noqa: F401 - loaded, as it is once numba has compiled an np.dot
 
-    before = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
-    assert any("scipy" in path for path in before)  # SciPy's OpenBLAS, the one numba's np.dot calls
-    with blas.blas_threads():
-        inside = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
-    after = {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
-    assert set(inside.values()) == {1} and after == before
+    limited = {lib.filepath for lib in blas._controller().lib_controllers}
+    before = _blas_counts(threadpoolctl)
+    assert any("scipy" in path for path in limited)  # SciPy's OpenBLAS, the one numba's np.dot calls
+    assert not any("numpy.libs" in path for path in limited)  # the library NumPy's wheel brings is NumPy's
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        outside = _blas_counts(threadpoolctl)
+        with blas.blas_threads():
+            inside = _blas_counts(threadpoolctl)
+        assert _blas_counts(threadpoolctl) == outside
+    assert _blas_counts(threadpoolctl) == before
+    assert all(inside[path] == 1 for path in limited)
+    assert all(inside[path] == outside[path] for path in inside if path not in limited)  # NumPy's own is left alone
+
+
+def test_numpys_own_blas_is_limited_only_where_scipy_shares_it():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.linalg.cython_blas  # noqa: F401
+
+    every_blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    scipys = blas._scipys_own(every_blas)
+    assert scipys is not None and all("scipy" in lib.filepath for lib in scipys.lib_controllers)
+    numpys = [lib.filepath for lib in every_blas.lib_controllers if lib not in scipys.lib_controllers]
+    if numpys:  # NumPy's wheel brings its own library: alone, it is not SciPy's
+        assert blas._scipys_own(every_blas.select(filepath=numpys)) is None
 
 
 def test_a_count_already_as_wanted_is_left_alone(monkeypatch):
