@@ -6,6 +6,9 @@ numba-compiled path is tested in test_straight_line.py.
 
 from __future__ import annotations
 
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -77,6 +80,43 @@ def test_batch_mean_and_sum_equal_single_calls(f):
     total, g_sum = f.batch(P, Xs, Ys, reduce="sum")
     assert total == pytest.approx(7 * loss, rel=1e-14)
     np.testing.assert_allclose(g_sum, 7 * g, rtol=1e-13)
+
+
+def test_a_batch_gradient_kept_or_viewed_is_never_written_again(f):
+    rng = np.random.default_rng(1)
+    Xs, Ys = rng.normal(size=(5, 3)), rng.uniform(size=(5, 2))
+    _, kept = f.batch(P, Xs, Ys)
+    view = f.batch(P * 0.5, Xs, Ys)[1][:4]  # the gradient itself dropped, a view of it kept
+    expected_kept, expected_view = kept.copy(), view.copy()
+    for scale in (2.0, -1.0, 3.0):
+        _, g = f.batch(P * scale, Xs, Ys)
+        assert not np.shares_memory(g, kept) and not np.shares_memory(g, view)
+    assert np.array_equal(kept, expected_kept) and np.array_equal(view, expected_view)
+
+
+def test_a_dropped_batch_gradient_is_handed_out_again(f):
+    # a wide network's gradient is megabytes: fresh memory for each batch costs page faults
+    rng = np.random.default_rng(2)
+    Xs, Ys = rng.normal(size=(5, 3)), rng.uniform(size=(5, 2))
+    _, g = f.batch(P, Xs, Ys)
+    first, expected = weakref.ref(g), f.batch(P * 2.0, Xs, Ys)[1].copy()
+    del g
+    _, again = f.batch(P * 2.0, Xs, Ys)
+    assert again is first() and np.array_equal(again, expected)
+
+
+def test_batches_from_threads_get_gradients_of_their_own(f):
+    rng = np.random.default_rng(3)
+    Xs, Ys = rng.normal(size=(5, 3)), rng.uniform(size=(5, 2))
+    scales = [0.5 + 0.25 * i for i in range(8)]
+    expected = [f.batch(P * c, Xs, Ys)[1].copy() for c in scales]
+
+    def run(c):
+        return [f.batch(P * c, Xs, Ys)[1].copy() for _ in range(20)]
+
+    with ThreadPoolExecutor(4) as pool:
+        for results, want in zip(pool.map(run, scales), expected):
+            assert all(np.array_equal(g, want) for g in results)
 
 
 def test_batch_of_a_single_input_network_takes_1d_columns(tmp_path):

@@ -26,6 +26,7 @@ import html
 import inspect
 import itertools
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -154,6 +155,9 @@ class GradFn(_CallBase):
         # The C call keeps two gradient arrays of its own and hands one out again once
         # nothing else references it (csrc/_symgrad_fastcall.c); this makes them.
         self._new_gradient = partial(np.empty, self._n_params, self.dtype)
+        # f.batch keeps two float64 gradient arrays the same way (see _batch_gradient).
+        self._batch_gradients: list[np.ndarray] = []
+        self._batch_gradients_lock = threading.Lock()
         self._source: str | None = None
 
     @cached_property
@@ -357,9 +361,11 @@ class GradFn(_CallBase):
         (``scale``: the gradient's factor, for a kernel that takes one, or nothing)."""
         size = self._block_rows or n
         starts = list(range(0, n, size))
-        # Not zeroed: every block kernel writes the whole of its row (zeroing a wide
-        # network's gradient is a pass over megabytes).
-        sums = np.empty((len(starts), self._n_params))
+        gradient = self._batch_gradient()
+        # One block writes straight into the gradient; more write a row each, added up
+        # below in block order. Not zeroed: every block kernel writes the whole of its row
+        # (zeroing a wide network's gradient is a pass over megabytes).
+        sums = gradient[None, :] if len(starts) == 1 else np.empty((len(starts), self._n_params))
         losses = np.empty(len(starts))
         kernel = self._block_kernel
         with numba_errors(self.path, self.network_name), blas_threads() if self._calls_blas else nullcontext():
@@ -391,7 +397,27 @@ class GradFn(_CallBase):
             else:
                 for b in range(first, len(starts)):
                     losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b], *scale)
-        return float(np.sum(losses)), (sums[0] if len(starts) == 1 else np.sum(sums, axis=0))
+        if len(starts) > 1:
+            np.sum(sums, axis=0, out=gradient)
+        return float(np.sum(losses)), gradient
+
+    def _batch_gradient(self) -> np.ndarray:
+        """A float64 array for a batch's gradient: one of the two kept ones that nothing else
+        references any more (the gradient handed out with an earlier batch, since dropped:
+        no one can see it written again), else a new one, kept while fewer than two are.
+
+        A wide network's gradient is megabytes, and fresh memory costs its page faults
+        (about 400 at 784-256-10) whenever work in between has given the heap back to
+        the system, as NumPy's own large temporaries do.
+        """
+        with self._batch_gradients_lock:  # two threads never take the same array
+            for i in range(len(self._batch_gradients)):
+                if _references(self._batch_gradients, i) == _KEPT_ONLY:
+                    return self._batch_gradients[i]
+            gradient = np.empty(self._n_params)
+            if len(self._batch_gradients) < 2:
+                self._batch_gradients.append(gradient)
+            return gradient
 
     # -- the generated module -------------------------------------------------------
 
@@ -655,6 +681,15 @@ if _CallBase is not object:
     # f(...) without an argument tuple or, for out=, a dict (Python 3.12 does this itself for
     # a subclass that does not define __call__; 3.11 needs telling).
     _inherit_vectorcall(GradFn)
+
+def _references(items: list, i: int) -> int:
+    """How many references items[i] has, counted as _KEPT_ONLY was: the same count for an
+    object that only the list holds, whatever the Python version's counting."""
+    return sys.getrefcount(items[i])
+
+
+#: _references of an object only its list holds.
+_KEPT_ONLY = _references([object()], 0)
 
 #: How many values a slab of gradients holds (see GradFn._call).
 _SLAB_VALUES = 4096
