@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -84,13 +85,20 @@ class Timings(dict):
 def interleaved(candidates: dict, rounds: int, number: int, settle: float = 0.0) -> Timings:
     """Median seconds per call of each candidate, the candidates taking turns every round.
 
+    Each round takes them in a new random order (the same orders every run): a turn
+    starts with the caches and the heap as the one before left them, and NumPy's large
+    temporaries, for one, leave memory that costs the next contender page faults. In a
+    fixed cycle the same contender would always pay.
+
     ``settle`` seconds pass before each turn: the thread pools of OpenMP, JAX and PyTorch
     spin for a while after their work, on the cores the next contender needs.
     """
     times: dict[str, list[float]] = {name: [] for name in candidates}
-    names = list(candidates)
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+    orders = random.Random(0)
+    for _ in range(rounds):
+        names = list(candidates)
+        orders.shuffle(names)
+        for name in names:
             fn = candidates[name]
             time.sleep(settle)
             t0 = time.perf_counter()
