@@ -423,8 +423,9 @@ def section_wide(quick: bool) -> None:
     ours, numpy_one = "symgrad f.batch, 1 thread(s)", "NumPy hand backprop, 1 BLAS thread(s)"
     print(f"    target: symgrad <= 1.0x NumPy on 1 thread: {medians[ours] / medians[numpy_one]:.2f}x "
           f"(paired by round: {medians.paired(ours, numpy_one):.2f}x)")
-    print(f"    symgrad 2 threads / 1 thread: {medians['symgrad f.batch, 2 thread(s)'] / medians['symgrad f.batch, 1 thread(s)']:.2f}; "
-          f"NumPy 2 BLAS threads / 1: {medians['NumPy hand backprop, 2 BLAS thread(s)'] / medians['NumPy hand backprop, 1 BLAS thread(s)']:.2f}")
+    ours_two = "symgrad f.batch, 2 thread(s)"
+    print(f"    symgrad 2 threads / 1 thread: {medians[ours_two] / medians[ours]:.2f} (paired by round: {medians.paired(ours_two, ours):.2f}); "
+          f"NumPy 2 BLAS threads / 1: {medians['NumPy hand backprop, 2 BLAS thread(s)'] / medians[numpy_one]:.2f}")
     print(f"  ({load()})")
 
 
