@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from symgrad.compile import gradfn
 from symgrad.compile.layered import LAYERED, is_layered
 from symgrad.compile.pipeline import generate_source, module_path
 from symgrad.crosscheck.backprop import LayerPass, numeric_backprop
@@ -188,7 +189,7 @@ def numba_cache(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_numba_kernel_equals_straight_line(numba_cache, tmp_path):
+def test_numba_kernel_equals_straight_line(numba_cache, tmp_path, monkeypatch):
     acts, loss = NUMBA_KIND
     net = sg.mlp([3, 4, 3], activation=acts, loss=loss)
     f = net.compile(cache_dir=numba_cache, layered=True)
@@ -210,6 +211,15 @@ def test_numba_kernel_equals_straight_line(numba_cache, tmp_path):
     sum_loss, sum_g = f.batch(p, XL, YL, reduce="sum")
     _close(sum_loss, 2500 * expected_loss)
     _close(sum_g, 2500 * expected_g)
+    # Five blocks in waves of two (one thread) and of four (two threads, two kept
+    # gradients at a time each): the same bits as all five at once.
+    XW, YW = np.concatenate([XL, XL]), np.concatenate([YL, YL])
+    in_one = f.batch(p, XW, YW)
+    monkeypatch.setattr(gradfn, "_WAVE_BYTES", 1)
+    for threads in ("1", "2"):
+        monkeypatch.setenv("SYMGRAD_NUM_THREADS", threads)
+        in_waves = f.batch(p, XW, YW)
+        assert in_waves[0] == in_one[0] and np.array_equal(in_waves[1], in_one[1])
     f32 = net.compile(cache_dir=numba_cache, dtype=np.float32, layered=True)
     np.testing.assert_allclose(f32(p, x, y)[1], f(p, x, y)[1], rtol=1e-4, atol=1e-6)
     loss32, g32 = f32.batch(p, X, Y)

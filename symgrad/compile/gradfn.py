@@ -321,9 +321,9 @@ class GradFn(_CallBase):
                 "call it with the parameters alone",
                 token="batch",
             )
-        # A NaN parameter is looked for after the blocks ran, in the same pass as the
-        # gradient's check (below): on a wide network a pass over p before the kernel,
-        # from memory, cost 2% of a batch.
+        # A NaN parameter is looked for after the blocks ran, beside the gradient's check
+        # (below): on a wide network a pass over p before the kernel, from memory, cost
+        # 2% of a batch.
         p = self._params(params)
         columns = []
         if self.input_names:
@@ -341,12 +341,13 @@ class GradFn(_CallBase):
             raise ShapeError(f"{'X' if self.input_names else 'Y'} has no rows (no samples)", token="X" if self.input_names else "Y")
         scaled = reduce == "mean" and self._scales_blocks
         loss, sums = self._guarded(self._run_blocks, p, columns, n, (1.0 / n,) if scaled else ())
-        # g·p is finite only if every entry of both is: a NaN or infinite entry makes its
-        # product NaN or infinite, and so the sum (an overflow merely takes the slow path,
-        # and warns no one).
+        # Two sums, over arrays the kernel has just read and written: a NaN entry makes its
+        # sum NaN, an infinite one makes it infinite or NaN (an overflow merely takes the
+        # slow path, and warns no one). Not one np.dot(g, p): NumPy's BLAS may run it on
+        # threads that, on a busy machine, wait milliseconds for each other.
         with np.errstate(all="ignore"):
-            checked = np.dot(sums, p)
-        if not (np.isfinite(loss) and np.isfinite(checked)):
+            fine = np.isfinite(loss) and np.isfinite(np.sum(sums)) and not np.isnan(np.sum(p))
+        if not fine:
             self._explain_batch(p, loss, sums, columns)
         if reduce == "mean":
             loss = loss / n
@@ -358,48 +359,68 @@ class GradFn(_CallBase):
 
     def _run_blocks(self, p, columns, n: int, scale: tuple) -> tuple[float, np.ndarray]:
         """The loss and gradient summed over all rows: blocks of rows on the batch threads
-        (``scale``: the gradient's factor, for a kernel that takes one, or nothing)."""
+        (``scale``: the gradient's factor, for a kernel that takes one, or nothing).
+
+        Each block writes a gradient of its own, and these are added up in block order,
+        so the sum does not depend on which thread ran which block. A wide network's
+        blocks run in waves of at most :data:`_WAVE_BYTES` of such gradients, each wave
+        added into the sum before the next starts: a batch of 60,000 rows of a 784-256-10
+        network would otherwise hold 59 gradients of 1.6 MB at once.
+        """
         size = self._block_rows or n
         starts = list(range(0, n, size))
         gradient = self._batch_gradient()
-        # One block writes straight into the gradient; more write a row each, added up
-        # below in block order. Not zeroed: every block kernel writes the whole of its row
-        # (zeroing a wide network's gradient is a pass over megabytes).
-        sums = gradient[None, :] if len(starts) == 1 else np.empty((len(starts), self._n_params))
         losses = np.empty(len(starts))
-        kernel = self._block_kernel
+        if len(starts) == 1:
+            rows = gradient[None, :]  # one block writes straight into the gradient
+        else:
+            # Not zeroed: every block kernel writes the whole of its row (zeroing a wide
+            # network's gradient is a pass over megabytes).
+            wave = max(2 * batch_threads(), _WAVE_BYTES // (8 * max(1, self._n_params)))
+            rows = np.empty((min(wave, len(starts)), self._n_params))
         with numba_errors(self.path, self.network_name), blas_threads() if self._calls_blas else nullcontext():
-            first = 0
-            if not self._blocks_ran:
-                # The first batch runs its first block alone, in this thread: it compiles (or
-                # loads) the kernel once. Later batches hand out every block, so that two
-                # blocks run on two threads.
-                losses[0] = kernel(p, *columns, 0, min(size, n), sums[0], *scale)
-                self._blocks_ran, first = True, 1
-            threads = min(batch_threads(), len(starts) - first)
-            if threads >= 2 and self.jit:
-                blocks = itertools.count(first)
-                # The helper threads keep off this thread's core: two batch threads on
-                # one core, beside another busy process, are no faster than one.
-                helpers_cores = cores_for_helpers()
-
-                def work(cores=None):
-                    keep_to(cores)
-                    for b in blocks:  # next() on a count is atomic: each block runs once
-                        if b >= len(starts):
-                            return
-                        losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b], *scale)
-
-                pending = [_pool().submit(work, helpers_cores) for _ in range(threads - 1)]
-                work()
-                for job in pending:
-                    job.result()
-            else:
-                for b in range(first, len(starts)):
-                    losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), sums[b], *scale)
-        if len(starts) > 1:
-            np.sum(sums, axis=0, out=gradient)
+            for at in range(0, len(starts), len(rows)):
+                in_wave = starts[at:at + len(rows)]
+                self._run_wave(p, columns, n, size, in_wave, rows, losses[at:at + len(rows)], scale)
+                if len(starts) > 1 and at == 0:
+                    np.sum(rows[:len(in_wave)], axis=0, out=gradient)
+                elif len(starts) > 1:
+                    for row in rows[:len(in_wave)]:  # in block order, as np.sum adds rows
+                        gradient += row
         return float(np.sum(losses)), gradient
+
+    def _run_wave(self, p, columns, n: int, size: int, starts: list, rows: np.ndarray, losses: np.ndarray, scale: tuple) -> None:
+        """The blocks beginning at ``starts`` on the batch threads: block i's loss into
+        losses[i], its gradient into rows[i]."""
+        kernel = self._block_kernel
+        first = 0
+        if not self._blocks_ran:
+            # A GradFn's first batch runs its first block alone, in this thread: it compiles
+            # (or loads) the kernel once. Later batches hand out every block, so that two
+            # blocks run on two threads.
+            losses[0] = kernel(p, *columns, starts[0], min(starts[0] + size, n), rows[0], *scale)
+            self._blocks_ran, first = True, 1
+        threads = min(batch_threads(), len(starts) - first)
+        if threads >= 2 and self.jit:
+            blocks = itertools.count(first)
+            # The helper threads keep off this thread's core: two batch threads on
+            # one core, beside another busy process, are no faster than one.
+            helpers_cores = cores_for_helpers()
+
+            def work(cores=None):
+                keep_to(cores)
+                for b in blocks:  # next() on a count is atomic: each block runs once
+                    if b >= len(starts):
+                        return
+                    losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), rows[b], *scale)
+
+            pending = [_pool().submit(work, helpers_cores) for _ in range(threads - 1)]
+            work()
+            for job in pending:
+                job.result()
+        else:
+            for b in range(first, len(starts)):
+                losses[b] = kernel(p, *columns, starts[b], min(starts[b] + size, n), rows[b], *scale)
 
     def _batch_gradient(self) -> np.ndarray:
         """A float64 array for a batch's gradient: one of the two kept ones that nothing else
@@ -714,6 +735,9 @@ def _compile_signed(kernel, path, network) -> None:
             kernel.compile(kernel.symgrad_signature)
     kernel.disable_compile()
 
+
+#: The most memory (bytes) the per-block gradients of one wave of ``f.batch`` take.
+_WAVE_BYTES = 64 * 2**20
 
 #: Rows per block of ``f.batch``: enough work per block that the call and the thread
 #: hand-off cost nothing (a few microseconds against milliseconds), small enough that
