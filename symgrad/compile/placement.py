@@ -4,8 +4,8 @@ With another process busy on a 2-core machine, Linux's scheduler puts three runn
 threads two on one core and one on the other, and leaves them there: moving one would
 not even out the load. When the two are the batch's own threads, each gets half a core
 and two threads finish no sooner than one. Measured on the 1M-sample batch of seed
-002's network, that happened in a quarter of the batches (2 threads / 1: 0.89–1.03,
-against 0.57–0.75 when the two ran on different cores; with the helper kept off the
+002's network, that happened in 10 of 24 batches (2 threads / 1: 0.89–1.03, against
+0.57–0.75 when the two ran on different cores; with the helper kept off the
 caller's core, 0.49–0.80 over 48 batches). So before each batch a helper thread is
 kept to the cores its caller may use but for the one the caller is on: the pair always
 spans two cores. The calling thread itself is the user's and is left where it is.
