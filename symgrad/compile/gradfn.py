@@ -382,9 +382,11 @@ class GradFn(_CallBase):
             for at in range(0, len(starts), len(rows)):
                 in_wave = starts[at:at + len(rows)]
                 self._run_wave(p, columns, n, size, in_wave, rows, losses[at:at + len(rows)], scale)
-                if len(starts) > 1 and at == 0:
+                if len(starts) == 1:
+                    break  # the one block wrote straight into the gradient
+                if at == 0:
                     np.sum(rows[:len(in_wave)], axis=0, out=gradient)
-                elif len(starts) > 1:
+                else:
                     for row in rows[:len(in_wave)]:  # in block order, as np.sum adds rows
                         gradient += row
         return float(np.sum(losses)), gradient
