@@ -139,6 +139,48 @@ def test_bad_shapes_name_the_argument(tmp_path):
         f(np.where(np.arange(p.size) == 2, np.nan, p), x, y)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_batch_names_a_bad_parameter_input_or_target(bias, tmp_path):
+    # The layered block kernel looks at its arguments only where a layer's sums are not
+    # finite (f.batch then reads neither p nor the gradient again): every bad value is
+    # still named, in whichever block it is.
+    net = sg.mlp([3, 4, 2], activation=["relu", "sigmoid"], loss="mse", bias=bias)
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    f._block_rows = 2  # blocks of two rows: the bad row is in the third block
+    assert f._blocks_check_arguments
+    rng = np.random.default_rng(5)
+    p, X, Y = rng.uniform(-0.6, 0.6, len(net.params)), rng.normal(size=(7, 3)), rng.uniform(0, 1, (7, 2))
+    for name in ("W1_1_1", "W1_4_3", "W2_2_4") + (("b1_2", "b2_1") if bias else ()):
+        bad = p.copy()
+        bad[f.param_names.index(name)] = np.nan
+        with pytest.raises(SymgradError, match=rf"params contains NaN: {name} \(index"):
+            f.batch(bad, X, Y)
+        assert np.isnan(f.module.block_kernel(bad, X, Y, 0, 7, np.empty(len(p))))
+    # With positive weights an infinite input saturates the sigmoid output: the loss is
+    # finite, the gradient NaN (0 · inf), and only the kernel's look finds the input.
+    positive = np.abs(p) + 0.1
+    for column, value in ((0, np.inf), (2, np.nan)):
+        bad = X.copy()
+        bad[5, column] = value
+        with pytest.raises(SymgradError, match=rf"X contains {'inf' if value > 0 else 'NaN'} \(row 5, column {column}\)"):
+            f.batch(positive, bad, Y)
+    bad = Y.copy()
+    bad[4, 1] = -np.inf
+    with pytest.raises(SymgradError, match=r"Y contains -inf \(row 4, column 1\)"):
+        f.batch(p, X, bad)
+    # Sums that overflow from good arguments are the formula's own: no error, and the
+    # values the straight-line code gives.
+    huge = np.full(len(p), 1e300)
+    with pytest.warns(RuntimeWarning, match="overflow"):  # a layer's sums are infinite
+        block_loss = f.module.block_kernel(huge, X, Y, 0, 7, np.empty(len(p)))
+    straight = net.compile(jit=False, cache_dir=tmp_path, layered=False)
+    with np.errstate(all="ignore"):
+        got, expected = f.batch(huge, X, Y, reduce="sum"), straight.batch(huge, X, Y, reduce="sum")
+    assert np.isfinite(block_loss) and block_loss == pytest.approx(expected[0], rel=1e-12)
+    assert got[0] == pytest.approx(expected[0], rel=1e-12)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)
+
+
 def test_no_bias_and_options(tmp_path):
     net = sg.mlp([3, 4, 2], activation="tanh", loss="mse", bias=False)
     f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
@@ -220,6 +262,23 @@ def test_numba_kernel_equals_straight_line(numba_cache, tmp_path, monkeypatch):
         monkeypatch.setenv("SYMGRAD_NUM_THREADS", threads)
         in_waves = f.batch(p, XW, YW)
         assert in_waves[0] == in_one[0] and np.array_equal(in_waves[1], in_one[1])
+    # Compiled, the kernel's look at its arguments names them too (see
+    # test_batch_names_a_bad_parameter_input_or_target), and sums that overflow from good
+    # arguments are returned as the straight-line code gives them.
+    bad_p = np.where(np.arange(p.size) == 5, np.nan, p)
+    with pytest.raises(SymgradError, match=rf"params contains NaN: {f.param_names[5]} \(index 5\)"):
+        f.batch(bad_p, XL, YL)
+    bad_X = XL.copy()
+    bad_X[2100, 1] = np.inf
+    with pytest.raises(SymgradError, match=r"X contains inf \(row 2100, column 1\)"):
+        f.batch(np.abs(p) + 0.1, bad_X, YL)
+    huge = p.copy()
+    huge[:16] = 1e308  # the first layer's weights and biases: its sums overflow, its sigmoids saturate
+    with np.errstate(all="ignore"):
+        expected_loss, expected_g = straight.batch(huge, XL[:50], YL[:50])
+    huge_loss, huge_g = f.batch(huge, XL[:50], YL[:50])
+    assert np.isfinite(huge_loss) and huge_loss == pytest.approx(expected_loss, rel=1e-12)
+    np.testing.assert_allclose(huge_g, expected_g, rtol=1e-12)
     f32 = net.compile(cache_dir=numba_cache, dtype=np.float32, layered=True)
     np.testing.assert_allclose(f32(p, x, y)[1], f(p, x, y)[1], rtol=1e-4, atol=1e-6)
     loss32, g32 = f32.batch(p, X, Y)

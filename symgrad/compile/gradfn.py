@@ -123,6 +123,9 @@ class GradFn(_CallBase):
         #: whether the block kernel takes a last argument, a factor for its gradient: the
         #: mean's 1/n then scales a few numbers inside instead of the whole gradient after
         self._scales_blocks = bool(getattr(module, "SCALES_BLOCKS", False))
+        #: whether the block kernel's loss is NaN whenever a parameter is NaN or an input or
+        #: target is not finite (then a finite loss needs no look at p or the gradient)
+        self._blocks_check_arguments = bool(getattr(module, "BLOCKS_CHECK_ARGUMENTS", False))
         self._blocks_ran = False  # whether a batch block has run (so the block kernel is compiled)
         self._n_params = int(module.N_PARAMS)  # not len(PARAMS): a layered module makes its names when asked
         self._param_shape = (self._n_params,)
@@ -321,9 +324,9 @@ class GradFn(_CallBase):
                 "call it with the parameters alone",
                 token="batch",
             )
-        # A NaN parameter is looked for after the blocks ran, beside the gradient's check
-        # (below): on a wide network a pass over p before the kernel, from memory, cost
-        # 2% of a batch.
+        # A NaN parameter is looked for after the blocks ran (below, or by a layered kernel
+        # itself): on a wide network a pass over p before the kernel, from memory, cost 2%
+        # of a batch.
         p = self._params(params)
         columns = []
         if self.input_names:
@@ -341,12 +344,17 @@ class GradFn(_CallBase):
             raise ShapeError(f"{'X' if self.input_names else 'Y'} has no rows (no samples)", token="X" if self.input_names else "Y")
         scaled = reduce == "mean" and self._scales_blocks
         loss, sums = self._guarded(self._run_blocks, p, columns, n, (1.0 / n,) if scaled else ())
-        # Two sums, over arrays the kernel has just read and written: a NaN entry makes its
-        # sum NaN, an infinite one makes it infinite or NaN (an overflow merely takes the
-        # slow path, and warns no one). Not one np.dot(g, p): NumPy's BLAS may run it on
-        # threads that, on a busy machine, wait milliseconds for each other.
-        with np.errstate(all="ignore"):
-            fine = np.isfinite(loss) and np.isfinite(np.sum(sums)) and not np.isnan(np.sum(p))
+        if self._blocks_check_arguments:
+            # The kernel looked at p, X and Y where its own sums were not finite; a wide
+            # network's p and gradient are megabytes, and reading them again cost 5% of a batch.
+            fine = np.isfinite(loss)
+        else:
+            # Two sums, over arrays the kernel has just read and written: a NaN entry makes
+            # its sum NaN, an infinite one makes it infinite or NaN (an overflow merely takes
+            # the slow path, and warns no one). Not one np.dot(g, p): NumPy's BLAS may run it
+            # on threads that, on a busy machine, wait milliseconds for each other.
+            with np.errstate(all="ignore"):
+                fine = np.isfinite(loss) and np.isfinite(np.sum(sums)) and not np.isnan(np.sum(p))
         if not fine:
             self._explain_batch(p, loss, sums, columns)
         if reduce == "mean":
