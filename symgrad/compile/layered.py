@@ -15,6 +15,12 @@ in slices. The module exposes what :class:`~symgrad.compile.gradfn.GradFn` expec
 checks, ``save`` and ``source`` work unchanged. The network's scalar steps are never
 expanded.
 
+The kernels look at their arguments only where a layer's sums U⁽ˡ⁾ are not finite: a
+NaN parameter makes a column of its layer's U NaN, an input that is not finite a row of
+U⁽¹⁾, and a target that is not finite the loss. There the loss is NaN if a parameter is
+NaN or an input or target is not finite, and ``f.batch`` (``BLOCKS_CHECK_ARGUMENTS``)
+reads neither the parameters nor the gradient again: a wide network's are megabytes.
+
 ``net.compile()`` takes this backend for networks built by :func:`symgrad.mlp` with
 more than ``pipeline.LAYERED_MIN_PARAMS`` parameters; ``layered=True`` asks for it
 at any size, ``layered=False`` forces the straight-line code.
