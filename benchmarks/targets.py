@@ -352,6 +352,16 @@ def section_batch(quick: bool, busy: bool = False) -> None:
             spinner.wait()
 
 
+def _page_faults(run, calls: int = 5) -> float:
+    """Minor page faults per call of run (fresh memory the system maps in on first touch)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        run()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
 def section_wide(quick: bool) -> None:
     sizes = [784, 256, 10]
     print(f"\n[wide layered] mlp {sizes}, sigmoid, mse, batch 256 ({load()})")
@@ -379,6 +389,12 @@ def section_wide(quick: bool) -> None:
         return
 
     blas = ThreadpoolController().select(user_api="blas")  # NumPy's OpenBLAS and SciPy's (numba's np.dot)
+    # NumPy is measured at its fastest. Until an array larger than its 1.6 MB temporaries
+    # has been freed, glibc gives each freed temporary back to the system and the next
+    # one costs page faults (about 1,100 a call, 7-9 ms instead of 5-6); freeing one
+    # larger array makes glibc keep such memory. (The PyTorch contender does the same,
+    # but only where PyTorch is installed.)
+    np.ones(4 * 2**20 // 8)
 
     def numpy_threads(threads):
         def run():
@@ -420,6 +436,8 @@ def section_wide(quick: bool) -> None:
     finally:
         os.environ.pop("SYMGRAD_NUM_THREADS", None)
     show("median per batch", medians, "NumPy hand backprop, 1 BLAS thread(s)", unit=1e-3, unit_name="ms")
+    print(f"    page faults per call: NumPy {_page_faults(cands['NumPy hand backprop, 1 BLAS thread(s)']):.0f}, "
+          f"symgrad {_page_faults(cands['symgrad f.batch, 1 thread(s)']):.0f}")
     ours, numpy_one = "symgrad f.batch, 1 thread(s)", "NumPy hand backprop, 1 BLAS thread(s)"
     print(f"    target: symgrad <= 1.0x NumPy on 1 thread: {medians[ours] / medians[numpy_one]:.2f}x "
           f"(paired by round: {medians.paired(ours, numpy_one):.2f}x)")
