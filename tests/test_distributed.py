@@ -57,6 +57,19 @@ def test_misaligned_chunks_and_bad_shapes(f):
         dask_batch(f, P, da.where(X > 0.99, np.nan, X), Y)
 
 
+def test_a_layered_kernel_on_dask_refuses_an_infinite_input(tmp_path):
+    # With positive weights an infinite input saturates the outputs: a finite loss over a NaN
+    # gradient, unless the layered kernel's own look at its arguments makes the loss NaN.
+    net = sg.mlp([3, 4, 2], activation="sigmoid")
+    f = net.compile(jit=False, cache_dir=tmp_path, layered=True)
+    p = np.linspace(0.1, 0.6, net.n_params)
+    X, Y = _data(300, chunk=64)
+    loss, g = dask_batch(f, p, X, Y)
+    np.testing.assert_allclose(g, f.batch(p, X.compute(), Y.compute())[1], rtol=1e-12)
+    with pytest.raises(sg.SymgradError, match="X or Y a value that is not finite"):
+        dask_batch(f, p, da.where(X > 0.99, np.inf, X), Y)
+
+
 @pytest.mark.slow
 def test_on_a_local_cluster_with_two_worker_processes(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")

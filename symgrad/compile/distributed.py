@@ -110,7 +110,7 @@ def dask_batch(f, params: np.ndarray, X, Y, reduce: str = "mean") -> tuple[float
     (sums,) = dask.compute(dask.delayed(_add)(parts))
     loss, grad, rows = sums
     if loss != loss:
-        raise SymgradError("the loss over the Dask data is NaN: the parameters or a block of X or Y hold NaN", token="X")
+        raise SymgradError("the loss over the Dask data is NaN: the parameters hold NaN, or a block of X or Y a value that is not finite", token="X")
     if reduce == "mean":
         return loss / rows, grad / rows
     return loss, grad
