@@ -123,8 +123,8 @@ class GradFn(_CallBase):
         #: whether the block kernel takes a last argument, a factor for its gradient: the
         #: mean's 1/n then scales a few numbers inside instead of the whole gradient after
         self._scales_blocks = bool(getattr(module, "SCALES_BLOCKS", False))
-        #: whether the block kernel's loss is NaN whenever a parameter is NaN or an input or
-        #: target is not finite (then a finite loss needs no look at p or the gradient)
+        #: whether the block kernel's loss is not finite whenever a parameter is NaN or an
+        #: input or target is not finite (then a finite loss needs no look at p or the gradient)
         self._blocks_check_arguments = bool(getattr(module, "BLOCKS_CHECK_ARGUMENTS", False))
         self._blocks_ran = False  # whether a batch block has run (so the block kernel is compiled)
         self._n_params = int(module.N_PARAMS)  # not len(PARAMS): a layered module makes its names when asked

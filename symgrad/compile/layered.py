@@ -17,9 +17,10 @@ expanded.
 
 The kernels look at their arguments only where a layer's sums U⁽ˡ⁾ are not finite: a
 NaN parameter makes a column of its layer's U NaN, an input that is not finite a row of
-U⁽¹⁾, and a target that is not finite the loss. There the loss is NaN if a parameter is
-NaN or an input or target is not finite, and ``f.batch`` (``BLOCKS_CHECK_ARGUMENTS``)
-reads neither the parameters nor the gradient again: a wide network's are megabytes.
+U⁽¹⁾, and a target that is not finite the loss; where a U is not finite, the loss is
+made NaN if a parameter is NaN or an input or target is not finite. So the loss is
+finite only if the arguments are, and ``f.batch`` (``BLOCKS_CHECK_ARGUMENTS``) reads
+neither the parameters nor the gradient again: a wide network's are megabytes.
 
 ``net.compile()`` takes this backend for networks built by :func:`symgrad.mlp` with
 more than ``pipeline.LAYERED_MIN_PARAMS`` parameters; ``layered=True`` asks for it
