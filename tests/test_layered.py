@@ -284,6 +284,10 @@ def test_numba_kernel_equals_straight_line(numba_cache, tmp_path, monkeypatch):
     loss32, g32 = f32.batch(p, X, Y)
     assert g32.dtype == np.float32 and loss32 == pytest.approx(loss_m, rel=1e-5)
     np.testing.assert_allclose(g32, g_m, rtol=1e-4, atol=1e-6)
+    with pytest.raises(SymgradError, match=rf"params contains NaN: {f.param_names[5]} \(index 5\)"):
+        f32.batch(bad_p, XL, YL)
+    with pytest.raises(SymgradError, match=r"X contains inf \(row 2100, column 1\)"):
+        f32.batch(np.abs(p) + 0.1, bad_X, YL)
 
 
 @pytest.mark.slow
