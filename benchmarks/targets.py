@@ -75,11 +75,15 @@ class Timings(dict):
         super().__init__({name: statistics.median(ts) for name, ts in times.items()})
         self.per_round = times
 
+    def ratios(self, name: str, reference: str) -> list[float]:
+        """name's time over reference's, round by round."""
+        return [a / b for a, b in zip(self.per_round[name], self.per_round[reference])]
+
     def paired(self, name: str, reference: str) -> float:
         """The median over rounds of name's time over reference's in the same round: the
         two ran within a second of each other, so a load that drifts over the minutes of
         a section moves both (a ratio of the two medians mixes rounds of different load)."""
-        return statistics.median(a / b for a, b in zip(self.per_round[name], self.per_round[reference]))
+        return statistics.median(self.ratios(name, reference))
 
 
 def interleaved(candidates: dict, rounds: int, number: int, settle: float = 0.0) -> Timings:
@@ -335,7 +339,7 @@ def section_batch(quick: bool, busy: bool = False) -> None:
                   f"(paired by round: {medians.paired(ours, hand):.2f}x)")
         two, one = "symgrad f.batch, 2 thread(s)", "symgrad f.batch, 1 thread(s)"
         print(f"    symgrad 2 threads / 1 thread: {medians[two] / medians[one]:.2f} (paired by round: {medians.paired(two, one):.2f}; "
-              f"worst round: {max(a / b for a, b in zip(medians.per_round[two], medians.per_round[one])):.2f}) (target <= 1.00)")
+              f"worst round: {max(medians.ratios(two, one)):.2f}) (target <= 1.00)")
         if busy:  # the same, each batch started after 0.2 s idle (the runs above follow each other)
             idle = interleaved({t: cands[f"symgrad f.batch, {t} thread(s)"] for t in (1, 2)}, rounds=5 if quick else 15, number=1, settle=0.2)
             print(f"    symgrad 2 threads / 1 thread, each batch after 0.2 s idle: {idle[2] / idle[1]:.2f} (paired by round: {idle.paired(2, 1):.2f})")
