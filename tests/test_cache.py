@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,25 +88,36 @@ print(json.dumps({"loss": loss, "warnings": [str(w.message) for w in caught], "i
 """
 
 
+def _run_in_a_new_process(cache_dir: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SYMGRAD_CACHE_DIR=str(cache_dir))
+    out = subprocess.run([sys.executable, "-c", _RUN], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def compiled_in_a_new_process(tmp_path_factory):
+    """A cache directory in which a new process compiled _RUN's kernel, and what it printed
+    (one compile shared by the tests below, which damage copies of it)."""
+    cache_dir = tmp_path_factory.mktemp("compiled")
+    return cache_dir, _run_in_a_new_process(cache_dir)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
-def test_a_corrupt_numba_cache_is_dropped_and_compiled_again(suffix, tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), SYMGRAD_CACHE_DIR=str(tmp_path))
-
-    def run():
-        out = subprocess.run([sys.executable, "-c", _RUN], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
-
-    first = run()
+def test_a_corrupt_numba_cache_is_dropped_and_compiled_again(suffix, compiled_in_a_new_process, tmp_path):
+    compiled, first = compiled_in_a_new_process
+    # copy2 keeps the modification times numba's index records, so the copy loads as the
+    # original would (a copy that did not would be compiled again, with no warning to see).
+    shutil.copytree(compiled, tmp_path, dirs_exist_ok=True)
     damaged = sorted((tmp_path / "__pycache__").glob(f"*call_grad*{suffix}"))
     assert damaged
     for path in damaged:
         path.write_bytes(b"\x80\x04garbage, not a pickle")
-    second = run()
+    second = _run_in_a_new_process(tmp_path)
     assert second["loss"] == first["loss"]
     assert any("numba's cache" in w and "could not be read" in w for w in second["warnings"]), second["warnings"]
-    third = run()  # compiled again and cached again: loaded, no warning
+    third = _run_in_a_new_process(tmp_path)  # compiled again and cached again: loaded, no warning
     assert third["loss"] == first["loss"] and not third["warnings"]
     assert third["info"]["call_grad"] == {"hits": 1, "misses": 0}
 
