@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from test_properties import PROFILE, equation_networks, layered_networks
 
@@ -62,7 +62,13 @@ def _assert_reads_back(net: sg.Network):
 @settings(PROFILE, max_examples=EXAMPLES)
 @given(st.one_of(equation_networks(), layered_networks()))
 def test_every_printed_form_reads_back_and_holds(net):
-    _assert_reads_back(net)
+    try:
+        _assert_reads_back(net)
+    except sg.SymgradError as exc:
+        # max(a, s) with a step s = a: on its kink at every point, where a derivative is a
+        # matter of convention; verify says so (test_sampling), and there is nothing to read back.
+        assume("at every point drawn" not in str(exc))
+        raise
 
 
 @pytest.mark.parametrize("name", ["datawhale", "quadratic", "xor", "mlp_3_4_2", "blog_2_3_2_l1", "deep_4_layer"])

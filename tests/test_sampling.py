@@ -49,3 +49,19 @@ def test_a_derivative_undefined_everywhere_is_an_error():
     net = sg.Network.from_expr("log(-w**2 - 1)", params="w")
     with pytest.raises(SymgradError):
         Sample.random(net, [net.grad("w").factored], n=3, seed=0)
+
+
+def test_a_kink_at_every_point_is_an_error_that_names_it():
+    """max(p, s) with a step s = p is on its kink wherever it is drawn: which side's formula
+    the derivative takes there is a convention no sample can decide, and the error says so."""
+    from symgrad.model.names import real_symbol
+    from symgrad.model.step import Step
+
+    p, s, m, loss = (real_symbol(name) for name in ("p", "s", "m", "L"))
+    net = sg.Network([Step(s, p), Step(m, sympy.Max(p, s)), Step(loss, m**2)], params=[p], loss="L")
+    with mpmath.workdps(DPS), pytest.raises(SymgradError, match="at every point drawn") as caught:
+        Sample.random(net, [net.grad("p").factored], n=3, seed=0)
+    assert caught.value.token in ("p - s", "s - p")
+    # verify reports it the same way, without a traceback of its own
+    with pytest.raises(SymgradError, match="kink"):
+        sg.verify(net, "p", r"\frac{\partial L}{\partial p} = 2 m", timeout=0)

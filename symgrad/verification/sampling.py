@@ -141,13 +141,37 @@ class Sample:
         """``n`` random points where ``exprs[0]`` (the truth) is defined, non-zero, and no kink is near.
 
         Points where the truth is 0 (a dead ReLU, say) tell little apart; up to two are
-        kept besides, because a claim that is not 0 there is refuted by them.
+        kept besides, because a claim that is not 0 there is refuted by them. A kink whose
+        argument is 0 at every point drawn (``max(a, s)`` with a step ``s = a``) is one no
+        point can step off: there a derivative's value is a matter of convention (which
+        side's formula a tie takes), so nothing can be decided, and the error names it.
         """
+        kinks = kink_arguments([st.expr for st in net.steps] + list(exprs))
+        chosen, pinned = cls._draw(net, exprs, kinks, n, seed)
+        if not chosen and pinned:
+            arg = str(next(k for k in kinks if k in pinned))
+            raise SymgradError(
+                f"cannot find points where the derivative is defined: {arg} = 0 at every point drawn, a kink "
+                "(of a max, min, relu, |x|, sign or step) that no point can step off, where the derivative "
+                "depends on which side a tie takes",
+                token=arg,
+            )
+        if not chosen:
+            raise SymgradError("cannot find points where the derivative is defined (every random point hit a singularity)")
+        sample = cls(net, [])
+        sample.points = [values for values, _ in chosen]
+        sample.memos = [memo for _, memo in chosen]
+        return sample
+
+    @classmethod
+    def _draw(cls, net: "Network", exprs, kinks: list, n: int, seed: int) -> tuple[list, set]:
+        """The points of :meth:`random` (values and memo each), and the kink arguments that
+        were exactly 0 at every point where the network and the truth are defined."""
         rng = random.Random(seed)
         leaves = list(net.params) + list(net.inputs) + list(net.targets)
-        kinks = kink_arguments([st.expr for st in net.steps] + list(exprs))
         informative: list[tuple[dict, dict]] = []
         zeros: list[tuple[dict, dict]] = []
+        pinned = set(kinks)
         for _ in range(40 * n):
             # Magnitudes away from 0 and 1, so that a dropped factor or an added one shows.
             point = {s: mpmath.mpf(rng.choice((-1, 1)) * rng.uniform(0.2, 1.8)) for s in leaves}
@@ -155,18 +179,14 @@ class Sample:
             truth = _real(evaluate(exprs[0], values, memo))
             if truth is None or any(_real(values[st.target]) is None for st in net.steps):
                 continue
-            if any((k := _real(evaluate(arg, values, memo))) is None or abs(k) < KINK for arg in kinks):
+            at_kinks = [_real(evaluate(arg, values, memo)) for arg in kinks]
+            pinned -= {arg for arg, k in zip(kinks, at_kinks) if k is None or k != 0}
+            if any(k is None or abs(k) < KINK for k in at_kinks):
                 continue
             (informative if abs(truth) > 1e-25 else zeros).append((values, memo))
             if len(informative) == n:
                 break
-        chosen = informative + zeros[: min(2, max(0, n - len(informative)) + 2)]
-        if not chosen:
-            raise SymgradError("cannot find points where the derivative is defined (every random point hit a singularity)")
-        sample = cls(net, [])
-        sample.points = [values for values, _ in chosen]
-        sample.memos = [memo for _, memo in chosen]
-        return sample
+        return informative + zeros[: min(2, max(0, n - len(informative)) + 2)], pinned
 
     def leaf_point(self, i: int) -> dict[str, float]:
         net = self.net
