@@ -350,6 +350,30 @@ def test_hvp_one_sample_and_batch_against_finite_differences(f):
         f.hvp(P, v[:3], X, Y)
 
 
+def test_hvp_is_compiled_with_the_jit_after_asked_not_the_gradients_default(monkeypatch):
+    """A layered network's first calls are plain NumPy, which f.hvp's function (straight-line
+    or tape code) does not inherit: it takes its own default, or the jit_after asked."""
+    monkeypatch.delenv("SYMGRAD_JIT_AFTER", raising=False)
+    from symgrad.compile.pipeline import JIT_AFTER
+
+    net = sg.mlp([3, 4, 2])
+    rng = np.random.default_rng(1)
+    p, v, x, y = rng.normal(size=26), rng.normal(size=26), rng.normal(size=3), rng.uniform(size=2)
+    asked = net.compile(layered=True, jit_after=7)
+    default = net.compile(layered=True)
+    assert asked._plain_calls_left == 7 and default._plain_calls_left == JIT_AFTER
+    plain = net.compile(jit=False, layered=True)
+    expected = plain.hvp(p, v, x, y)
+    compile_options = []
+    compile_network = sg.Network.compile
+    monkeypatch.setattr(sg.Network, "compile", lambda self, **options: compile_options.append(options) or compile_network(self, **options))
+    for f, calls in ((asked, 7), (default, JIT_AFTER)):  # both small enough for plain straight-line calls
+        np.testing.assert_allclose(f.hvp(p, v, x, y), expected, rtol=1e-13)
+        assert f._hvp.backend.name == "straight-line" and f._hvp._plain_calls_left == calls - 1
+    # a larger one's would be the tape's, whose default is to compile at once
+    assert [options["jit_after"] for options in compile_options] == [7, None]
+
+
 def test_save_c_writes_source_and_header(f, tmp_path):
     path = f.save(tmp_path / "grad.c")
     assert path.name == "grad.c" and (tmp_path / "grad.h").exists()

@@ -8,7 +8,7 @@ import pytest
 import symgrad as sg
 from symgrad.compile import gradfn
 from symgrad.compile.layered import LAYERED, is_layered
-from symgrad.compile.pipeline import generate_source, module_path
+from symgrad.compile.pipeline import JIT_AFTER, generate_source, module_path
 from symgrad.crosscheck.backprop import LayerPass, numeric_backprop
 from symgrad.errors import ShapeError, SymgradError
 
@@ -288,6 +288,42 @@ def test_numba_kernel_equals_straight_line(numba_cache, tmp_path, monkeypatch):
         f32.batch(bad_p, XL, YL)
     with pytest.raises(SymgradError, match=r"X contains inf \(row 2100, column 1\)"):
         f32.batch(np.abs(p) + 0.1, bad_X, YL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_first_calls_run_plain_numpy_then_the_compiled_kernel(dtype, numba_cache, tmp_path, monkeypatch):
+    """A layered network's first calls run its module as plain Python, NumPy's matrix
+    products, while numba's start waits; the call after them is the compiled kernel's."""
+    monkeypatch.delenv("SYMGRAD_JIT_AFTER", raising=False)  # the default, as users meet it
+    acts, loss = NUMBA_KIND
+    net = sg.mlp([30, 20, 3], activation=acts, loss=loss)
+    assert net.compile(cache_dir=numba_cache, dtype=dtype)._plain_calls_left == JIT_AFTER > 0
+    f = net.compile(cache_dir=numba_cache, dtype=dtype, jit_after=4)
+    plain = net.compile(jit=False, cache_dir=tmp_path, dtype=dtype)
+    compiled = net.compile(cache_dir=numba_cache, dtype=dtype, jit_after=0)
+    assert f.backend is LAYERED and "its next 4 calls plain Python" in f.summary()
+    p, x, y = _point(net, 5)
+    nan_p = np.where(np.arange(p.size) == 650, np.nan, p)
+    # plain: the very numbers and errors of the jit=False module; a refused call is not counted
+    loss_0, g_0 = f(p, x, y)
+    assert loss_0 == plain(p, x, y)[0] and np.array_equal(g_0, plain(p, x, y)[1]) and g_0.dtype == dtype
+    assert f.value(p, x, y) == plain.value(p, x, y)
+    with pytest.raises(SymgradError, match=rf"params contains NaN: {f.param_names[650]} \(index 650\)"):
+        f(nan_p, x, y)
+    with pytest.raises(ShapeError, match="x"):
+        f(p, x[:2], y)
+    assert f._plain_calls_left == 1  # the NaN call ran (and said what is wrong); the short x was refused before
+    f(p, -x, y)
+    assert "plain Python" not in f.summary()
+    # compiled from here on: the compiled kernel's numbers, the same to rounding
+    loss_1, g_1 = f(p, x, y)
+    assert loss_1 == compiled(p, x, y)[0] and np.array_equal(g_1, compiled(p, x, y)[1])
+    rel = 1e-12 if dtype == np.float64 else 1e-5
+    _close(loss_1, loss_0, rel)
+    _close(g_1, g_0, rel)
+    with pytest.raises(SymgradError, match=rf"params contains NaN: {f.param_names[650]} \(index 650\)"):
+        f(nan_p, x, y)
 
 
 @pytest.mark.slow

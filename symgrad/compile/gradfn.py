@@ -78,8 +78,9 @@ class GradFn(_CallBase):
       ``x``/``y`` are left out for a network without inputs/targets. A gradient array
       that nothing references any more (a weak reference does not count) may be handed
       out again by a later call; ``out=`` gives the call an array of your own. A small
-      network's straight-line code runs its first calls as plain Python, and numba
-      compiles it on the call after them (``net.compile(jit_after=...)``);
+      network's straight-line code, and a layered network's matrix code, run their first
+      calls as plain Python, and numba compiles them on the call after them
+      (``net.compile(jit_after=...)``);
     * ``loss, grad = f.batch(params, X, Y, reduce="mean")``: over the rows of X and Y
       (``"sum"`` adds them), in one parallel loop;
     * ``f.value(params, x, y)``: the loss alone;
@@ -98,7 +99,8 @@ class GradFn(_CallBase):
     """
 
     def __init__(
-        self, module, *, path: Path | None = None, jit: bool = True, backend=None, network=None, plain_module=None, jit_after: int = 0
+        self, module, *, path: Path | None = None, jit: bool = True, backend=None, network=None, plain_module=None, jit_after: int = 0,
+        asked_jit_after: int | None = None,
     ):
         self._module = module
         #: the network compiled (None for a module loaded from elsewhere): what hvp, the C
@@ -143,7 +145,9 @@ class GradFn(_CallBase):
         # takes longer than a thousand such calls, so a few calls never wait for it.
         self._plain_module = plain_module if compiled and jit_after > 0 else None
         self._plain_calls_left = jit_after if self._plain_module is not None else 0
-        self._jit_after = self._plain_calls_left  # f.hvp's own function starts the same way
+        # net.compile's jit_after as given (None: each backend's default), for f.hvp's own
+        # function: a layered network's default (plain NumPy calls) would be a tape's slowest.
+        self._asked_jit_after = asked_jit_after
         if compiled and self._plain_module is None:
             self._use_compiled_calls()
         else:
@@ -519,7 +523,7 @@ class GradFn(_CallBase):
             net = self._compiled_network("compute Hessian-vector products")
             directions = hvp_network(net, net.gradients().sweep)
             self._hvp = directions.compile(
-                jit=self.jit, dtype=self.dtype, cache_dir=self.path.parent if self.path else None, jit_after=self._jit_after
+                jit=self.jit, dtype=self.dtype, cache_dir=self.path.parent if self.path else None, jit_after=self._asked_jit_after
             )
         rows = next((np.shape(a)[0] for a in (x, y) if a is not None and np.ndim(a) == 2), None)
         if rows is None:  # one sample: v rides along as extra inputs, after x
@@ -568,7 +572,7 @@ class GradFn(_CallBase):
         its gradient arrays are its own)."""
         return type(self)(
             self._module, path=self.path, jit=self.jit, backend=self.backend, network=self.network,
-            plain_module=self._plain_module, jit_after=self._plain_calls_left,
+            plain_module=self._plain_module, jit_after=self._plain_calls_left, asked_jit_after=self._asked_jit_after,
         )
 
     def __repr__(self) -> str:

@@ -65,7 +65,10 @@ STRAIGHT_LINE_MAX_PARAMS = 64
 #: A first compile in a process takes numba about 0.5 s before it reads the module (its
 #: registries, SciPy's BLAS) and the module's code as much again: 20,000-40,000 plain calls
 #: of a seed-sized network. A thousand take 2-5% of that, and a user who needs only a few
-#: gradients (a check, a plot, a report) gets them at once.
+#: gradients (a check, a plot, a report) gets them at once. A layered module, loaded from
+#: numba's cache, still waits for numba's own start (0.5-0.7 s on a slow machine), while
+#: its plain calls are NumPy's matrix products: 0.1-0.2 ms on a small network, and about
+#: 1.6x the compiled call on a wide one, where the products are the work.
 JIT_AFTER = 1000
 
 _OPTIONS = ("jit", "dtype", "cache_dir", "part_ops", "layered", "backend", "jit_after")
@@ -102,10 +105,11 @@ def compile_network(
     With numba, the first ``jit_after`` calls of ``f`` and ``f.value`` run the generated
     module as plain Python (the same code; the same numbers to rounding) and the next call
     compiles it, so that a few gradients never wait for numba. The default is
-    ``$SYMGRAD_JIT_AFTER`` if set, else :data:`JIT_AFTER` for the straight-line code of a
-    network of up to :data:`STRAIGHT_LINE_MAX_PARAMS` parameters and 0 for the rest (the
-    tape's and layered kernels, compiled once for the machine, run slowly as plain Python).
-    0 compiles on the first call. ``f.batch`` is compiled on its first call.
+    ``$SYMGRAD_JIT_AFTER`` if set, else :data:`JIT_AFTER` for the layered backend and for
+    the straight-line code of a network of up to :data:`STRAIGHT_LINE_MAX_PARAMS`
+    parameters, and 0 for the rest (the tape's interpreter, and large straight-line code,
+    run slowly as plain Python). 0 compiles on the first call. ``f.batch`` is compiled on
+    its first call.
 
     >>> import tempfile, symgrad as sg
     >>> net = sg.Network.from_equations("u = w*x + b; L = (u - y)**2/2",
@@ -144,7 +148,7 @@ def compile_network(
 
     return GradFn(
         load(bool(jit)), path=path, jit=bool(jit), backend=chosen, network=net,
-        plain_module=load(False) if plain_calls else None, jit_after=plain_calls,
+        plain_module=load(False) if plain_calls else None, jit_after=plain_calls, asked_jit_after=jit_after,
     )
 
 
@@ -154,10 +158,12 @@ def _plain_calls(jit_after, backend: Backend, net: Network) -> int:
     if jit_after is None:
         setting = os.environ.get("SYMGRAD_JIT_AFTER", "").strip()
         if not setting:
-            # A plain call takes 20-40 µs up to 64 parameters, then about 0.3 µs more a
-            # parameter. A larger network gets straight-line code only when numba compiled it
-            # before (or when asked), and a thousand calls would cost what loading it costs.
-            return JIT_AFTER if backend is STRAIGHT_LINE and net.n_params <= STRAIGHT_LINE_MAX_PARAMS else 0
+            # A plain straight-line call takes 20-40 µs up to 64 parameters, then about 0.3 µs
+            # more a parameter. A larger network gets straight-line code only when numba
+            # compiled it before (or when asked), and a thousand calls would cost what loading
+            # it costs. A plain layered call is NumPy's matrix products, whatever the widths.
+            small_straight_line = backend is STRAIGHT_LINE and net.n_params <= STRAIGHT_LINE_MAX_PARAMS
+            return JIT_AFTER if small_straight_line or backend is LAYERED else 0
         jit_after, source = setting, "$SYMGRAD_JIT_AFTER"
         if setting.isdigit():
             jit_after = int(setting)
