@@ -12,8 +12,9 @@ tens to hundreds). At each point :func:`symgrad.check` compares the columns:
   the network itself, say a square of a square of 60) — never where it is finite.
 
 The sweep's count (networks tried, points checked, mismatches, refused points) is
-printed; ``python -m pytest tests/test_sweep.py -s`` shows it. The default run checks a
-sample (``FAST``); ``python -m pytest -m sweep tests/test_sweep.py -s`` checks ``SLOW``
+printed; ``python -m pytest tests/test_sweep.py -s -n 0`` shows it (a worker process's
+output is not shown). The default run checks a sample (``FAST``);
+``python -m pytest -m sweep tests/test_sweep.py -s -n 0`` checks ``SLOW``
 networks, 1,000 (about a minute; CI runs it after the suite).
 """
 
