@@ -215,6 +215,30 @@ def test_batch_whose_gradient_sum_overflows_is_not_an_error(tmp_path):
         assert not np.isfinite(np.sum(grad))
 
 
+#: A loss that is finite, with a finite gradient, at u = +inf and v = -inf (exp(-u) and
+#: exp(v) are 0 there, and so are their derivatives): the sum of such parameters is NaN.
+_INFINITE_PARAMS = ("(w - x)**2/2 + exp(-u) + exp(v)", "w u v", [0.5, np.inf, -np.inf])
+
+
+@pytest.mark.parametrize("backend", ["straight-line", "tape"])
+def test_infinite_parameters_and_huge_inputs_are_not_refused(backend, tmp_path):
+    # The kernels refuse a NaN parameter and an input or target that is not finite, and
+    # nothing else: not +inf and -inf parameters (whose sum is NaN), nor finite inputs
+    # whose sum overflows.
+    expr, params, p = _INFINITE_PARAMS
+    f = sg.Network.from_expr(expr, params=params, inputs="x").compile(jit=False, cache_dir=tmp_path, backend=backend)
+    loss, grad = f(p, [1.5])
+    assert loss == 0.5 and grad.tolist() == [-1.0, 0.0, 0.0]
+    assert f.value(p, [1.5]) == 0.5
+    with pytest.raises(SymgradError, match=r"params contains NaN: v \(index 2\)"):
+        f([0.5, np.inf, np.nan], [1.5])
+    g = sg.Network.from_expr("w*x + v*y", params="w v", inputs="x y").compile(jit=False, cache_dir=tmp_path, backend=backend)
+    loss, grad = g([1.0, -1.0], [1e308, 1e308])
+    assert loss == 0.0 and grad.tolist() == [1e308, 1e308]
+    with pytest.raises(SymgradError, match=r"x contains inf \(at index 1, y\)"):
+        g([1.0, -1.0], [1e308, np.inf])
+
+
 def test_nan_input_is_named(f):
     with pytest.raises(SymgradError, match=r"x contains NaN \(at index 1, i2\)"):
         f(P, [1.0, np.nan, 0.0], Y)

@@ -302,6 +302,21 @@ def test_numba_is_stable_at_params_40_x_9(compiled_datawhale):
         f(np.r_[np.nan, np.ones(11)], np.ones(3), np.ones(2))
 
 
+@pytest.mark.slow
+def test_numba_refuses_nan_parameters_and_infinite_inputs_and_nothing_else():
+    # +inf and -inf parameters (a NaN sum) and finite inputs whose sum overflows are run,
+    # in the compiled checks as in plain Python (test_gradfn).
+    f = sg.Network.from_expr("(w - x)**2/2 + exp(-u) + exp(v)", params="w u v", inputs="x").compile()
+    assert f(np.array([0.5, np.inf, -np.inf]), np.array([1.5]))[0] == 0.5
+    with pytest.raises(SymgradError, match=r"params contains NaN: v \(index 2\)"):
+        f(np.array([0.5, np.inf, np.nan]), np.array([1.5]))
+    g = sg.Network.from_expr("w*x + v*y", params="w v", inputs="x y").compile()
+    loss, grad = g(np.array([1.0, -1.0]), np.array([1e308, 1e308]))
+    assert loss == 0.0 and grad.tolist() == [1e308, 1e308]
+    with pytest.raises(SymgradError, match=r"x contains -inf \(at index 0, x\)"):
+        g.value(np.array([1.0, -1.0]), np.array([-np.inf, 1.0]))
+
+
 # --------------------------------------------------------------------------- the first calls in plain Python
 
 

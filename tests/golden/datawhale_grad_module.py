@@ -168,27 +168,18 @@ def _grad_sample(p, x, y, g):
 @_jit
 def value_kernel(p, x, y):
     """The loss of one sample; NaN when a parameter is NaN or an input or target is not finite (the caller says which)."""
-    _s = 0.0
+    _n = 0
     for _i in range(p.size):
-        _s += p[_i]
-    if _s != _s:
-        for _i in range(p.size):
-            if p[_i] != p[_i]:
-                return np.nan
+        _n += p[_i] != p[_i]
+    if _n:
+        return np.nan
     _s = 0.0
     for _i in range(x.size):
-        _s += x[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(x.size):
-            if not (x[_i] - x[_i] == 0.0):
-                return np.nan
-    _s = 0.0
+        _s += x[_i] - x[_i]
     for _i in range(y.size):
-        _s += y[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(y.size):
-            if not (y[_i] - y[_i] == 0.0):
-                return np.nan
+        _s += y[_i] - y[_i]
+    if _s != 0.0:
+        return np.nan
     return _value_sample(p, x, y)
 
 
@@ -199,27 +190,18 @@ def grad_kernel(p, x, y, g):
     Returns NaN, leaving g unwritten, when a parameter is NaN or an input or target is
     not finite (the caller says which).
     """
-    _s = 0.0
+    _n = 0
     for _i in range(p.size):
-        _s += p[_i]
-    if _s != _s:
-        for _i in range(p.size):
-            if p[_i] != p[_i]:
-                return np.nan
+        _n += p[_i] != p[_i]
+    if _n:
+        return np.nan
     _s = 0.0
     for _i in range(x.size):
-        _s += x[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(x.size):
-            if not (x[_i] - x[_i] == 0.0):
-                return np.nan
-    _s = 0.0
+        _s += x[_i] - x[_i]
     for _i in range(y.size):
-        _s += y[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(y.size):
-            if not (y[_i] - y[_i] == 0.0):
-                return np.nan
+        _s += y[_i] - y[_i]
+    if _s != 0.0:
+        return np.nan
     return _grad_sample(p, x, y, g)
 
 
@@ -230,27 +212,18 @@ def call_grad(p, x, y, g):
     (None for a network without inputs or targets): what GradFn calls."""
     if p.size != N_PARAMS or g.size != N_PARAMS or x.size != N_INPUTS or y.size != N_TARGETS:
         return np.nan
-    _s = 0.0
+    _n = 0
     for _i in range(p.size):
-        _s += p[_i]
-    if _s != _s:
-        for _i in range(p.size):
-            if p[_i] != p[_i]:
-                return np.nan
+        _n += p[_i] != p[_i]
+    if _n:
+        return np.nan
     _s = 0.0
     for _i in range(x.size):
-        _s += x[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(x.size):
-            if not (x[_i] - x[_i] == 0.0):
-                return np.nan
-    _s = 0.0
+        _s += x[_i] - x[_i]
     for _i in range(y.size):
-        _s += y[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(y.size):
-            if not (y[_i] - y[_i] == 0.0):
-                return np.nan
+        _s += y[_i] - y[_i]
+    if _s != 0.0:
+        return np.nan
     return _grad_sample(p, x, y, g)
 
 
@@ -260,27 +233,18 @@ def call_value(p, x, y):
     """value_kernel with the sizes checked too (see call_grad)."""
     if p.size != N_PARAMS or x.size != N_INPUTS or y.size != N_TARGETS:
         return np.nan
-    _s = 0.0
+    _n = 0
     for _i in range(p.size):
-        _s += p[_i]
-    if _s != _s:
-        for _i in range(p.size):
-            if p[_i] != p[_i]:
-                return np.nan
+        _n += p[_i] != p[_i]
+    if _n:
+        return np.nan
     _s = 0.0
     for _i in range(x.size):
-        _s += x[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(x.size):
-            if not (x[_i] - x[_i] == 0.0):
-                return np.nan
-    _s = 0.0
+        _s += x[_i] - x[_i]
     for _i in range(y.size):
-        _s += y[_i]
-    if not (_s - _s == 0.0):
-        for _i in range(y.size):
-            if not (y[_i] - y[_i] == 0.0):
-                return np.nan
+        _s += y[_i] - y[_i]
+    if _s != 0.0:
+        return np.nan
     return _value_sample(p, x, y)
 
 
