@@ -30,6 +30,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+from test_gradfn import _INFINITE_PARAMS
 
 import symgrad as sg
 from conftest import ROOT, check_golden, evaluate, random_point, seed_network
@@ -306,8 +307,9 @@ def test_numba_is_stable_at_params_40_x_9(compiled_datawhale):
 def test_numba_refuses_nan_parameters_and_infinite_inputs_and_nothing_else():
     # +inf and -inf parameters (a NaN sum) and finite inputs whose sum overflows are run,
     # in the compiled checks as in plain Python (test_gradfn).
-    f = sg.Network.from_expr("(w - x)**2/2 + exp(-u) + exp(v)", params="w u v", inputs="x").compile()
-    assert f(np.array([0.5, np.inf, -np.inf]), np.array([1.5]))[0] == 0.5
+    expr, params, p = _INFINITE_PARAMS
+    f = sg.Network.from_expr(expr, params=params, inputs="x").compile()
+    assert f(np.array(p), np.array([1.5]))[0] == 0.5
     with pytest.raises(SymgradError, match=r"params contains NaN: v \(index 2\)"):
         f(np.array([0.5, np.inf, np.nan]), np.array([1.5]))
     g = sg.Network.from_expr("w*x + v*y", params="w v", inputs="x y").compile()
